@@ -1,0 +1,209 @@
+import { TypedEmitter } from '../instrumentation/typed-emitter.js';
+import type { ClickEvent } from '../events/click-event.js';
+import { newSessionState, type SessionState } from './session-state.js';
+import { resolveSessionizerOptions, type ResolvedSessionizerOptions, type SessionizerOptions } from './sessionizer-options.js';
+
+/** Why a session ended. */
+export type SessionCloseReason = 'idle' | 'evicted' | 'split' | 'closed';
+
+export interface SessionizerEvents {
+  /** A session ended: idle past its deadline (plus grace), evicted by the LRU cap, split by an idle gap, or closed by `closeAll`. */
+  'session:closed': { readonly session: SessionState; readonly reason: SessionCloseReason };
+}
+
+/**
+ * What happened to one event:
+ * - `appended`: placed after the newest event (the common case); models step once.
+ * - `reordered`: an out-of-order event within tolerance was placed in time order; `modelState` was cleared, so
+ *   models must rebuild their state from `items`.
+ * - `duplicate`: its event id was seen in this session before; ignored.
+ * - `too-late`: older than the out-of-order tolerance; dropped and counted.
+ * - `no-item`: activity recorded (session kept alive) but the item is out of vocabulary, so nothing was stored.
+ */
+export type IngestOutcome = 'appended' | 'reordered' | 'duplicate' | 'too-late' | 'no-item';
+
+export interface IngestResult {
+  readonly outcome: IngestOutcome;
+  readonly session: SessionState;
+  /** True when this event opened a new session (first for the key, or after an idle gap). */
+  readonly isNew: boolean;
+}
+
+export interface SessionizerStats {
+  liveSessions: number;
+  opened: number;
+  closedIdle: number;
+  evicted: number;
+  split: number;
+  duplicates: number;
+  tooLate: number;
+  reordered: number;
+  watermark: number;
+}
+
+/**
+ * Per-session state keyed by session id, driven by event time. One instance serves replay, the embedded
+ * SDK and the Kafka pipeline. Not thread-safe; one owner drives it.
+ *
+ * Live sessions sit in a Map in least-recently-touched order (delete + set on touch), which gives O(1) LRU
+ * eviction and lets expiry scan from the oldest and stop at the first live session.
+ */
+export class Sessionizer extends TypedEmitter<SessionizerEvents> {
+  readonly options: ResolvedSessionizerOptions;
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly counters: Omit<SessionizerStats, 'liveSessions' | 'watermark'> = {
+    opened: 0, closedIdle: 0, evicted: 0, split: 0, duplicates: 0, tooLate: 0, reordered: 0,
+  };
+  private maxEventTime = -Infinity;
+
+  constructor(options: SessionizerOptions = {}) {
+    super();
+    this.options = resolveSessionizerOptions(options);
+  }
+
+  /** Current watermark: highest event time seen minus the allowed lateness. */
+  get watermark(): number {
+    return this.maxEventTime - this.options.allowedLatenessMs;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(key: string): SessionState | undefined {
+    return this.sessions.get(key);
+  }
+
+  /** Iterates live sessions, least recently touched first. */
+  values(): IterableIterator<SessionState> {
+    return this.sessions.values();
+  }
+
+  stats(): SessionizerStats {
+    return { ...this.counters, liveSessions: this.sessions.size, watermark: this.watermark };
+  }
+
+  /**
+   * Adds one event. `itemIndex` is the dense index from the vocabulary, or a negative number for an
+   * out-of-vocabulary item (activity is recorded, nothing stored).
+   */
+  ingest(event: Pick<ClickEvent, 'sessionId' | 'timestamp' | 'eventId'>, itemIndex: number): IngestResult {
+    const { sessionId: key, timestamp: t } = event;
+    const o = this.options;
+    if (t > this.maxEventTime) this.maxEventTime = t;
+
+    let session = this.sessions.get(key);
+    let isNew = false;
+    let generation = 0;
+    if (session && t - session.lastTime > o.idleTimeoutMs) {
+      generation = session.generation + 1;
+      // Idle gap: the old session ends here and a new one starts under the same key.
+      this.sessions.delete(key);
+      this.counters.split++;
+      this.emit('session:closed', { session, reason: 'split' });
+      session = undefined;
+    }
+    if (!session) {
+      session = newSessionState(key, generation, t);
+      isNew = true;
+      this.counters.opened++;
+      this.sessions.set(key, session);
+      this.enforceCap();
+    } else {
+      // Touch: move to the most-recent end of the LRU order.
+      this.sessions.delete(key);
+      this.sessions.set(key, session);
+    }
+
+    if (event.eventId !== undefined) {
+      if (session.recentEventIds.includes(event.eventId)) {
+        this.counters.duplicates++;
+        return { outcome: 'duplicate', session, isNew };
+      }
+      session.recentEventIds.push(event.eventId);
+      if (session.recentEventIds.length > o.dedupeWindow) session.recentEventIds.shift();
+    }
+
+    if (t < session.lastTime) {
+      if (session.lastTime - t > o.outOfOrderToleranceMs) {
+        this.counters.tooLate++;
+        return { outcome: 'too-late', session, isNew };
+      }
+      if (itemIndex < 0) return { outcome: 'no-item', session, isNew };
+      // Place in time order; stable for equal timestamps (after existing ones).
+      let pos = session.times.length;
+      while (pos > 0 && (session.times[pos - 1] as number) > t) pos--;
+      if (pos === 0 && session.items.length >= o.maxItems) {
+        // Older than everything in a full window: it would slide out at once.
+        session.eventCount++;
+        return { outcome: 'no-item', session, isNew };
+      }
+      session.items.splice(pos, 0, itemIndex);
+      session.times.splice(pos, 0, t);
+      session.eventCount++;
+      this.trim(session);
+      session.modelState = undefined;
+      this.counters.reordered++;
+      return { outcome: 'reordered', session, isNew };
+    }
+
+    session.lastTime = t;
+    if (itemIndex < 0) return { outcome: 'no-item', session, isNew };
+    session.items.push(itemIndex);
+    session.times.push(t);
+    session.eventCount++;
+    this.trim(session);
+    return { outcome: 'appended', session, isNew };
+  }
+
+  /**
+   * Closes sessions whose idle deadline (last event + idle timeout) is before the watermark. Returns the
+   * closed sessions. Call it periodically (the pipeline does, after each batch).
+   */
+  expire(now: number = this.watermark): SessionState[] {
+    const closed: SessionState[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.lastTime + this.options.idleTimeoutMs >= now) break;
+      closed.push(session);
+    }
+    for (const session of closed) {
+      this.sessions.delete(session.key);
+      this.counters.closedIdle++;
+      this.emit('session:closed', { session, reason: 'idle' });
+    }
+    return closed;
+  }
+
+  /** Removes one session (e.g. its partition was revoked). */
+  delete(key: string): SessionState | undefined {
+    const s = this.sessions.get(key);
+    if (s) this.sessions.delete(key);
+    return s;
+  }
+
+  /** Closes every live session (end of a replay, shutdown). */
+  closeAll(): void {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const session of all) this.emit('session:closed', { session, reason: 'closed' });
+  }
+
+  private trim(session: SessionState): void {
+    const extra = session.items.length - this.options.maxItems;
+    if (extra > 0) {
+      session.items.splice(0, extra);
+      session.times.splice(0, extra);
+    }
+  }
+
+  private enforceCap(): void {
+    while (this.sessions.size > this.options.maxSessions) {
+      const oldest = this.sessions.keys().next();
+      if (oldest.done) return;
+      const session = this.sessions.get(oldest.value) as SessionState;
+      this.sessions.delete(oldest.value);
+      this.counters.evicted++;
+      this.emit('session:closed', { session, reason: 'evicted' });
+    }
+  }
+}
