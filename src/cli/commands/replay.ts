@@ -1,0 +1,13 @@
+import { NextclickError } from '../../errors.js';
+import type { CliCommand } from '../command.js';
+
+// Placeholder until the command lands; owned by the work item that builds it.
+export const command: CliCommand = {
+  name: 'replay',
+  summary: '',
+  usage: 'nextclick replay',
+  options: {},
+  async run() {
+    throw new NextclickError('INTERNAL', 'nextclick replay is not built yet');
+  },
+};
