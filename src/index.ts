@@ -1,0 +1,27 @@
+// Core public API (no models, no Kafka). The package entry (../index.ts) adds models and streaming.
+export { NextclickError, InvalidEventError, DecodeError, InvalidOptionError, ParseError, ModelFormatError, ClosedError, CancelledError, ErrorCodes, isNextclickError } from './errors.js';
+export type { ErrorCode, NextclickErrorOptions } from './errors.js';
+export { validateClickEvent } from './events/click-event.js';
+export type { ClickEvent, ItemId, EventValidationOptions } from './events/click-event.js';
+export { JsonCodec, SCHEMA_VERSION, decodeClickEvent, encodeClickEvent, DEFAULT_MAX_MESSAGE_BYTES } from './events/codec.js';
+export type { Codec, DecodeOptions } from './events/codec.js';
+export { MsgpackCodec, codecFor } from './events/msgpack-codec.js';
+export { ItemVocabulary, OOV } from './vocab/item-vocabulary.js';
+export type { OovPolicy } from './vocab/item-vocabulary.js';
+export { Sessionizer } from './sessions/sessionizer.js';
+export type { SessionizerEvents, IngestOutcome, IngestResult, SessionizerStats, SessionCloseReason } from './sessions/sessionizer.js';
+export type { SessionizerOptions } from './sessions/sessionizer-options.js';
+export type { SessionState } from './sessions/session-state.js';
+export type { Scorer, Recommendation } from './scoring/scorer.js';
+export { topK, rankOf } from './scoring/top-k.js';
+export type { ItemFilter, TiePolicy } from './scoring/top-k.js';
+export { loadModel, registerModelKind, registeredModelKinds } from './scoring/model-registry.js';
+export type { LoadedModel, ModelLoader } from './scoring/model-registry.js';
+export type { ModelManifest } from './persistence/model-dir.js';
+export { ClickPipeline } from './pipeline/click-pipeline.js';
+export type { PipelineInput, PipelineOutput, SessionRecommendation, PipelineEvents, PipelineStats, ScoreHook } from './pipeline/click-pipeline.js';
+export type { PipelineOptions } from './pipeline/pipeline-options.js';
+export { ProgressBar } from './instrumentation/progress.js';
+export type { ProgressOptions } from './instrumentation/progress.js';
+export { createStderrLogger, noopLogger } from './instrumentation/typed-emitter.js';
+export type { Logger } from './instrumentation/typed-emitter.js';
