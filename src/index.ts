@@ -25,3 +25,5 @@ export { ProgressBar } from './instrumentation/progress.js';
 export type { ProgressOptions } from './instrumentation/progress.js';
 export { createStderrLogger, noopLogger } from './instrumentation/typed-emitter.js';
 export type { Logger } from './instrumentation/typed-emitter.js';
+export { Recommender } from './scoring/recommender.js';
+export type { RecommenderOptions } from './scoring/recommender.js';

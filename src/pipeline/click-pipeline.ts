@@ -169,6 +169,33 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
   }
 
   /**
+   * Recommends for a live session from its current state, without a new event. Returns undefined for an
+   * unknown or empty session. `exclude` takes external ids; `k` defaults to the pipeline's.
+   */
+  async recommend(sessionId: string, options: { k?: number; exclude?: Iterable<ItemId>; excludeSeen?: boolean } = {}): Promise<SessionRecommendation | undefined> {
+    if (this.closed) throw new ClosedError('ClickPipeline');
+    await this.flush();
+    const session = this.sessionizer.get(sessionId);
+    if (!session || session.items.length === 0) return undefined;
+    if (session.modelState === undefined) await this.scorer.observe([session]);
+    const scores = await this.scorer.score([session]);
+    const exclude = new Set(this.blocked);
+    for (const id of options.exclude ?? []) {
+      const ix = this.vocabulary.indexOf(id);
+      if (ix !== OOV) exclude.add(ix);
+    }
+    if (options.excludeSeen ?? this.opts.excludeSeen ?? pipelineDefaults.excludeSeen) for (const ix of session.items) exclude.add(ix);
+    const top = topK(scores, options.k ?? this.k, { exclude, allow: this.allowed }, 0, this.scorer.itemCount);
+    return {
+      sessionId,
+      items: Array.from(top.items, (ix) => this.vocabulary.idOf(ix)),
+      scores: Array.from(top.scores),
+      eventTime: session.lastTime,
+      modelVersion: this.modelVersion,
+    };
+  }
+
+  /**
    * Adds one event to the current micro-batch; resolves with its output once the batch is scored.
    * Batches close at `maxBatchSize` events or after `maxDelayMs`.
    */
