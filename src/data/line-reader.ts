@@ -1,0 +1,87 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { NextclickError } from '../errors.js';
+
+/** A batch of consecutive lines of a text file. */
+export interface LineBatch {
+  /** The lines, without their `\n` / `\r\n` terminators. */
+  readonly lines: string[];
+  /** 1-based line number of `lines[0]`. */
+  readonly firstLineNo: number;
+  /** Bytes of the file read so far (compressed bytes for `.gz`), for progress reporting. */
+  readonly bytesRead: number;
+}
+
+/** Size of a file in bytes; throws a `FILE_NOT_FOUND` error that names the path when it is missing. */
+export async function fileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new NextclickError('INVALID_INPUT', `${path} is not a regular file; pass the path of a click log file`, { context: { file: path } });
+    return s.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NextclickError('FILE_NOT_FOUND', `input file not found: ${path}; check the path (relative paths resolve from ${process.cwd()})`, {
+        cause: err,
+        context: { file: path },
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Streams a text file (UTF-8, optionally gzip when the name ends in `.gz`) as batches of lines. Never holds more
+ * than one read chunk plus one partial line in memory. A leading UTF-8 BOM is dropped; a final line without
+ * a terminator is still returned. Batching (one await per chunk, not per line) keeps parsing fast.
+ */
+export async function* readLineBatches(path: string, chunkBytes = 1 << 20): AsyncGenerator<LineBatch> {
+  await fileSize(path);
+  const raw = createReadStream(path, { highWaterMark: chunkBytes });
+  let bytesRead = 0;
+  raw.on('data', (b: Buffer | string) => {
+    bytesRead += b.length;
+  });
+  const source: AsyncIterable<Buffer> = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let lineNo = 1;
+  let first = true;
+  try {
+    for await (const chunk of source) {
+      let text = carry + decoder.write(chunk);
+      if (first && text.length > 0) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        first = false;
+      }
+      const lines = text.split('\n');
+      carry = lines.pop() ?? '';
+      if (lines.length === 0) continue;
+      stripCr(lines);
+      yield { lines, firstLineNo: lineNo, bytesRead };
+      lineNo += lines.length;
+    }
+    const rest = carry + decoder.end();
+    if (rest.length > 0) {
+      const lines = [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
+      yield { lines, firstLineNo: lineNo, bytesRead };
+    }
+  } finally {
+    raw.destroy();
+  }
+}
+
+function stripCr(lines: string[]): void {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] as string;
+    if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+  }
+}
+
+/** Streams a text file line by line (1-based line numbers). Convenience over {@link readLineBatches}. */
+export async function* readLines(path: string): AsyncGenerator<{ line: string; lineNo: number }> {
+  for await (const batch of readLineBatches(path)) {
+    for (let i = 0; i < batch.lines.length; i++) yield { line: batch.lines[i] as string, lineNo: batch.firstLineNo + i };
+  }
+}
