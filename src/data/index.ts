@@ -24,3 +24,8 @@ export { readLineBatches, readLines, fileSize } from './line-reader.js';
 export type { LineBatch } from './line-reader.js';
 export { splitDelimited, joinDelimited } from './delimited.js';
 export { SRGNN_BASE_TIME_MS, parseTime, parseItemId } from './parsers.js';
+export { prepare } from './prepare.js';
+export type { PrepareStats, SplitPartStats } from './prepare.js';
+export { defaultPrepareOptions } from './prepare-options.js';
+export type { PrepareOptions } from './prepare-options.js';
+export type { FilterStats } from './session-split.js';
