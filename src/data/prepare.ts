@@ -108,7 +108,7 @@ export async function prepare(input: string, options: PrepareOptions): Promise<P
 
   await mkdir(o.outDir, { recursive: true });
   const files = { train: join(o.outDir, 'train.tsv'), test: join(o.outDir, 'test.tsv'), stats: join(o.outDir, 'stats.json') };
-  const sessionOrder = sessionsByStart(split.count, first);
+  const sessionOrder = sessionsByStart(split.count, first, split.ids);
   const writeSide = (test: 0 | 1, path: string): Promise<SplitPartStats> =>
     writeTsv(path, table, split.ids, split.events, split.sessionOf, sessionOrder, (k) => alive[k] === 1 && isTest[split.sessionOf[k] as number] === test);
   const train = await writeSide(0, files.train);
@@ -150,12 +150,16 @@ async function loadTable(input: string, o: ResolvedPrepareOptions): Promise<{ ta
   return { table, droppedByEventType, readStats: reader.stats };
 }
 
-/** Surviving sessions (first time not NaN) ordered by first event time, then by session number. */
-function sessionsByStart(count: number, first: Float64Array): Int32Array {
+/** Surviving sessions (first time not NaN) ordered by first event time, then id (so input order does not matter). */
+function sessionsByStart(count: number, first: Float64Array, ids: string[]): Int32Array {
   const order: number[] = [];
   for (let s = 0; s < count; s++) if (!Number.isNaN(first[s] as number)) order.push(s);
-  order.sort((a, b) => (first[a] as number) - (first[b] as number) || a - b);
+  order.sort((a, b) => (first[a] as number) - (first[b] as number) || compareIds(ids[a] as string, ids[b] as string));
   return Int32Array.from(order);
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function countAlive(table: EventTable, events: Uint32Array, sessionOf: Int32Array, alive: Uint8Array, count: number): { events: number; sessions: number; items: number } {
