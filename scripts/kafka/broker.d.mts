@@ -1,0 +1,41 @@
+/** Types for broker.mjs (plain ESM so benchmarks and child-process fixtures can use it without a build). */
+export declare const projectRoot: string;
+export declare const defaultCacheDir: string;
+export declare const KAFKA_VERSION: string;
+export declare function findJava(): { java: string; version: number } | undefined;
+/** Resolves the broker jars from Maven Central once (cached in `<cacheDir>/libs`); returns that folder. */
+export declare function ensureKafkaClasspath(cacheDir?: string): string;
+export declare function freePort(): Promise<number>;
+
+export interface KafkaBrokerOptions {
+  /** Broker data dir (storage, server.properties, broker.log). @defaultValue a new temp dir */
+  dataDir?: string;
+  /** Client port on 127.0.0.1. @defaultValue a free port */
+  port?: number;
+  /** KRaft controller port on 127.0.0.1. @defaultValue a free port */
+  controllerPort?: number;
+  /** Where the jars are cached. @defaultValue <project>/.cache/kafka */
+  cacheDir?: string;
+  /** JVM heap in MiB. @defaultValue 512 */
+  heapMb?: number;
+  /** Give up starting after this long, in ms. @defaultValue 90_000 */
+  startTimeoutMs?: number;
+}
+
+export declare class KafkaBroker {
+  constructor(options?: KafkaBrokerOptions);
+  readonly dataDir: string;
+  readonly port: number | undefined;
+  readonly controllerPort: number | undefined;
+  /** Time the last start() took, in ms. */
+  readonly startMs: number | undefined;
+  readonly logPath: string | undefined;
+  /** `127.0.0.1:<port>` (valid after start). */
+  readonly brokers: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  start(): Promise<this>;
+  stop(timeoutMs?: number): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<this>;
+}

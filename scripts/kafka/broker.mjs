@@ -1,0 +1,247 @@
+// Single-node Apache Kafka (KRaft, broker+controller) on 127.0.0.1 for development, tests and benchmarks.
+// No Docker: the broker's jars come from Maven Central (scripts/kafka/pom.xml → .cache/kafka/libs, a one-off
+// download cached in ~/.m2), storage is formatted with kafka.tools.StorageTool and kafka.Kafka runs as a
+// child process. Java (17+) is the one prerequisite; Maven resolves the jars the first time.
+//
+// API (see broker.d.mts): findJava, ensureKafkaClasspath, freePort, KafkaBroker {start, stop, kill, restart}.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const projectRoot = resolve(here, '..', '..');
+export const defaultCacheDir = join(projectRoot, '.cache', 'kafka');
+export const KAFKA_VERSION = '3.9.1';
+
+/** Returns `{ java, version }` for the java on PATH (or JAVA_HOME), or undefined when there is none. */
+export function findJava() {
+  const candidates = [];
+  if (process.env.JAVA_HOME) candidates.push(join(process.env.JAVA_HOME, 'bin', 'java'));
+  candidates.push('java');
+  for (const java of candidates) {
+    const r = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 20_000 });
+    if (r.status === 0) {
+      const m = /version "(\d+)/.exec(r.stderr ?? '');
+      return { java, version: m ? Number(m[1]) : 0 };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure the broker's jars are in `<cacheDir>/libs` and returns that folder. Runs
+ * `mvn -q dependency:copy-dependencies` once; later calls only check the marker file.
+ */
+export function ensureKafkaClasspath(cacheDir = defaultCacheDir) {
+  const libs = join(cacheDir, 'libs');
+  const marker = join(cacheDir, `libs-${KAFKA_VERSION}.ok`);
+  if (existsSync(marker) && existsSync(join(libs, `kafka_2.13-${KAFKA_VERSION}.jar`))) return libs;
+  mkdirSync(cacheDir, { recursive: true });
+  const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8', timeout: 60_000 });
+  if (mvn.status !== 0) {
+    throw new Error('Kafka jars are not cached in .cache/kafka/libs and Maven (mvn) is not on PATH. Install Maven '
+      + '(e.g. `apt-get install maven`) or run `node scripts/kafka/kafka.mjs provision` on a machine that has it.');
+  }
+  const r = spawnSync('mvn', ['-q', '-B', '-f', join(here, 'pom.xml'), 'dependency:copy-dependencies',
+    `-DoutputDirectory=${libs}`, '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`],
+  { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) {
+    throw new Error(`mvn dependency:copy-dependencies failed (exit ${r.status}); is Maven Central reachable?\n${r.stdout}\n${r.stderr}`);
+  }
+  writeFileSync(marker, new Date().toISOString() + '\n');
+  return libs;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((res) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    const done = (ok) => { sock.destroy(); res(ok); };
+    sock.setTimeout(500, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Small partition counts for the internal topics: the defaults (50) make the first consumer group and the
+// first transaction take seconds on a 2-core machine.
+function serverProperties({ dataDir, port, controllerPort, nodeId }) {
+  return [
+    'process.roles=broker,controller',
+    `node.id=${nodeId}`,
+    `controller.quorum.voters=${nodeId}@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${join(dataDir, 'logs')}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=3',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=3',
+    'min.insync.replicas=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'log.retention.hours=2',
+    'log.segment.bytes=67108864',
+    'message.max.bytes=4194304',
+    'replica.fetch.max.bytes=4194304',
+    // A killed broker recovers in a fresh process; keep the post-crash log recovery quick.
+    'num.recovery.threads.per.data.dir=2',
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms=5000',
+    'transaction.remove.expired.transaction.cleanup.interval.ms=60000',
+    'group.min.session.timeout.ms=1000',
+    // After kill -9 the restarted broker waits for its previous registration to expire; keep that short.
+    'broker.session.timeout.ms=3000',
+    'broker.heartbeat.interval.ms=500',
+    '',
+  ].join('\n');
+}
+
+const log4j = [
+  'log4j.rootLogger=WARN, stdout',
+  'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+  // The one INFO line we wait for: "[KafkaRaftServer nodeId=1] Kafka Server started".
+  'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+  '',
+].join('\n');
+
+/**
+ * One broker process on a data dir and fixed ports, so it can be killed (-9) and restarted on the same
+ * address with its data. Options: dataDir (default: a new temp dir), port / controllerPort (default: free
+ * ports), cacheDir, heapMb (default 512), startTimeoutMs (default 90 s).
+ */
+export class KafkaBroker {
+  constructor(options = {}) {
+    this.options = options;
+    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nextclick-kafka-'));
+    this.port = options.port;
+    this.controllerPort = options.controllerPort;
+    this.nodeId = 1;
+    this.child = undefined;
+    this.exited = undefined;
+    this.startMs = undefined;
+  }
+
+  /** `127.0.0.1:<port>` (valid after start). */
+  get brokers() {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid() {
+    return this.child?.pid;
+  }
+
+  get running() {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Formats storage (first time only), starts kafka.Kafka, resolves once it accepts clients. */
+  async start() {
+    if (this.running) throw new Error(`Kafka broker already running (pid ${this.child.pid})`);
+    const t0 = Date.now();
+    const javaInfo = findJava();
+    if (!javaInfo) throw new Error('Java is not installed (need Java 17+ for the Kafka broker): install a JDK, e.g. `apt-get install openjdk-17-jre-headless`.');
+    const libs = ensureKafkaClasspath(this.options.cacheDir);
+    this.port ??= await freePort();
+    this.controllerPort ??= await freePort();
+    mkdirSync(this.dataDir, { recursive: true });
+    const props = join(this.dataDir, 'server.properties');
+    writeFileSync(props, serverProperties({ dataDir: this.dataDir, port: this.port, controllerPort: this.controllerPort, nodeId: this.nodeId }));
+    writeFileSync(join(this.dataDir, 'log4j.properties'), log4j);
+    const cp = join(libs, '*');
+    const jvm = [
+      `-Xmx${this.options.heapMb ?? 512}m`, '-Xms128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+      '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${join(this.dataDir, 'log4j.properties')}`,
+      '-cp', cp,
+    ];
+    if (!existsSync(join(this.dataDir, 'logs', 'meta.properties'))) {
+      // KRaft cluster ids are 16 random bytes, base64url (22 chars).
+      const clusterId = randomBytes(16).toString('base64url');
+      const fmt = spawnSync(javaInfo.java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+        { encoding: 'utf8', timeout: 120_000 });
+      if (fmt.status !== 0) throw new Error(`kafka StorageTool format failed (exit ${fmt.status}):\n${fmt.stdout}\n${fmt.stderr}`);
+    }
+    const logPath = join(this.dataDir, 'broker.log');
+    const logStart = existsSync(logPath) ? readFileSync(logPath).length : 0;
+    const fd = openSync(logPath, 'a');
+    this.logPath = logPath;
+    const child = spawn(javaInfo.java, [...jvm, 'kafka.Kafka', props], { stdio: ['ignore', fd, fd], detached: false });
+    closeSync(fd);
+    this.child = child;
+    // Never leave an orphan JVM behind when the owning Node process exits (tests, benchmarks).
+    const reap = () => { try { child.kill('SIGKILL'); } catch { /* already gone */ } };
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+    this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 90_000);
+    let ready = false;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`Kafka broker exited during start-up; see ${logPath}:\n${tail(logPath)}`);
+      if (readFileSync(logPath).subarray(logStart).includes('Kafka Server started') && await canConnect(this.port)) { ready = true; break; }
+      await sleep(100);
+    }
+    if (!ready) {
+      await this.kill();
+      throw new Error(`Kafka broker did not start within ${this.options.startTimeoutMs ?? 90_000} ms; see ${logPath}:\n${tail(logPath)}`);
+    }
+    this.startMs = Date.now() - t0;
+    return this;
+  }
+
+  /** Clean shutdown (SIGTERM, controlled shutdown); SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = 30_000) {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = sleep(timeoutMs).then(() => 'timeout');
+    if ((await Promise.race([this.exited, timer])) === 'timeout') await this.kill();
+  }
+
+  /** kill -9: no shutdown, unflushed data is recovered on the next start. */
+  async kill() {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Starts again on the same data dir and ports. */
+  async restart() {
+    await this.stop();
+    return this.start();
+  }
+}
+
+function tail(path, lines = 30) {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,18 @@
+// Streaming entry: the Kafka worker (kafkajs stays behind streaming/kafka/), metrics and their HTTP endpoint.
+export { KafkaStreamWorker } from './kafka/stream-worker.js';
+export type { StreamWorkerEvents, StreamWorkerStats } from './kafka/stream-worker.js';
+export { KafkaClickSource, DEFAULT_MIN_TIMESTAMP } from './kafka/click-source.js';
+export type { RecordMeta, DeadLetter, DecodedRecord, SourceBatch } from './kafka/click-source.js';
+export { KafkaRecommendationSink } from './kafka/recommendation-sink.js';
+export type { RecommendationRecord, CommitPoint } from './kafka/recommendation-sink.js';
+export { workerDefaults, resolveWorkerOptions } from './kafka/worker-options.js';
+export type { KafkaStreamWorkerOptions, DeliveryMode } from './kafka/worker-options.js';
+export { Headers, headerString } from './kafka/headers.js';
+export { createTopics, produceEvents } from './kafka/topics.js';
+export { StreamMetrics } from './metrics.js';
+export { startMetricsServer } from './metrics-server.js';
+export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
+export { readTopic } from './kafka/topic-reader.js';
+export type { ReadRecord, ReadTopicOptions } from './kafka/topic-reader.js';
+export { EventProducer } from './kafka/topics.js';
+export type { RawRecord } from './kafka/topics.js';

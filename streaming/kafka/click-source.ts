@@ -1,0 +1,174 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { NextclickError } from '../../src/errors.js';
+import type { ClickEvent } from '../../src/events/click-event.js';
+import { decodeClickEvent, type Codec } from '../../src/events/codec.js';
+import type { Logger } from '../../src/instrumentation/typed-emitter.js';
+import type { PipelineInput } from '../../src/pipeline/click-pipeline.js';
+import type { ResolvedWorkerOptions } from './worker-options.js';
+
+/** Where an input record came from; carried through the pipeline into output headers. */
+export interface RecordMeta {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset as a decimal string (Kafka offsets are int64). */
+  readonly offset: string;
+  /** Record timestamp (ms), used for end-to-end latency. */
+  readonly recordTime: number;
+  /** True for records re-read to rebuild state: they go through the pipeline but are never emitted. */
+  readonly rebuild: boolean;
+}
+
+/** An input record that could not become a ClickEvent; written to the dead-letter topic unchanged. */
+export interface DeadLetter {
+  readonly meta: RecordMeta;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Error code, e.g. DECODE_FAILED, INVALID_EVENT, MESSAGE_TOO_LARGE, UNKNOWN_ITEM. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The decoded form of one input record. */
+export type DecodedRecord = { readonly ok: true; readonly input: PipelineInput<RecordMeta> } | { readonly ok: false; readonly deadLetter: DeadLetter };
+
+/** One fetched batch of one partition, handed to the worker. */
+export interface SourceBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  /** Offset to commit once this batch is delivered (last offset + 1). */
+  readonly commitOffset: string;
+  /** Offsets below this are rebuild-only. */
+  readonly rebuildUntil: bigint;
+  readonly highWatermark: string;
+  decode(message: KafkaMessage): DecodedRecord;
+  heartbeat(): Promise<void>;
+  /** True once a seek or revocation made the rest of this batch obsolete. */
+  isStale(): boolean;
+  isRunning(): boolean;
+}
+
+/** Events before 2000-01-01Z are taken as broken clocks or unit mistakes (seconds for ms) unless `validation.minTimestamp` says otherwise. */
+export const DEFAULT_MIN_TIMESTAMP = 946_684_800_000;
+
+interface PartitionState {
+  checked: boolean;
+  rebuildUntil: bigint;
+}
+
+/**
+ * Consumes click events from one topic in a consumer group (events keyed by session id, so a session stays on
+ * one partition), decodes and validates them, and hands whole partition batches to the worker. It rebuilds
+ * state on assignment by seeking back `rebuildRecords` before the committed offset of each new partition
+ * (records below the committed offset are marked `rebuild`), and reports revoked partitions.
+ * Offsets are never auto-committed: the sink commits after delivery (or inside the transaction).
+ */
+export class KafkaClickSource {
+  readonly consumer: Consumer;
+  private readonly partitions = new Map<number, PartitionState>();
+  private assignment = new Set<number>();
+
+  constructor(
+    kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly opts: ResolvedWorkerOptions,
+    private readonly codec: Codec,
+    private readonly logger: Logger,
+    private readonly onAssignment: (assigned: number[], revoked: number[]) => void,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs,
+      heartbeatInterval: opts.heartbeatIntervalMs,
+      maxBytes: opts.maxFetchBytes,
+      maxBytesPerPartition: opts.maxFetchBytes,
+      // read_committed in both modes: a worker never acts on input from an aborted transaction.
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assigned = new Set<number>(e.payload.memberAssignment[opts.inputTopic] ?? []);
+      const added = [...assigned].filter((p) => !this.assignment.has(p));
+      const revoked = [...this.assignment].filter((p) => !assigned.has(p));
+      for (const p of revoked) this.partitions.delete(p);
+      for (const p of added) this.partitions.set(p, { checked: false, rebuildUntil: -1n });
+      this.assignment = assigned;
+      this.onAssignment(added, revoked);
+    });
+  }
+
+  /** Forgets a partition's rebuild state, so its next batch rebuilds from the committed offset again. */
+  markForRebuild(partition: number): void {
+    this.partitions.set(partition, { checked: false, rebuildUntil: -1n });
+  }
+
+  async start(handle: (batch: SourceBatch) => Promise<void>): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.opts.inputTopic], fromBeginning: this.opts.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload, handle),
+    });
+  }
+
+  private async onBatch(payload: EachBatchPayload, handle: (batch: SourceBatch) => Promise<void>): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    let state = this.partitions.get(partition);
+    if (!state) {
+      state = { checked: false, rebuildUntil: -1n };
+      this.partitions.set(partition, state);
+    }
+    if (!state.checked) {
+      state.checked = true;
+      // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
+      const committed = BigInt(batch.firstOffset() ?? '0');
+      if (this.opts.rebuildRecords > 0 && committed > 0n) {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+        const wanted = committed - BigInt(this.opts.rebuildRecords);
+        const seekTo = wanted > low ? wanted : low;
+        if (seekTo < committed) {
+          state.rebuildUntil = committed;
+          this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
+          this.consumer.seek({ topic, partition, offset: seekTo.toString() });
+          return;
+        }
+      }
+    }
+    const last = batch.lastOffset();
+    await handle({
+      topic,
+      partition,
+      messages: batch.messages,
+      commitOffset: (BigInt(last) + 1n).toString(),
+      rebuildUntil: state.rebuildUntil,
+      highWatermark: batch.highWatermark,
+      decode: (m) => this.decode(topic, partition, m, state.rebuildUntil),
+      heartbeat: () => payload.heartbeat(),
+      isStale: () => payload.isStale(),
+      isRunning: () => payload.isRunning(),
+    });
+    payload.resolveOffset(last);
+  }
+
+  private decode(topic: string, partition: number, m: KafkaMessage, rebuildUntil: bigint): DecodedRecord {
+    const meta: RecordMeta = { topic, partition, offset: m.offset, recordTime: Number(m.timestamp), rebuild: BigInt(m.offset) < rebuildUntil };
+    const value = m.value;
+    try {
+      if (value === null) throw new NextclickError('DECODE_FAILED', 'record has no value (tombstone)');
+      const limits = [this.opts.validation?.maxTimestamp, this.opts.maxFutureMs === undefined ? undefined : Date.now() + this.opts.maxFutureMs].filter((x): x is number => x !== undefined);
+      const maxTimestamp = limits.length > 0 ? Math.min(...limits) : undefined;
+      const event: ClickEvent = decodeClickEvent(this.codec, value, {
+        minTimestamp: DEFAULT_MIN_TIMESTAMP, ...this.opts.validation, maxBytes: this.opts.maxMessageBytes, ...(maxTimestamp === undefined ? {} : { maxTimestamp }),
+      });
+      return { ok: true, input: { event, meta } };
+    } catch (err) {
+      const e = err instanceof NextclickError ? err : new NextclickError('INTERNAL', (err as Error).message, { cause: err });
+      return { ok: false, deadLetter: { meta, key: m.key, value, reason: e.code, message: e.message } };
+    }
+  }
+}

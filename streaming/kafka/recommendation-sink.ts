@@ -1,0 +1,148 @@
+import { CompressionTypes, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { NextclickError } from '../../src/errors.js';
+import { SCHEMA_VERSION, type Codec } from '../../src/events/codec.js';
+import type { Logger } from '../../src/instrumentation/typed-emitter.js';
+import type { SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
+import type { DeadLetter, RecordMeta } from './click-source.js';
+import { Headers } from './headers.js';
+import type { ResolvedWorkerOptions } from './worker-options.js';
+
+/** The value of an output record (encoded with the worker's codec). */
+export interface RecommendationRecord {
+  readonly v: number;
+  readonly sessionId: string;
+  readonly items: (string | number)[];
+  readonly scores: number[];
+  readonly modelVersion: string;
+  /** Event time (ms) of the click that triggered this recommendation. */
+  readonly eventTime: number;
+}
+
+/** Offsets to commit with a delivery: the input partition's next offset. */
+export interface CommitPoint {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/**
+ * Writes recommendations (keyed by session id) and dead letters. `deliver` is the commit point of the worker:
+ * - at-least-once: one idempotent send with acks=all, then the consumer offsets are committed by the caller;
+ * - exactly-once: one transaction holding the records and the consumer offsets (sendOffsets), committed
+ *   atomically; consumers reading read_committed see each input's output exactly once.
+ * After a failed delivery the producer is replaced (a fenced or broken transactional producer cannot be
+ * reused); the caller re-reads from the last committed offset.
+ */
+export class KafkaRecommendationSink {
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: ResolvedWorkerOptions,
+    private readonly codec: Codec,
+    private readonly logger: Logger,
+  ) {}
+
+  get exactlyOnce(): boolean {
+    return this.opts.delivery === 'exactly-once';
+  }
+
+  /** Connects now (otherwise the first delivery does); fails fast on bad brokers or a fenced id. */
+  async connect(): Promise<void> {
+    await this.getProducer();
+  }
+
+  recommendationMessage(rec: SessionRecommendation, meta: RecordMeta): Message {
+    const value: RecommendationRecord = {
+      v: SCHEMA_VERSION, sessionId: rec.sessionId, items: rec.items, scores: rec.scores, modelVersion: rec.modelVersion, eventTime: rec.eventTime,
+    };
+    return { key: rec.sessionId, value: this.codec.encode(value), headers: this.inputHeaders(meta) };
+  }
+
+  deadLetterMessage(d: DeadLetter): Message {
+    return {
+      key: d.key,
+      value: d.value,
+      headers: {
+        ...this.inputHeaders(d.meta),
+        [Headers.deadLetterReason]: d.reason,
+        // Header values are bounded: a reason must not turn a 2 MB record into a 4 MB one.
+        [Headers.deadLetterMessage]: d.message.slice(0, 500),
+      },
+    };
+  }
+
+  /** Sends the records and commits `commit` (in the transaction for exactly-once). */
+  async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>): Promise<void> {
+    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+    const producer = await this.getProducer();
+    try {
+      if (!this.exactlyOnce) {
+        if (nonEmpty.length > 0) await producer.sendBatch({ topicMessages: nonEmpty, acks: -1, compression: CompressionTypes.None });
+        await commitOffsets();
+        return;
+      }
+      const txn = await producer.transaction();
+      try {
+        if (nonEmpty.length > 0) await txn.sendBatch({ topicMessages: nonEmpty, acks: -1 });
+        await txn.sendOffsets({
+          consumerGroupId: this.opts.groupId,
+          topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }],
+        });
+        await txn.commit();
+      } catch (err) {
+        await txn.abort().catch((abortErr: unknown) => this.logger.warn({ err: abortErr }, 'transaction abort failed'));
+        throw err;
+      }
+    } catch (err) {
+      await this.reset();
+      throw new NextclickError('KAFKA', `delivery to ${this.opts.outputTopic} failed: ${(err as Error).message}`, {
+        cause: err, retriable: true, context: { topic: commit.topic, partition: commit.partition, offset: commit.offset },
+      });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    this.connecting = undefined;
+    if (p) await p.disconnect();
+  }
+
+  private async reset(): Promise<void> {
+    await this.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'producer disconnect after failure'));
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      const p = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        ...(this.exactlyOnce ? { transactionalId: this.opts.transactionalId, transactionTimeout: 60_000 } : {}),
+        retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+      });
+      try {
+        await p.connect();
+      } catch (err) {
+        this.connecting = undefined;
+        throw err;
+      }
+      this.producer = p;
+      return p;
+    })();
+    return this.connecting;
+  }
+
+  private inputHeaders(meta: RecordMeta): Record<string, string> {
+    return {
+      [Headers.inputTopic]: meta.topic,
+      [Headers.inputPartition]: String(meta.partition),
+      [Headers.inputOffset]: meta.offset,
+      [Headers.schemaVersion]: String(SCHEMA_VERSION),
+      [Headers.contentType]: this.codec.contentType,
+    };
+  }
+}

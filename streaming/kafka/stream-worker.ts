@@ -1,0 +1,250 @@
+import { Kafka, logLevel, type Admin, type Message } from 'kafkajs';
+import { ClosedError, NextclickError } from '../../src/errors.js';
+import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
+import { noopLogger, TypedEmitter, type Logger } from '../../src/instrumentation/typed-emitter.js';
+import { ClickPipeline, type PipelineInput } from '../../src/pipeline/click-pipeline.js';
+import type { Scorer } from '../../src/scoring/scorer.js';
+import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { StreamMetrics } from '../metrics.js';
+import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
+import { KafkaRecommendationSink } from './recommendation-sink.js';
+import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorkerOptions } from './worker-options.js';
+
+export interface StreamWorkerEvents {
+  /** A partition batch was delivered (and its offsets committed). */
+  'batch:delivered': { readonly topic: string; readonly partition: number; readonly records: number; readonly recommendations: number; readonly deadLetters: number; readonly rebuilt: number };
+  /** The group assigned/revoked partitions. Sessions of revoked partitions were dropped. */
+  'rebalance': { readonly assigned: number[]; readonly revoked: number[]; readonly droppedSessions: number };
+  /** One input record went to the dead-letter topic. */
+  'dead-letter': { readonly reason: string; readonly message: string; readonly partition: number; readonly offset: string };
+  /** A batch failed; the consumer restarts from the last committed offset. */
+  'crash': { readonly error: unknown; readonly partition: number };
+}
+
+export interface StreamWorkerStats {
+  records: number;
+  recommendations: number;
+  deadLetters: number;
+  rebuilt: number;
+  rebalances: number;
+  failedBatches: number;
+  /** Largest number of fetched-but-undelivered records seen (memory bound check). */
+  maxInFlight: number;
+}
+
+/**
+ * Kafka worker: KafkaClickSource → decode/validate → the shared {@link ClickPipeline} → KafkaRecommendationSink.
+ * Installs no signal handlers: the application calls {@link close} (see examples/kafka-worker.ts).
+ *
+ * State on rebalance: sessions of revoked partitions are dropped; newly assigned partitions are rebuilt by
+ * re-reading up to `rebuildRecords` records before the committed offset without emitting.
+ * Backpressure: the fetch loop awaits each batch's processing and delivery, so at most one fetch
+ * (`maxFetchBytes`) is in memory; the worker heartbeats between pipeline steps so a slow model does not get
+ * the member evicted. `pause()`/`resume()` stop fetching without leaving the group.
+ */
+export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
+  readonly pipeline: ClickPipeline;
+  readonly options: ResolvedWorkerOptions;
+  private readonly logger: Logger;
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly source: KafkaClickSource;
+  private readonly sink: KafkaRecommendationSink;
+  private readonly metrics: StreamMetrics | undefined;
+  private readonly sessionPartition = new Map<string, number>();
+  private readonly counters: StreamWorkerStats = { records: 0, recommendations: 0, deadLetters: 0, rebuilt: 0, rebalances: 0, failedBatches: 0, maxInFlight: 0 };
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private stepChain: Promise<unknown> = Promise.resolve();
+
+  constructor(scorer: Scorer, vocabulary: ItemVocabulary, options: KafkaStreamWorkerOptions) {
+    super((err, event) => this.logger.error({ err, event }, 'stream worker listener threw'));
+    this.options = resolveWorkerOptions(options);
+    this.logger = options.logger ?? noopLogger;
+    const codec = options.codec ?? new MsgpackCodec();
+    this.pipeline = new ClickPipeline(scorer, vocabulary, { ...options.pipeline, logger: options.pipeline?.logger ?? this.logger });
+    this.pipeline.sessionizer.on('session:closed', ({ session, reason }) => {
+      if (reason !== 'split') this.sessionPartition.delete(session.key);
+    });
+    this.metrics = options.registry ? new StreamMetrics(options.registry, this.options.metricsPrefix) : undefined;
+    this.kafka = new Kafka({
+      clientId: this.options.clientId,
+      brokers: [...this.options.brokers],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.admin = this.kafka.admin();
+    this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
+    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r));
+  }
+
+  stats(): StreamWorkerStats & { pipeline: ReturnType<ClickPipeline['stats']> } {
+    return { ...this.counters, pipeline: this.pipeline.stats() };
+  }
+
+  /** Connects, joins the group and starts consuming. Resolves once running; refuses to run twice. */
+  async start(): Promise<void> {
+    if (this.closing) throw new ClosedError('KafkaStreamWorker');
+    if (this.started) throw new NextclickError('INTERNAL', 'KafkaStreamWorker.start() was already called; create a new worker to restart');
+    this.started = true;
+    await this.admin.connect();
+    await this.sink.connect();
+    await this.source.start((b) => this.handleBatch(b));
+    this.logger.info({ topic: this.options.inputTopic, group: this.options.groupId, delivery: this.options.delivery }, 'stream worker started');
+  }
+
+  /** Stops fetching without leaving the group (in-flight work finishes). */
+  pause(): void {
+    this.source.consumer.pause([{ topic: this.options.inputTopic }]);
+  }
+
+  resume(): void {
+    this.source.consumer.resume([{ topic: this.options.inputTopic }]);
+  }
+
+  /** Hot swap: the next pipeline step uses the new model; no step mixes two models. Returns the old scorer. */
+  swapModel(scorer: Scorer, vocabulary: ItemVocabulary, modelVersion?: string): Promise<Scorer> {
+    return this.exclusive(() => this.pipeline.swapModel(scorer, vocabulary, modelVersion));
+  }
+
+  /**
+   * Graceful close: stop fetching and finish the in-flight batch (its delivery and commit), close the pipeline,
+   * disconnect. Every step runs even if an earlier one throws; the first error is rethrown at the end.
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const errors: unknown[] = [];
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+        this.logger.error({ err, step: name }, 'stream worker close step failed');
+      }
+    };
+    const timeout = <T>(p: Promise<T>) => {
+      let timer: NodeJS.Timeout | undefined;
+      const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new NextclickError('KAFKA', `close step exceeded ${this.options.closeTimeoutMs} ms`)), this.options.closeTimeoutMs); });
+      return Promise.race([p, t]).finally(() => clearTimeout(timer));
+    };
+    // consumer.stop() waits for the running eachBatch, which includes delivery and the offset commit.
+    await step('stop consumer', () => timeout(this.source.consumer.stop()));
+    await step('drain pipeline', () => timeout(this.stepChain.then(() => this.pipeline.close())));
+    await step('disconnect consumer', () => timeout(this.source.consumer.disconnect()));
+    await step('disconnect producer', () => timeout(this.sink.disconnect()));
+    await step('disconnect admin', () => timeout(this.admin.disconnect()));
+    this.logger.info({ ...this.counters }, 'stream worker closed');
+    if (errors.length > 0) throw errors[0];
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.stepChain.then(fn, fn);
+    this.stepChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private onAssignment(assigned: number[], revoked: number[]): void {
+    this.counters.rebalances++;
+    this.metrics?.rebalances.inc();
+    let dropped = 0;
+    if (revoked.length > 0) dropped = this.dropSessions(new Set(revoked));
+    this.logger.info({ assigned, revoked, droppedSessions: dropped }, 'partitions assigned');
+    if (this.hasListeners('rebalance')) this.emit('rebalance', { assigned, revoked, droppedSessions: dropped });
+  }
+
+  private dropSessions(partitions: Set<number>): number {
+    let n = 0;
+    for (const [key, p] of this.sessionPartition) {
+      if (!partitions.has(p)) continue;
+      this.pipeline.sessionizer.delete(key);
+      this.sessionPartition.delete(key);
+      n++;
+    }
+    return n;
+  }
+
+  private async handleBatch(batch: SourceBatch): Promise<void> {
+    const { topic, partition } = batch;
+    const inFlight = batch.messages.length;
+    this.counters.maxInFlight = Math.max(this.counters.maxInFlight, inFlight);
+    this.metrics?.inFlight.set(inFlight);
+    const out: Message[] = [];
+    const dead: Message[] = [];
+    const recordTimes: number[] = [];
+    let rebuilt = 0;
+    try {
+      for (let start = 0; start < batch.messages.length; start += this.options.stepSize) {
+        if (batch.isStale()) return this.discard(partition);
+        const chunk = batch.messages.slice(start, start + this.options.stepSize);
+        const inputs: PipelineInput<RecordMeta>[] = [];
+        for (const m of chunk) {
+          const d = batch.decode(m);
+          if (d.ok) {
+            inputs.push(d.input);
+            this.sessionPartition.set(d.input.event.sessionId, partition);
+          } else if (!d.deadLetter.meta.rebuild) dead.push(this.deadLetter(d.deadLetter));
+        }
+        const outputs = await this.exclusive(() => this.pipeline.process(inputs));
+        for (const o of outputs) {
+          if (o.meta.rebuild) { rebuilt++; continue; }
+          if (o.error) {
+            dead.push(this.deadLetter({ meta: o.meta, key: Buffer.from(o.event.sessionId), value: null, reason: o.error.code, message: o.error.message }));
+          } else if (o.recommendation) {
+            out.push(this.sink.recommendationMessage(o.recommendation, o.meta));
+            recordTimes.push(o.meta.recordTime);
+          }
+        }
+        await batch.heartbeat();
+      }
+      if (batch.isStale()) return this.discard(partition);
+      const commit = { topic, partition, offset: batch.commitOffset };
+      await this.sink.deliver(
+        [{ topic: this.options.outputTopic, messages: out }, { topic: this.options.deadLetterTopic, messages: dead }],
+        commit,
+        () => this.source.consumer.commitOffsets([commit]),
+      );
+    } catch (err) {
+      this.counters.failedBatches++;
+      this.discard(partition);
+      this.logger.error({ err, topic, partition }, 'batch failed; re-reading from the last committed offset');
+      if (this.hasListeners('crash')) this.emit('crash', { error: err, partition });
+      throw err;
+    }
+    const records = batch.messages.length;
+    this.counters.records += records - rebuilt;
+    this.counters.rebuilt += rebuilt;
+    this.counters.recommendations += out.length;
+    this.counters.deadLetters += dead.length;
+    if (this.metrics) {
+      const now = Date.now();
+      for (const t of recordTimes) this.metrics.latency.observe(Math.max(0, now - t) / 1000);
+      this.metrics.recommendations.inc(out.length);
+      this.metrics.events.inc({ outcome: 'scored' }, out.length);
+      this.metrics.events.inc({ outcome: 'dead_letter' }, dead.length);
+      this.metrics.events.inc({ outcome: 'rebuild' }, rebuilt);
+      this.metrics.events.inc({ outcome: 'skipped' }, Math.max(0, records - rebuilt - out.length - dead.length));
+      this.metrics.lag.set({ topic, partition: String(partition) }, Number(BigInt(batch.highWatermark) - BigInt(batch.commitOffset)));
+      this.metrics.inFlight.set(0);
+    }
+    if (this.hasListeners('batch:delivered')) {
+      this.emit('batch:delivered', { topic, partition, records: records - rebuilt, recommendations: out.length, deadLetters: dead.length, rebuilt });
+    }
+  }
+
+  /** State built from records that were not delivered would count them twice on re-read: drop it and rebuild. */
+  private discard(partition: number): void {
+    this.dropSessions(new Set([partition]));
+    this.source.markForRebuild(partition);
+  }
+
+  private deadLetter(d: DeadLetter): Message {
+    this.metrics?.deadLetters.inc({ reason: d.reason });
+    if (this.hasListeners('dead-letter')) this.emit('dead-letter', { reason: d.reason, message: d.message, partition: d.meta.partition, offset: d.meta.offset });
+    return this.sink.deadLetterMessage(d);
+  }
+}

@@ -1,0 +1,75 @@
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { NextclickError } from '../../src/errors.js';
+import type { ClickEvent } from '../../src/events/click-event.js';
+import { encodeClickEvent, type Codec } from '../../src/events/codec.js';
+
+function client(brokers: readonly string[], clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 } });
+}
+
+/** Creates topics that do not exist yet (replication factor 1 unless given) and waits for their leaders. */
+export async function createTopics(brokers: readonly string[], topics: readonly { topic: string; partitions?: number; replicationFactor?: number }[]): Promise<void> {
+  const admin = client(brokers, 'nextclick-admin').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 3, replicationFactor: t.replicationFactor ?? 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A raw record for {@link EventProducer.sendRaw}: bytes as they are (tests, load generators, DLQ replays). */
+export interface RawRecord {
+  readonly key: string | Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * Writes click events keyed by session id (so a session stays on one partition), acks=all, idempotent.
+ * Used by `nextclick replay --to-kafka`, the benchmark and the tests.
+ */
+export class EventProducer {
+  private readonly producer: Producer;
+  private connected = false;
+
+  constructor(brokers: readonly string[], private readonly topic: string, private readonly codec: Codec, clientId = 'nextclick-replay') {
+    this.producer = client(brokers, clientId).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  /** Sends events in one request per call; resolves once all are acknowledged by the broker. */
+  async send(events: readonly ClickEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.sendRaw(events.map((e) => ({ key: e.sessionId, value: encodeClickEvent(this.codec, e), headers: { 'content-type': this.codec.contentType } })));
+  }
+
+  async sendRaw(records: readonly RawRecord[]): Promise<void> {
+    if (!this.connected) throw new NextclickError('KAFKA', 'EventProducer.connect() must be called before sending');
+    if (records.length === 0) return;
+    await this.producer.send({ topic: this.topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    await this.producer.disconnect();
+  }
+}
+
+/** Convenience: connect, send all events in chunks, disconnect. */
+export async function produceEvents(brokers: readonly string[], topic: string, codec: Codec, events: readonly ClickEvent[], chunk = 1_000): Promise<void> {
+  const p = new EventProducer(brokers, topic, codec);
+  await p.connect();
+  try {
+    for (let i = 0; i < events.length; i += chunk) await p.send(events.slice(i, i + chunk));
+  } finally {
+    await p.disconnect();
+  }
+}

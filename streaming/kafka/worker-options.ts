@@ -1,0 +1,128 @@
+import { InvalidOptionError } from '../../src/errors.js';
+import type { Codec } from '../../src/events/codec.js';
+import type { EventValidationOptions } from '../../src/events/click-event.js';
+import type { Logger } from '../../src/instrumentation/typed-emitter.js';
+import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
+import type { Registry } from 'prom-client';
+
+/** Delivery guarantee of the Kafka worker. */
+export type DeliveryMode = 'at-least-once' | 'exactly-once';
+
+/**
+ * Options of {@link KafkaStreamWorker}. Only `brokers`, `inputTopic`, `outputTopic` and `groupId` are required.
+ * The object is copied at construction and never mutated.
+ */
+export interface KafkaStreamWorkerOptions {
+  /** Bootstrap brokers, e.g. `['127.0.0.1:9092']`. */
+  readonly brokers: readonly string[];
+  /** Topic of click events (keyed by session id). */
+  readonly inputTopic: string;
+  /** Topic recommendations are written to (keyed by session id). */
+  readonly outputTopic: string;
+  /** Topic for undecodable/invalid/oversized input (original bytes + reason header). @defaultValue `${inputTopic}.dlq` */
+  readonly deadLetterTopic?: string;
+  /** Consumer group id. */
+  readonly groupId: string;
+  /** Kafka client id (shows up in broker logs). @defaultValue 'nextclick-worker' */
+  readonly clientId?: string;
+  /**
+   * `at-least-once`: produce with acks=all, then commit offsets (a crash in between re-emits).
+   * `exactly-once`: produce and commit offsets in one transaction; consumers of the output must read
+   * with isolation level read_committed. @defaultValue 'at-least-once'
+   */
+  readonly delivery?: DeliveryMode;
+  /**
+   * Transactional id (exactly-once only). Must be stable across restarts of the same worker so a restarted
+   * worker fences its predecessor, and distinct between concurrently running workers.
+   * @defaultValue `${groupId}-${clientId}`
+   */
+  readonly transactionalId?: string;
+  /** Wire format of input events; recommendations are written in the same format. Default: msgpack. */
+  readonly codec?: Codec;
+  /** Largest accepted input message, in bytes; larger ones go to the dead-letter topic. @defaultValue 1 MiB */
+  readonly maxMessageBytes?: number;
+  /** Event validation bounds (timestamps far in the past/future go to the dead-letter topic). */
+  readonly validation?: EventValidationOptions;
+  /**
+   * Largest timestamp accepted, relative to the worker's wall clock, in ms (clock-skew guard); undefined
+   * disables it. @defaultValue 86_400_000 (one day)
+   */
+  readonly maxFutureMs?: number | undefined;
+  /**
+   * State rebuild on partition assignment: re-read up to this many records before the committed offset of
+   * each newly assigned partition through the pipeline without emitting, so sessions that moved are rebuilt.
+   * 0 disables it (sessions then start empty and are rebuilt from the next events). @defaultValue 5_000
+   */
+  readonly rebuildRecords?: number;
+  /** Events handed to the pipeline per step; the worker heartbeats between steps. @defaultValue 500 */
+  readonly stepSize?: number;
+  /** Bytes fetched per request (bounds memory: at most one fetch is processed at a time). @defaultValue 1 MiB */
+  readonly maxFetchBytes?: number;
+  /** Consumer session timeout, ms. @defaultValue 10_000 */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval, ms. @defaultValue 1_000 */
+  readonly heartbeatIntervalMs?: number;
+  /** Start from the earliest offset when the group has no committed offset. @defaultValue true */
+  readonly fromBeginning?: boolean;
+  /** Pipeline options (k, micro-batch size, sessions...). The worker passes its logger through. */
+  readonly pipeline?: PipelineOptions;
+  /** prom-client registry to register metrics in; none are created when absent. */
+  readonly registry?: Registry;
+  /** Prefix of metric names. @defaultValue 'nextclick_' */
+  readonly metricsPrefix?: string;
+  /** Structured logger (pino-compatible). @defaultValue no-op */
+  readonly logger?: Logger;
+  /** Longest `close()` waits for the in-flight batch before disconnecting anyway, ms. @defaultValue 30_000 */
+  readonly closeTimeoutMs?: number;
+}
+
+export const workerDefaults = {
+  clientId: 'nextclick-worker',
+  delivery: 'at-least-once',
+  maxMessageBytes: 1024 * 1024,
+  maxFutureMs: 86_400_000,
+  rebuildRecords: 5_000,
+  stepSize: 500,
+  maxFetchBytes: 1024 * 1024,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  fromBeginning: true,
+  metricsPrefix: 'nextclick_',
+  closeTimeoutMs: 30_000,
+} as const satisfies Partial<KafkaStreamWorkerOptions>;
+
+type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] };
+export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs'>> & {
+  deadLetterTopic: string;
+  transactionalId: string;
+  delivery: DeliveryMode;
+  maxFutureMs: number | undefined;
+};
+
+/** Validates (cross-field too) and fills defaults; throws {@link InvalidOptionError} naming the option. */
+export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorkerOptions {
+  if (!Array.isArray(o.brokers) || o.brokers.length === 0) throw new InvalidOptionError('brokers', 'brokers must list at least one host:port');
+  for (const b of o.brokers) {
+    if (typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b)) throw new InvalidOptionError('brokers', `broker "${String(b)}" is not host:port`);
+  }
+  for (const k of ['inputTopic', 'outputTopic', 'groupId'] as const) {
+    if (typeof o[k] !== 'string' || o[k].length === 0) throw new InvalidOptionError(k, `${k} is required`);
+  }
+  const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const r = { ...workerDefaults, ...defined } as ResolvedWorkerOptions;
+  r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
+  r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
+  if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
+  if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
+    throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');
+  }
+  const positiveInts = ['maxMessageBytes', 'stepSize', 'maxFetchBytes', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'closeTimeoutMs'] as const;
+  for (const k of positiveInts) {
+    if (!Number.isInteger(r[k]) || r[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1, got ${String(r[k])}`);
+  }
+  if (!Number.isInteger(r.rebuildRecords) || r.rebuildRecords < 0) throw new InvalidOptionError('rebuildRecords', `rebuildRecords must be an integer ≥ 0, got ${String(r.rebuildRecords)}`);
+  if (r.heartbeatIntervalMs >= r.sessionTimeoutMs) throw new InvalidOptionError('heartbeatIntervalMs', 'heartbeatIntervalMs must be smaller than sessionTimeoutMs');
+  if (r.maxFetchBytes < r.maxMessageBytes) throw new InvalidOptionError('maxFetchBytes', 'maxFetchBytes must be ≥ maxMessageBytes so one accepted message always fits a fetch');
+  if (r.maxFutureMs !== undefined && (!Number.isFinite(r.maxFutureMs) || r.maxFutureMs < 0)) throw new InvalidOptionError('maxFutureMs', 'maxFutureMs must be ≥ 0');
+  return r;
+}
