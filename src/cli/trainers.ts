@@ -1,0 +1,81 @@
+/**
+ * Extension points of `nextclick train` and `nextclick demo`. Model packages add themselves here with a lazy
+ * loader, so `src` never imports `models/` statically and a command only loads the model it runs.
+ *
+ * - `trainers`: model kind → loader of a {@link ModelTrainer} (used by `nextclick train --model KIND`).
+ *   To add a model: `trainers.gru4rec = async () => (await import(spec)).gru4recTrainer` (spec a variable
+ *   string such as `'../../models/gru4rec/index.js'`, so src/ keeps no static edge to models/).
+ * - `demoModels`: the models `nextclick demo` trains on the synthetic log, in order.
+ */
+import type { ItemVocabulary } from '../vocab/item-vocabulary.js';
+import type { Scorer } from '../scoring/scorer.js';
+import type { SessionCorpus } from '../baselines/corpus.js';
+import type { CliIo } from './command.js';
+
+/** What `nextclick train` asks a trainer to do. */
+export interface TrainRequest {
+  /** Training log. */
+  readonly trainPath: string;
+  /** Its format (a `ClickLogFormat` of src/data: tsv, srgnn, yoochoose...). */
+  readonly format: string;
+  /** Model directory to write (model.json, vocabulary.json, data files). */
+  readonly outDir: string;
+  /** `--param key=value` pairs, unparsed; the trainer types and validates them. */
+  readonly params: Record<string, string>;
+  /** Optional validation log (early stopping, reported metrics). */
+  readonly validPath?: string;
+  /** Continue training from this model directory. */
+  readonly fromDir?: string;
+  /** Machine-readable output requested: write nothing but the final JSON to stdout. */
+  readonly json: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What a trainer reports; printed by `nextclick train` (as JSON with --json). */
+export interface TrainResult {
+  readonly kind: string;
+  readonly outDir: string;
+  readonly itemCount: number;
+  readonly sessions?: number;
+  readonly seconds: number;
+  /** Model-specific numbers (loss, validation MRR, events/s...). */
+  readonly metrics?: Record<string, unknown>;
+}
+
+/** Trains one model kind from a log file and saves it to a directory. */
+export interface ModelTrainer {
+  readonly kind: string;
+  /** One line for `nextclick train --help`. */
+  readonly describe: string;
+  train(request: TrainRequest, io: CliIo): Promise<TrainResult>;
+}
+
+/** Model kind → lazy trainer loader. Baselines are built in; model packages add entries. */
+export const trainers: Record<string, () => Promise<ModelTrainer>> = {
+  pop: async () => (await import('./baseline-trainer.js')).baselineTrainer('pop'),
+  itemknn: async () => (await import('./baseline-trainer.js')).baselineTrainer('itemknn'),
+  sr: async () => (await import('./baseline-trainer.js')).baselineTrainer('sr'),
+  vsknn: async () => (await import('./baseline-trainer.js')).baselineTrainer('vsknn'),
+};
+
+/** A model trained in memory by `nextclick demo`. */
+export interface DemoModel {
+  /** Label in the demo table. */
+  readonly label: string;
+  /**
+   * Trains on the corpus (dense sessions + vocabulary) and returns a scorer over `corpus.vocabulary`.
+   * `quick` asks for a budget of a few seconds (the demo must stay well under a minute in total).
+   */
+  train(corpus: SessionCorpus, options: { readonly quick: boolean; readonly seed: number; readonly signal?: AbortSignal }): Promise<{ scorer: Scorer; vocabulary: ItemVocabulary }>;
+}
+
+const baselineDemo = (kind: 'pop' | 'itemknn' | 'sr' | 'vsknn'): DemoModel => ({
+  label: kind,
+  async train(corpus) {
+    const { trainBaseline } = await import('../baselines/index.js');
+    return { scorer: trainBaseline(kind, corpus), vocabulary: corpus.vocabulary };
+  },
+});
+
+/** Models `nextclick demo` trains, in order. Model packages push their entries (lazy imports inside `train`). */
+export const demoModels: DemoModel[] = [baselineDemo('pop'), baselineDemo('itemknn'), baselineDemo('sr'), baselineDemo('vsknn')];
