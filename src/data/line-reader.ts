@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { NextclickError } from '../errors.js';
+import { NextclickError, ParseError } from '../errors.js';
 
 /** A batch of consecutive lines of a text file. */
 export interface LineBatch {
@@ -14,12 +15,14 @@ export interface LineBatch {
   readonly bytesRead: number;
 }
 
+/** Longest accepted line, in characters: a guard against a binary or newline-free file filling memory. */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
 /** Size of a file in bytes; throws a `FILE_NOT_FOUND` error that names the path when it is missing. */
 export async function fileSize(path: string): Promise<number> {
+  let s;
   try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new NextclickError('INVALID_INPUT', `${path} is not a regular file; pass the path of a click log file`, { context: { file: path } });
-    return s.size;
+    s = await stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NextclickError('FILE_NOT_FOUND', `input file not found: ${path}; check the path (relative paths resolve from ${process.cwd()})`, {
@@ -29,27 +32,26 @@ export async function fileSize(path: string): Promise<number> {
     }
     throw err;
   }
+  if (!s.isFile()) throw new NextclickError('INVALID_INPUT', `${path} is not a regular file; pass the path of a click log file`, { context: { file: path } });
+  return s.size;
 }
 
 /**
- * Streams a text file (UTF-8, optionally gzip when the name ends in `.gz`) as batches of lines. Never holds more
- * than one read chunk plus one partial line in memory. A leading UTF-8 BOM is dropped; a final line without
- * a terminator is still returned. Batching (one await per chunk, not per line) keeps parsing fast.
+ * Streams a text file (UTF-8, gzip when the name ends in `.gz`) as batches of lines. Holds one read chunk
+ * plus one partial line in memory. A leading UTF-8 BOM is dropped; a final line without a terminator is still
+ * returned. Batching (one await per chunk, not per line) keeps parsing fast.
  */
 export async function* readLineBatches(path: string, chunkBytes = 1 << 20): AsyncGenerator<LineBatch> {
   await fileSize(path);
   const raw = createReadStream(path, { highWaterMark: chunkBytes });
-  let bytesRead = 0;
-  raw.on('data', (b: Buffer | string) => {
-    bytesRead += b.length;
-  });
-  const source: AsyncIterable<Buffer> = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  // pipeline forwards a read error of the file to the gunzip stream we iterate.
+  const source: Readable = path.endsWith('.gz') ? pipeline(raw, createGunzip(), () => undefined) : raw;
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let lineNo = 1;
   let first = true;
   try {
-    for await (const chunk of source) {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
       let text = carry + decoder.write(chunk);
       if (first && text.length > 0) {
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -57,17 +59,22 @@ export async function* readLineBatches(path: string, chunkBytes = 1 << 20): Asyn
       }
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
+      if (carry.length > MAX_LINE_CHARS) {
+        throw new ParseError(`${path}:${lineNo + lines.length}: line longer than ${MAX_LINE_CHARS} characters; is this a text click log?`, { context: { file: path, line: lineNo + lines.length } });
+      }
       if (lines.length === 0) continue;
       stripCr(lines);
-      yield { lines, firstLineNo: lineNo, bytesRead };
+      yield { lines, firstLineNo: lineNo, bytesRead: raw.bytesRead };
       lineNo += lines.length;
     }
     const rest = carry + decoder.end();
-    if (rest.length > 0) {
-      const lines = [rest.endsWith('\r') ? rest.slice(0, -1) : rest];
-      yield { lines, firstLineNo: lineNo, bytesRead };
-    }
+    if (rest.length > 0) yield { lines: [rest.endsWith('\r') ? rest.slice(0, -1) : rest], firstLineNo: lineNo, bytesRead: raw.bytesRead };
+  } catch (err) {
+    if (err instanceof NextclickError) throw err;
+    // zlib and fs errors: say which file, keep the cause.
+    throw new ParseError(`${path}: cannot read after line ${lineNo - 1}: ${(err as Error).message}`, { cause: err, context: { file: path, line: lineNo } });
   } finally {
+    source.destroy();
     raw.destroy();
   }
 }

@@ -26,6 +26,7 @@ export interface PrepareStats {
   input: string;
   format: string;
   options: Record<string, unknown>;
+  /** Reader counts; `sessions` and `items` are distinct ids after the `eventTypes` filter, before any splitting. */
   read: Pick<ClickLogStats, 'lines' | 'events' | 'badLines' | 'emptyLines'> & { droppedByEventType: number; sessions: number; items: number };
   sessionsAfterIdleSplit: number;
   repeatsRemoved: number;
@@ -40,8 +41,8 @@ export interface PrepareStats {
 /**
  * The standard session-rec/GRU4Rec preprocessing of a click log:
  * 1. read the log (any {@link ClickLogOptions} format), keeping only `eventTypes` if given;
- * 2. sort by (session, time) and start a new session after `idleMinutes` of inactivity (later parts get ids
- *    `id#2`, `id#3`, ...); optionally drop consecutive repeats of an item;
+ * 2. sort by (session, time; equal times keep file order) and start a new session after `idleMinutes` of
+ *    inactivity (later parts get ids `id#2`, `id#3`, ...); optionally drop consecutive repeats of an item;
  * 3. drop sessions shorter than `minSessionLength`, then items with fewer than `minItemSupport` events, then short
  *    sessions again (repeated until stable with `filterUntilStable`);
  * 4. split by time: a session goes to test when its last event (`splitBy: 'first'`: its first) is at or after

@@ -66,6 +66,8 @@ describe('generic formats', () => {
   it('reads .gz files', async () => {
     const p = file(gzipSync('SessionId\tItemId\tTime\n1\t2\t3\n'), 'tsv.gz');
     expect(await all(p, { format: 'tsv' })).toEqual([{ sessionId: '1', itemId: 2, timestamp: 3000 }]);
+    const broken = file(Buffer.from('not gzip at all'), 'tsv.gz');
+    await expect(all(broken, { format: 'tsv' })).rejects.toMatchObject({ code: 'PARSE_FAILED', message: expect.stringContaining(broken) });
   });
 });
 
