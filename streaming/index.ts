@@ -1,7 +1,9 @@
 // Streaming entry: the Kafka worker (kafkajs stays behind streaming/kafka/), metrics and their HTTP endpoint.
 export { KafkaStreamWorker } from './kafka/stream-worker.js';
 export type { StreamWorkerEvents, StreamWorkerStats } from './kafka/stream-worker.js';
-export { KafkaClickSource, DEFAULT_MIN_TIMESTAMP } from './kafka/click-source.js';
+export { KafkaClickSource } from './kafka/click-source.js';
+export { decodeRecord, DEFAULT_MIN_TIMESTAMP } from './kafka/decode-record.js';
+export type { RecordDecodeOptions } from './kafka/decode-record.js';
 export type { RecordMeta, DeadLetter, DecodedRecord, SourceBatch } from './kafka/click-source.js';
 export { KafkaRecommendationSink } from './kafka/recommendation-sink.js';
 export type { RecommendationRecord, CommitPoint } from './kafka/recommendation-sink.js';

@@ -1,7 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { NextclickError } from '../../src/errors.js';
-import type { ClickEvent } from '../../src/events/click-event.js';
-import { decodeClickEvent, type Codec } from '../../src/events/codec.js';
+import type { Codec } from '../../src/events/codec.js';
+import { decodeRecord } from './decode-record.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineInput } from '../../src/pipeline/click-pipeline.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
@@ -47,9 +46,6 @@ export interface SourceBatch {
   isStale(): boolean;
   isRunning(): boolean;
 }
-
-/** Events before 2000-01-01Z are taken as broken clocks or unit mistakes (seconds for ms) unless `validation.minTimestamp` says otherwise. */
-export const DEFAULT_MIN_TIMESTAMP = 946_684_800_000;
 
 interface PartitionState {
   checked: boolean;
@@ -157,18 +153,7 @@ export class KafkaClickSource {
 
   private decode(topic: string, partition: number, m: KafkaMessage, rebuildUntil: bigint): DecodedRecord {
     const meta: RecordMeta = { topic, partition, offset: m.offset, recordTime: Number(m.timestamp), rebuild: BigInt(m.offset) < rebuildUntil };
-    const value = m.value;
-    try {
-      if (value === null) throw new NextclickError('DECODE_FAILED', 'record has no value (tombstone)');
-      const limits = [this.opts.validation?.maxTimestamp, this.opts.maxFutureMs === undefined ? undefined : Date.now() + this.opts.maxFutureMs].filter((x): x is number => x !== undefined);
-      const maxTimestamp = limits.length > 0 ? Math.min(...limits) : undefined;
-      const event: ClickEvent = decodeClickEvent(this.codec, value, {
-        minTimestamp: DEFAULT_MIN_TIMESTAMP, ...this.opts.validation, maxBytes: this.opts.maxMessageBytes, ...(maxTimestamp === undefined ? {} : { maxTimestamp }),
-      });
-      return { ok: true, input: { event, meta } };
-    } catch (err) {
-      const e = err instanceof NextclickError ? err : new NextclickError('INTERNAL', (err as Error).message, { cause: err });
-      return { ok: false, deadLetter: { meta, key: m.key, value, reason: e.code, message: e.message } };
-    }
+    return decodeRecord(this.codec, m.value, m.key, meta, this.opts);
   }
+
 }
