@@ -52,7 +52,7 @@ export interface PrepareStats {
  *    by their first event, events by time) and `stats.json`.
  *
  * Memory: sorting needs every event in memory. Events are kept in typed arrays (Int32Array session and item,
- * Float64Array time, about 30 bytes per event with the sort and filter arrays, outside the JS heap) with session and
+ * Float64Array time, about 30–45 bytes per event with the sort and filter arrays, outside the JS heap) with session and
  * item ids interned once each, so a 33M-event log (full YooChoose) needs roughly 1 GB plus its distinct ids. Logs
  * beyond the machine's memory must be split by time first.
  */
@@ -84,7 +84,14 @@ export async function prepare(input: string, options: PrepareOptions): Promise<P
   }
   const splitTime = lastEvent - o.testDays * DAY_MS;
   const isTest = new Uint8Array(split.count);
-  for (let s = 0; s < split.count; s++) isTest[s] = ((o.splitBy === 'last' ? last[s] : first[s]) as number) >= splitTime ? 1 : 0;
+  let trainSessions = 0;
+  for (let s = 0; s < split.count; s++) {
+    isTest[s] = ((o.splitBy === 'last' ? last[s] : first[s]) as number) >= splitTime ? 1 : 0;
+    if (!isTest[s] && !Number.isNaN(first[s] as number)) trainSessions++;
+  }
+  if (trainSessions === 0) {
+    throw new NextclickError('INVALID_INPUT', `every session falls in the last ${o.testDays} day(s) of the log (it ends ${iso(lastEvent)}), so train would be empty; lower testDays (--test-days)`, { context: { file: input } });
+  }
 
   const trainItems = new Uint8Array(table.itemIds.length);
   const testLen = new Int32Array(split.count);

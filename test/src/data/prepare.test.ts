@@ -95,6 +95,7 @@ describe('prepare', () => {
   it('rejects bad options and missing files with typed errors', async () => {
     await expect(prepare(input, { format: 'tsv', outDir: join(dir, 'x'), testDays: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'testDays' });
     await expect(prepare(input, { format: 'tsv', outDir: join(dir, 'x'), minItemSupport: 1.5 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(prepare(input, { format: 'tsv', outDir: join(dir, 'x'), testDays: 4 })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('train would be empty') });
     await expect(prepare(join(dir, 'nope.tsv'), { format: 'tsv', outDir: join(dir, 'x') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
 });
