@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { ClickEvent } from '../../../src/events/click-event.js';
+import { evaluateReplay } from '../../../src/eval/replay-evaluator.js';
+import { formatComparison, formatEvaluation } from '../../../src/eval/report.js';
+import type { Scorer } from '../../../src/scoring/scorer.js';
+import type { SessionState } from '../../../src/sessions/session-state.js';
+import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
+
+/** Scores 1 for the item after the session's last one (cyclically), 0 for all others. */
+class NextIndexScorer implements Scorer {
+  readonly name = 'next-index';
+  calls: number[] = [];
+  constructor(readonly itemCount: number) {}
+  observe(): void {}
+  score(sessions: readonly SessionState[]): Float32Array {
+    this.calls.push(sessions.length);
+    const out = new Float32Array(sessions.length * this.itemCount);
+    sessions.forEach((s, i) => { out[i * this.itemCount + ((s.items[s.items.length - 1]! + 1) % this.itemCount)] = 1; });
+    return out;
+  }
+}
+
+const vocab = ItemVocabulary.fromIds(['a', 'b', 'c', 'd']);
+let t = 1_000_000;
+const ev = (sessionId: string, itemId: string): ClickEvent => ({ sessionId, itemId, timestamp: (t += 1000) });
+// x is not in the vocabulary.
+const log: ClickEvent[] = [
+  ev('s1', 'a'), ev('s1', 'b'), ev('s1', 'c'),
+  ev('s2', 'a'), ev('s2', 'x'), ev('s2', 'c'),
+  ev('s3', 'x'), ev('s3', 'a'),
+  ev('s4', 'd'), ev('s4', 'd'),
+];
+
+describe('evaluateReplay', () => {
+  it('ranks every next item against all items, conservatively, and counts skips', async () => {
+    const r = await evaluateReplay(new NextIndexScorer(4), vocab, log, { cutoffs: [1, 5] });
+    expect(r.events).toBe(10);
+    expect(r.sessions).toBe(4);
+    // s1: ranks 1, 1; s2: a→x skipped (OOV target), x→c scored from [a]: b above, c tied with a and d → 4;
+    // s3: x→a unscored (no known item yet) → miss; s4: d→d, a above, d tied with b, c → 4.
+    expect(r.predictions).toBe(5);
+    expect(r.skippedOovTargets).toBe(1);
+    expect(r.unscored).toBe(1);
+    expect(r.oovEvents).toBe(2);
+    const [at1, at5] = r.cutoffs;
+    expect(at1!.hitRate).toBeCloseTo(2 / 5, 12);
+    expect(at5!.hitRate).toBeCloseTo(4 / 5, 12);
+    expect(at5!.mrr).toBeCloseTo((1 + 1 + 0.25 + 0.25) / 5, 12);
+    expect(at5!.ndcg).toBeCloseTo((1 + 1 + 2 / Math.log2(5)) / 5, 12);
+  });
+
+  it('gives ties to the target under the optimistic policy', async () => {
+    const r = await evaluateReplay(new NextIndexScorer(4), vocab, log, { cutoffs: [2], tiePolicy: 'optimistic' });
+    expect(r.cutoffs[0]!.hitRate).toBeCloseTo(4 / 5, 12);
+    expect(r.cutoffs[0]!.mrr).toBeCloseTo((1 + 1 + 0.5 + 0.5) / 5, 12);
+  });
+
+  it('scores many sessions per model call and gives the same metrics one session at a time', async () => {
+    const wide = new NextIndexScorer(4);
+    const a = await evaluateReplay(wide, vocab, log, { cutoffs: [1, 5] });
+    const narrow = new NextIndexScorer(4);
+    const b = await evaluateReplay(narrow, vocab, (async function* () { yield* log; })(), { cutoffs: [1, 5], parallelSessions: 1, roundsPerCall: 1 });
+    expect(b.cutoffs).toEqual(a.cutoffs);
+    expect(b.predictions).toBe(a.predictions);
+    expect(Math.max(...wide.calls)).toBeGreaterThan(1);
+    expect(Math.max(...narrow.calls)).toBe(1);
+  });
+
+  it('measures coverage and popularity when given training counts', async () => {
+    const r = await evaluateReplay(new NextIndexScorer(4), vocab, log, { cutoffs: [1], popularity: [4, 3, 2, 1] });
+    // top-1 lists: b, c (s1), b, b (s2), b (s3 after a), a (s4) → items a, b, c
+    expect(r.cutoffs[0]!.coverage).toBe(0.75);
+    expect(r.averagePopularity).toBeGreaterThan(0);
+    expect(formatEvaluation(r)).toMatch(/HR@K/);
+    expect(formatComparison([r], 1)).toMatch(/next-index/);
+  });
+
+  it('rejects a vocabulary that does not match the scorer', async () => {
+    await expect(evaluateReplay(new NextIndexScorer(3), vocab, log)).rejects.toThrow(/scores 3 items/);
+  });
+});
