@@ -67,6 +67,12 @@ describe('nextclick prepare', () => {
     expect(JSON.parse(d.out()).stats.read.badLines).toBe(1);
   });
 
+  it('--help prints the usage', async () => {
+    const c = capture();
+    expect(await main(['prepare', '--help'], c.io)).toBe(0);
+    expect(c.out()).toContain('--min-item-support');
+  });
+
   it('exits 2 on a bad format or option value', async () => {
     const c = capture();
     expect(await main(['prepare', '--input', input, '--format', 'parquet', '--out', dir], c.io)).toBe(2);

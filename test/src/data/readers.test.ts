@@ -63,6 +63,14 @@ describe('generic formats', () => {
     await expect(all(p, { format: 'tsv', onBadLine: 'skip' })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('column "SessionId"') });
   });
 
+  it('draws a progress bar by bytes on the given stream when asked', async () => {
+    const p = file('SessionId\tItemId\tTime\n1\t2\t3\n1\t4\t5\n');
+    let drawn = '';
+    const progressStream = { isTTY: false, write: (s: string) => ((drawn += s), true) } as unknown as NodeJS.WriteStream;
+    await all(p, { format: 'tsv', progress: true, progressStream });
+    expect(drawn).toMatch(/^reading f\d+\.txt \[#+\] 100\.0% .* 2 events\n$/);
+  });
+
   it('reads .gz files', async () => {
     const p = file(gzipSync('SessionId\tItemId\tTime\n1\t2\t3\n'), 'tsv.gz');
     expect(await all(p, { format: 'tsv' })).toEqual([{ sessionId: '1', itemId: 2, timestamp: 3000 }]);
