@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionError, ModelFormatError } from '../errors.js';
 import { writeManifest, type ModelManifest } from '../persistence/model-dir.js';
@@ -54,6 +55,7 @@ export abstract class RowScorer implements Scorer {
 
   /** Saves to a model directory: `model.json`, `vocabulary.json`, `model.bin`. */
   async save(dir: string, extra: { metrics?: Record<string, unknown>; label?: string } = {}): Promise<ModelManifest> {
+    await mkdir(dir, { recursive: true });
     await writeArrayFile(join(dir, BASELINE_DATA_FILE), this.arrays());
     await this.vocabulary.save(join(dir, 'vocabulary.json'));
     return writeManifest(dir, { kind: this.name, config: this.config(), itemCount: this.itemCount, ...extra });

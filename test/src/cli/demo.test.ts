@@ -1,0 +1,43 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { demoModels } from '../../../src/cli/trainers.js';
+
+function capture() {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => (stdout += String(d)));
+  err.on('data', (d) => (stderr += String(d)));
+  return { io: { stdout: out, stderr: err as unknown as NodeJS.WriteStream }, text: () => ({ stdout, stderr }) };
+}
+
+interface DemoJson { ok: boolean; results: { model: string; predictions: number; cutoffs: { k: number; mrr: number }[]; eventsPerSecond: number }[] }
+
+describe('nextclick demo', () => {
+  it('trains every demo model on the synthetic log and reports metrics as JSON', async () => {
+    const c = capture();
+    expect(await main(['demo', '--sessions', '1500', '--seed', '3', '--json'], c.io)).toBe(0);
+    const r = JSON.parse(c.text().stdout) as DemoJson;
+    expect(r.ok).toBe(true);
+    const labels = r.results.map((x) => x.model);
+    for (const kind of ['pop', 'itemknn', 'sr', 'vsknn']) expect(labels).toContain(kind);
+    const mrr = (m: string) => r.results.find((x) => x.model === m)!.cutoffs.find((x) => x.k === 20)!.mrr;
+    expect(mrr('sr')).toBeGreaterThan(2 * mrr('pop'));
+    const preds = new Set(r.results.map((x) => x.predictions));
+    expect(preds.size).toBe(1); // every model sees the same predictions
+    expect(r.results.every((x) => x.eventsPerSecond > 0)).toBe(true);
+  });
+
+  it('prints a comparison table', async () => {
+    const c = capture();
+    expect(await main(['demo', '--sessions', '600', '--k', '10'], c.io)).toBe(0);
+    expect(c.text().stdout).toMatch(/HR@10/);
+    expect(c.text().stdout).toMatch(/synthetic log/);
+  });
+
+  it('exposes an extension list of demo models', () => {
+    expect(demoModels.map((m) => m.label)).toEqual(expect.arrayContaining(['pop', 'itemknn', 'sr', 'vsknn']));
+  });
+});
