@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCorpus, corpusFromDense, ItemKnn, MostPopular, SequentialRules, trainBaseline, VSKnn, baselineKinds } from '../../../src/baselines/index.js';
 import { loadModel } from '../../../src/scoring/model-registry.js';
+import type { Scorer } from '../../../src/scoring/scorer.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
 
@@ -16,7 +17,8 @@ function session(items: number[]): SessionState {
   s.items.push(...items);
   return s;
 }
-const row = (scorer: { score(s: SessionState[]): Float32Array }, items: number[]) => Array.from(scorer.score([session(items)]));
+// Baselines score synchronously.
+const row = (scorer: Scorer, items: number[]) => Array.from(scorer.score([session(items)]) as Float32Array);
 
 const dirs: string[] = [];
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
