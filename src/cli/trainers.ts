@@ -1,11 +1,17 @@
 /**
- * Extension points of `nextclick train` and `nextclick demo`. Model packages add themselves here with a lazy
- * loader, so `src` never imports `models/` statically and a command only loads the model it runs.
+ * Extension points of `nextclick train`, `nextclick evaluate` and `nextclick demo`, so `src` never imports
+ * `models/` statically and a command only loads the model it runs.
  *
- * - `trainers`: model kind → loader of a {@link ModelTrainer} (used by `nextclick train --model KIND`).
- *   To add a model: `trainers.gru4rec = async () => (await import(spec)).gru4recTrainer` (spec a variable
- *   string such as `'../../models/gru4rec/index.js'`, so src/ keeps no static edge to models/).
+ * - `trainers`: model kind → lazy loader of a {@link ModelTrainer} (`nextclick train --model KIND`).
  * - `demoModels`: the models `nextclick demo` trains on the synthetic log, in order.
+ *
+ * A model package adds itself in its entry module `models/index.ts`, which the commands import on demand
+ * ({@link loadModelPackages}) when present:
+ * ```ts
+ * registerModelKind('gru4rec', loadGru4Rec);                                  // saved directories
+ * registerTrainer('gru4rec', async () => (await import('./gru4rec/cli.js')).gru4recTrainer);
+ * registerDemoModel({ label: 'gru4rec', train: async (corpus, o) => ... });   // keep `quick` runs to seconds
+ * ```
  */
 import type { ItemVocabulary } from '../vocab/item-vocabulary.js';
 import type { Scorer } from '../scoring/scorer.js';
@@ -79,3 +85,36 @@ const baselineDemo = (kind: 'pop' | 'itemknn' | 'sr' | 'vsknn'): DemoModel => ({
 
 /** Models `nextclick demo` trains, in order. Model packages push their entries (lazy imports inside `train`). */
 export const demoModels: DemoModel[] = [baselineDemo('pop'), baselineDemo('itemknn'), baselineDemo('sr'), baselineDemo('vsknn')];
+
+/** Adds (or replaces) the trainer of a model kind. */
+export function registerTrainer(kind: string, load: () => Promise<ModelTrainer>): void {
+  trainers[kind] = load;
+}
+
+/** Adds a model to `nextclick demo` (replacing one with the same label). */
+export function registerDemoModel(model: DemoModel): void {
+  const i = demoModels.findIndex((m) => m.label === model.label);
+  if (i >= 0) demoModels[i] = model;
+  else demoModels.push(model);
+}
+
+// A variable specifier: src/ keeps no static edge to models/ (resolved from dist/src/cli/ to dist/models/).
+const MODELS_ENTRY = '../../models/index.js';
+let modelPackages: Promise<string | undefined> | undefined;
+
+/**
+ * Imports `models/index.js` once, if this build has it, so neural models register their loaders, trainers and
+ * demo entries. Resolves to undefined when loaded or absent, or to the reason it failed to load (e.g. a
+ * missing TensorFlow.js backend), which commands report without failing.
+ */
+export function loadModelPackages(): Promise<string | undefined> {
+  modelPackages ??= import(MODELS_ENTRY).then(
+    () => undefined,
+    (err: unknown) => {
+      const e = err as { code?: string; message?: string };
+      if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('models/index')) return undefined;
+      return `model packages failed to load: ${e.message ?? String(err)}`;
+    },
+  );
+  return modelPackages;
+}

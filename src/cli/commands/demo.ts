@@ -3,7 +3,7 @@ import { evaluateReplay, type EvaluationResult } from '../../eval/replay-evaluat
 import { formatComparison } from '../../eval/report.js';
 import { generateSessions, sessionsToEvents } from '../../synthetic/generator.js';
 import { numberOption, type CliCommand } from '../command.js';
-import { demoModels } from '../trainers.js';
+import { demoModels, loadModelPackages } from '../trainers.js';
 import { parseCutoffs } from './evaluate.js';
 
 export const command: CliCommand = {
@@ -39,6 +39,11 @@ pipeline the stream uses, and prints HR/MRR/NDCG@K, coverage, popularity and eve
     if (!json) io.stdout.write(`synthetic log: ${log.train.length} training sessions (${corpus.items.length} events), ${log.test.length} test sessions (${testEvents.length} events), ${corpus.vocabulary.size} items, seed ${seed}\n`);
     const results: EvaluationResult[] = [];
     const failures: { model: string; error: string }[] = [];
+    const packageFailure = await loadModelPackages();
+    if (packageFailure !== undefined) {
+      failures.push({ model: 'models/', error: packageFailure });
+      if (!json) io.stderr.write(`demo: ${packageFailure}\n`);
+    }
     for (const m of demoModels) {
       let trained;
       const t0 = performance.now();

@@ -10,10 +10,8 @@ import type { Scorer } from '../../scoring/scorer.js';
 import type { TiePolicy } from '../../scoring/top-k.js';
 import type { ItemVocabulary } from '../../vocab/item-vocabulary.js';
 import { CliUsageError, requiredString, stringOption, type CliCommand } from '../command.js';
+import { loadModelPackages } from '../trainers.js';
 import { parseParamList } from './train.js';
-
-// A variable specifier keeps src/ free of a static edge to models/ (which registers the neural model kinds).
-const MODELS_ENTRY = '../../../models/index.js';
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -81,11 +79,8 @@ nextclick evaluate --model DIR|KIND --test FILE [--train FILE] [options]
       await import('../../baselines/index.js');
       const manifest = await readManifest(modelArg);
       if (!registeredModelKinds().includes(manifest.kind)) {
-        try {
-          await import(MODELS_ENTRY);
-        } catch {
-          // Not built with models/; loadModel reports the unknown kind.
-        }
+        const failure = await loadModelPackages();
+        if (failure !== undefined && !json) io.stderr.write(`nextclick: ${failure}\n`);
       }
       const loaded = await loadModel(modelArg);
       scorer = loaded.scorer;

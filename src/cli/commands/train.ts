@@ -1,5 +1,5 @@
 import { CliUsageError, requiredString, stringOption, type CliCommand } from '../command.js';
-import { trainers } from '../trainers.js';
+import { loadModelPackages, trainers } from '../trainers.js';
 
 /** Parses repeated `--param key=value` options. */
 export function parseParamList(raw: unknown): Record<string, string> {
@@ -40,6 +40,10 @@ nextclick train --train FILE --model KIND --out DIR [options]
   },
   async run(values, io) {
     const kind = requiredString(values, 'model');
+    if (!trainers[kind]) {
+      const failure = await loadModelPackages();
+      if (failure !== undefined && !trainers[kind]) throw new CliUsageError(`unknown model "${kind}" (${failure}); built in: ${Object.keys(trainers).join(', ')}`);
+    }
     const load = trainers[kind];
     if (!load) throw new CliUsageError(`unknown model "${kind}"; choose one of ${Object.keys(trainers).join(', ')}`);
     const trainer = await load();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
-import { trainers } from '../../../src/cli/trainers.js';
+import { loadModelPackages, registerTrainer, trainers } from '../../../src/cli/trainers.js';
 
 function capture() {
   const out = new PassThrough();
@@ -63,5 +63,28 @@ describe('nextclick train', () => {
     const e = capture();
     expect(await main(['train', '--train', join(dir, 'train.tsv'), '--model', 'vsknn', '--out', join(dir, 'x'), '--param', 'bogus=1', '--json'], e.io)).toBe(2);
     expect(JSON.parse(e.text().stdout)).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
+  });
+
+  it('runs a trainer registered by a model package', async () => {
+    const seen: Record<string, string>[] = [];
+    registerTrainer('fake', async () => ({
+      kind: 'fake',
+      describe: 'test trainer',
+      async train(req) {
+        seen.push(req.params);
+        return { kind: 'fake', outDir: req.outDir, itemCount: 7, seconds: 0.5 };
+      },
+    }));
+    const c = capture();
+    expect(await main(['train', '--train', 'x.tsv', '--model', 'fake', '--out', 'unused', '--param', 'epochs=2', '--json'], c.io)).toBe(0);
+    expect(JSON.parse(c.text().stdout)).toMatchObject({ ok: true, kind: 'fake', itemCount: 7 });
+    expect(seen).toEqual([{ epochs: '2' }]);
+    delete trainers['fake'];
+  });
+
+  it('loads the optional model packages without failing', async () => {
+    const failure = await loadModelPackages();
+    expect(failure === undefined || typeof failure === 'string').toBe(true);
+    expect(await loadModelPackages()).toBe(failure); // loaded once
   });
 });
