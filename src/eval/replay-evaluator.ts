@@ -137,8 +137,9 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
       for (const lane of lanes) {
         const ev = lane.events[lane.pos]!;
         const next = lane.events[lane.pos + 1];
-        inputs.push({ event: ev, meta: next === undefined ? NO_TARGET : vocabulary.indexOf(next.itemId) });
-        if (next !== undefined && vocabulary.indexOf(next.itemId) === OOV) skippedOov++;
+        const target = next === undefined ? NO_TARGET : vocabulary.indexOf(next.itemId);
+        if (target === OOV) skippedOov++;
+        inputs.push({ event: ev, meta: target });
         lane.pos++;
         if (lane.pos < lane.events.length) lanes[live++] = lane;
         else ended.push(ev.sessionId);

@@ -78,4 +78,10 @@ describe('evaluateReplay', () => {
   it('rejects a vocabulary that does not match the scorer', async () => {
     await expect(evaluateReplay(new NextIndexScorer(3), vocab, log)).rejects.toThrow(/scores 3 items/);
   });
+
+  it('stops with a CANCELLED error when the signal fires', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(evaluateReplay(new NextIndexScorer(4), vocab, log, { signal: ac.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
 });
