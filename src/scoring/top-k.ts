@@ -43,17 +43,21 @@ export function topK(scores: Float32Array, k: number, filter: ItemFilter = {}, o
     }
   };
   if (k > 0) {
+    // Hot loop over the whole catalog: once the heap is full, one comparison rejects almost every item.
+    // Indices only grow, so an item equal to the threshold loses the tie and can be skipped too.
+    let threshold = -Infinity;
     for (let j = 0; j < length; j++) {
       const v = scores[offset + j]!;
-      if (!(v > -Infinity)) continue; // skips NaN and -Infinity
-      if (size === k && !worse(heapIdx[0]!, heapVal[0]!, j, v)) continue;
+      if (v <= threshold || !(v > -Infinity)) continue; // also skips NaN and -Infinity
       if (excluded?.has(j) || (allow && !allow.has(j))) continue;
       if (size < k) {
         heapIdx[size] = j; heapVal[size] = v; size++;
         siftUp(size - 1);
+        if (size === k) threshold = heapVal[0]!;
       } else {
         heapIdx[0] = j; heapVal[0] = v;
         siftDown(0);
+        threshold = heapVal[0]!;
       }
     }
   }
