@@ -27,7 +27,7 @@ export { createStderrLogger, noopLogger } from './instrumentation/typed-emitter.
 export type { Logger } from './instrumentation/typed-emitter.js';
 export { Recommender } from './scoring/recommender.js';
 export type { RecommenderOptions } from './scoring/recommender.js';
-export { readClickLog, ClickLogReader, ClickLogFormats, readSessions, readPrefixTargets, prepare, defaultPrepareOptions, SRGNN_BASE_TIME_MS } from './data/index.js';
+export { readClickLog, ClickLogReader, ClickLogFormats, readSessions, readPrefixTargets, prepare, defaultPrepareOptions, SRGNN_BASE_TIME_MS, writeMsgpackLog } from './data/index.js';
 export type { ClickLogFormat, ClickLogOptions, ClickLogStats, ColumnMapping, TimeUnit, ItemIdType, BadLine, LoggedSession, ReadSessionsOptions, SessionLog, PrefixTarget, PrepareOptions, PrepareStats, SplitPartStats, FilterStats } from './data/index.js';
 export { evaluateReplay, MetricAccumulator, popularityPercentiles, DEFAULT_CUTOFFS, formatEvaluation, formatComparison } from './eval/index.js';
 export type { EvaluationResult, ReplayEvaluationOptions, CutoffMetrics } from './eval/index.js';

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { EventValidationOptions } from '../events/click-event.js';
 
 /** Log formats {@link readClickLog} understands. */
-export const ClickLogFormats = ['tsv', 'csv', 'jsonl', 'yoochoose', 'diginetica', 'retailrocket', 'otto', 'srgnn'] as const;
+export const ClickLogFormats = ['tsv', 'csv', 'jsonl', 'yoochoose', 'diginetica', 'retailrocket', 'otto', 'srgnn', 'msgpack'] as const;
 export type ClickLogFormat = (typeof ClickLogFormats)[number];
 
 /** Unit of a timestamp column: epoch seconds (may be fractional), epoch milliseconds, or an ISO-8601 string. */

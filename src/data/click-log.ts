@@ -5,6 +5,7 @@ import { ProgressBar } from '../instrumentation/progress.js';
 import { defaultClickLogOptions, validateClickLogOptions, type BadLine, type ClickLogOptions, type ClickLogStats } from './click-log-options.js';
 import { fileSize, readLineBatches } from './line-reader.js';
 import { createParser, type LineParser, type RawEvent } from './parsers.js';
+import { readMsgpackRecords } from './msgpack-log.js';
 
 const MAX_SAMPLES = 10;
 
@@ -40,6 +41,21 @@ export class ClickLogReader implements AsyncIterable<ClickEvent> {
     const bar = o.progress
       ? new ProgressBar({ label: `reading ${basename(this.path)}`, total: await fileSize(this.path), unit: 'bytes', ...(o.progressStream ? { stream: o.progressStream } : {}) })
       : undefined;
+    if (o.format === 'msgpack') {
+      // Binary records, not lines: "line" numbers in stats and errors are record numbers.
+      const onBad = (recordNo: number, err: unknown, value: unknown) => {
+        stats.lines++;
+        this.badLine(stats, JSON.stringify(value) ?? String(value), recordNo, err);
+      };
+      for await (const batch of readMsgpackRecords(this.path, o.validation, onBad, (b) => { stats.bytesRead = b; })) {
+        stats.lines += batch.length;
+        stats.events += batch.length;
+        bar?.update(stats.bytesRead, `${stats.events} events`);
+        yield batch;
+      }
+      bar?.finish(`${stats.events} events`);
+      return;
+    }
     let parse: LineParser | undefined;
     const raw: RawEvent[] = [];
     for await (const batch of readLineBatches(this.path)) {

@@ -12,6 +12,7 @@
  * - `retailrocket`: `events.csv` (`timestamp,visitorid,event,itemid,transactionid`, ms); session id = visitor id,
  *   so sessions are neither contiguous nor split by idleness: run `prepare` first.
  * - `otto`: JSONL `{"session", "events": [{"aid", "ts", "type"}]}`; ts in ms (values < 1e11 are taken as seconds).
+ * - `msgpack`: concatenated msgpack events, encoded as on the Kafka wire (see writeMsgpackLog).
  * - `srgnn`: one session per line, item ids separated by spaces, no times; session id = 1-based line number,
  *   time = 2000-01-01Z + line × 1 h + position × 1 s ({@link SRGNN_BASE_TIME_MS}).
  */
@@ -29,3 +30,4 @@ export type { PrepareStats, SplitPartStats } from './prepare.js';
 export { defaultPrepareOptions } from './prepare-options.js';
 export type { PrepareOptions } from './prepare-options.js';
 export type { FilterStats } from './session-split.js';
+export { writeMsgpackLog } from './msgpack-log.js';

@@ -99,6 +99,9 @@ export function createParser(o: ClickLogOptions, firstLine: string): ParserSetup
       return { parse: ottoParser(o.timeUnit, idType), firstLineIsHeader: false };
     case 'srgnn':
       return { parse: srgnnParser(idType), firstLineIsHeader: false };
+    case 'msgpack':
+      // Binary: ClickLogReader reads it record by record and never asks for a line parser.
+      throw new InvalidOptionError('format', 'msgpack logs are binary and have no line parser');
   }
 }
 

@@ -2,6 +2,15 @@ import { Packr } from 'msgpackr';
 import { DecodeError } from '../errors.js';
 import { JsonCodec, type Codec } from './codec.js';
 
+/** The pinned msgpackr options every nextclick msgpack reader and writer uses (codec, log files). */
+export const MSGPACK_OPTIONS = {
+  useRecords: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+  moreTypes: false,
+  bundleStrings: false,
+} as const;
+
 /**
  * MessagePack codec with pinned options. `useRecords: false` because Kafka messages are read independently
  * (shared record structures would make a message undecodable without its predecessors); int64 values decode
@@ -10,13 +19,7 @@ import { JsonCodec, type Codec } from './codec.js';
 export class MsgpackCodec implements Codec {
   readonly name = 'msgpack' as const;
   readonly contentType = 'application/msgpack';
-  private readonly packr = new Packr({
-    useRecords: false,
-    mapsAsObjects: true,
-    int64AsType: 'number',
-    moreTypes: false,
-    bundleStrings: false,
-  });
+  private readonly packr = new Packr(MSGPACK_OPTIONS);
 
   encode(value: unknown): Buffer {
     return this.packr.pack(value);
