@@ -16,5 +16,5 @@ export { startMetricsServer } from './metrics-server.js';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
 export { readTopic } from './kafka/topic-reader.js';
 export type { ReadRecord, ReadTopicOptions } from './kafka/topic-reader.js';
-export { EventProducer } from './kafka/topics.js';
+export { EventProducer, committedLag } from './kafka/topics.js';
 export type { RawRecord } from './kafka/topics.js';

@@ -99,7 +99,7 @@ export class KafkaClickSource {
     this.partitions.set(partition, { checked: false, rebuildUntil: -1n });
   }
 
-  async start(handle: (batch: SourceBatch) => Promise<void>): Promise<void> {
+  async start(handle: (batch: SourceBatch) => Promise<boolean>): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.opts.inputTopic], fromBeginning: this.opts.fromBeginning });
     await this.consumer.run({
@@ -110,7 +110,7 @@ export class KafkaClickSource {
     });
   }
 
-  private async onBatch(payload: EachBatchPayload, handle: (batch: SourceBatch) => Promise<void>): Promise<void> {
+  private async onBatch(payload: EachBatchPayload, handle: (batch: SourceBatch) => Promise<boolean>): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
     let state = this.partitions.get(partition);
@@ -136,7 +136,7 @@ export class KafkaClickSource {
       }
     }
     const last = batch.lastOffset();
-    await handle({
+    const processed = await handle({
       topic,
       partition,
       messages: batch.messages,
@@ -148,7 +148,8 @@ export class KafkaClickSource {
       isStale: () => payload.isStale(),
       isRunning: () => payload.isRunning(),
     });
-    payload.resolveOffset(last);
+    // An unprocessed batch (worker closing) stays unresolved, so it is fetched again rather than skipped.
+    if (processed) payload.resolveOffset(last);
   }
 
   private decode(topic: string, partition: number, m: KafkaMessage, rebuildUntil: bigint): DecodedRecord {

@@ -50,7 +50,14 @@ export class KafkaRecommendationSink {
 
   /** Connects now (otherwise the first delivery does); fails fast on bad brokers or a fenced id. */
   async connect(): Promise<void> {
-    await this.getProducer();
+    const producer = await this.getProducer();
+    if (this.exactlyOnce) {
+      // Initialise the transactional id now, before the consumer joins the group: InitProducerId fences a
+      // previous incarnation and waits until its last transaction is fully completed (markers written, offsets
+      // committed to the group). kafkajs (no KIP-447 require_stable) would otherwise fetch stale offsets.
+      const txn = await producer.transaction();
+      await txn.abort();
+    }
   }
 
   recommendationMessage(rec: SessionRecommendation, meta: RecordMeta): Message {

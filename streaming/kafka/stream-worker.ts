@@ -12,13 +12,16 @@ import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorke
 
 export interface StreamWorkerEvents {
   /** A partition batch was delivered (and its offsets committed). */
-  'batch:delivered': { readonly topic: string; readonly partition: number; readonly records: number; readonly recommendations: number; readonly deadLetters: number; readonly rebuilt: number };
+  'batch:delivered': { readonly topic: string; readonly partition: number; readonly firstOffset: string; readonly commitOffset: string; readonly records: number; readonly recommendations: number; readonly deadLetters: number; readonly rebuilt: number };
   /** The group assigned/revoked partitions. Sessions of revoked partitions were dropped. */
   'rebalance': { readonly assigned: number[]; readonly revoked: number[]; readonly droppedSessions: number };
   /** One input record went to the dead-letter topic. */
   'dead-letter': { readonly reason: string; readonly message: string; readonly partition: number; readonly offset: string };
-  /** A batch failed; the consumer restarts from the last committed offset. */
-  'crash': { readonly error: unknown; readonly partition: number };
+  /**
+   * A batch failed and the consumer restarts from the last committed offset (`fatal: false`), or the Kafka
+   * client gave up (`fatal: true`): the worker no longer consumes; close it and exit so a supervisor restarts it.
+   */
+  'crash': { readonly error: unknown; readonly partition: number | undefined; readonly fatal: boolean };
 }
 
 export interface StreamWorkerStats {
@@ -56,6 +59,8 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
   private started = false;
   private closing: Promise<void> | undefined;
   private stepChain: Promise<unknown> = Promise.resolve();
+  /** The batch being processed/delivered, so close() can wait for it before leaving the group. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(scorer: Scorer, vocabulary: ItemVocabulary, options: KafkaStreamWorkerOptions) {
     super((err, event) => this.logger.error({ err, event }, 'stream worker listener threw'));
@@ -76,6 +81,11 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.admin = this.kafka.admin();
     this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
     this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r));
+    this.source.consumer.on(this.source.consumer.events.CRASH, (e) => {
+      if (e.payload.restart) return;
+      this.logger.error({ err: e.payload.error }, 'Kafka consumer crashed and will not restart');
+      if (this.hasListeners('crash')) this.emit('crash', { error: e.payload.error, partition: undefined, fatal: true });
+    });
   }
 
   stats(): StreamWorkerStats & { pipeline: ReturnType<ClickPipeline['stats']> } {
@@ -132,7 +142,10 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new NextclickError('KAFKA', `close step exceeded ${this.options.closeTimeoutMs} ms`)), this.options.closeTimeoutMs); });
       return Promise.race([p, t]).finally(() => clearTimeout(timer));
     };
-    // consumer.stop() waits for the running eachBatch, which includes delivery and the offset commit.
+    // Finish the in-flight batch (delivery and offset commit) while still a group member, then stop fetching.
+    // Batches handed over after this point are not processed (they are re-read by the next owner).
+    await step('finish in-flight batch', () => timeout(this.inFlight ?? Promise.resolve()));
+    this.pause();
     await step('stop consumer', () => timeout(this.source.consumer.stop()));
     await step('drain pipeline', () => timeout(this.stepChain.then(() => this.pipeline.close())));
     await step('disconnect consumer', () => timeout(this.source.consumer.disconnect()));
@@ -168,13 +181,20 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     return n;
   }
 
-  private async handleBatch(batch: SourceBatch): Promise<void> {
+  private handleBatch(batch: SourceBatch): Promise<boolean> {
+    if (this.closing) return Promise.resolve(false);
+    const run = this.processBatch(batch);
+    this.inFlight = run.then(() => undefined, () => undefined);
+    return run.then(() => true);
+  }
+
+  private async processBatch(batch: SourceBatch): Promise<void> {
     const { topic, partition } = batch;
     const inFlight = batch.messages.length;
     this.counters.maxInFlight = Math.max(this.counters.maxInFlight, inFlight);
     this.metrics?.inFlight.set(inFlight);
     const out: Message[] = [];
-    const dead: Message[] = [];
+    const dead: { offset: bigint; message: Message }[] = [];
     const recordTimes: number[] = [];
     let rebuilt = 0;
     try {
@@ -187,13 +207,14 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
           if (d.ok) {
             inputs.push(d.input);
             this.sessionPartition.set(d.input.event.sessionId, partition);
-          } else if (!d.deadLetter.meta.rebuild) dead.push(this.deadLetter(d.deadLetter));
+          } else if (d.deadLetter.meta.rebuild) rebuilt++;
+          else dead.push({ offset: BigInt(m.offset), message: this.deadLetter(d.deadLetter) });
         }
         const outputs = await this.exclusive(() => this.pipeline.process(inputs));
         for (const o of outputs) {
           if (o.meta.rebuild) { rebuilt++; continue; }
           if (o.error) {
-            dead.push(this.deadLetter({ meta: o.meta, key: Buffer.from(o.event.sessionId), value: null, reason: o.error.code, message: o.error.message }));
+            dead.push({ offset: BigInt(o.meta.offset), message: this.deadLetter({ meta: o.meta, key: Buffer.from(o.event.sessionId), value: null, reason: o.error.code, message: o.error.message }) });
           } else if (o.recommendation) {
             out.push(this.sink.recommendationMessage(o.recommendation, o.meta));
             recordTimes.push(o.meta.recordTime);
@@ -202,18 +223,19 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
         await batch.heartbeat();
       }
       if (batch.isStale()) return this.discard(partition);
-      const commit = { topic, partition, offset: batch.commitOffset };
-      await this.sink.deliver(
-        [{ topic: this.options.outputTopic, messages: out }, { topic: this.options.deadLetterTopic, messages: dead }],
-        commit,
-        () => this.source.consumer.commitOffsets([commit]),
-      );
+      // A batch made only of rebuild records has nothing to emit, and committing its offset would move the
+      // group's committed offset backwards (re-emitting everything after it on the next restart).
+      if (BigInt(batch.commitOffset) > batch.rebuildUntil) await this.deliver(batch, out, dead);
     } catch (err) {
       this.counters.failedBatches++;
       this.discard(partition);
       this.logger.error({ err, topic, partition }, 'batch failed; re-reading from the last committed offset');
-      if (this.hasListeners('crash')) this.emit('crash', { error: err, partition });
-      throw err;
+      if (this.hasListeners('crash')) this.emit('crash', { error: err, partition, fatal: false });
+      // kafkajs restarts the consumer only when the deepest `cause` is marked retriable, so the error handed
+      // back carries no cause chain (the original is logged above and named in the message).
+      throw new NextclickError('KAFKA', `batch ${topic}[${partition}] failed, re-reading from the last committed offset: ${(err as Error).message}`, {
+        retriable: true, context: { topic, partition, causeName: (err as Error).name },
+      });
     }
     const records = batch.messages.length;
     this.counters.records += records - rebuilt;
@@ -232,8 +254,19 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       this.metrics.inFlight.set(0);
     }
     if (this.hasListeners('batch:delivered')) {
-      this.emit('batch:delivered', { topic, partition, records: records - rebuilt, recommendations: out.length, deadLetters: dead.length, rebuilt });
+      this.emit('batch:delivered', { topic, partition, firstOffset: batch.messages[0]?.offset ?? batch.commitOffset, commitOffset: batch.commitOffset, records: records - rebuilt, recommendations: out.length, deadLetters: dead.length, rebuilt });
     }
+  }
+
+  private deliver(batch: SourceBatch, out: Message[], dead: { offset: bigint; message: Message }[]): Promise<void> {
+    const commit = { topic: batch.topic, partition: batch.partition, offset: batch.commitOffset };
+    // Dead letters in input order, whichever stage rejected them.
+    const deadMessages = dead.sort((a, b) => (a.offset < b.offset ? -1 : 1)).map((d) => d.message);
+    return this.sink.deliver(
+      [{ topic: this.options.outputTopic, messages: out }, { topic: this.options.deadLetterTopic, messages: deadMessages }],
+      commit,
+      () => this.source.consumer.commitOffsets([commit]),
+    );
   }
 
   /** State built from records that were not delivered would count them twice on re-read: drop it and rebuild. */

@@ -8,13 +8,17 @@ function client(brokers: readonly string[], clientId: string): Kafka {
 }
 
 /** Creates topics that do not exist yet (replication factor 1 unless given) and waits for their leaders. */
-export async function createTopics(brokers: readonly string[], topics: readonly { topic: string; partitions?: number; replicationFactor?: number }[]): Promise<void> {
+export async function createTopics(
+  brokers: readonly string[],
+  topics: readonly { topic: string; partitions?: number; replicationFactor?: number; config?: Record<string, string> }[],
+): Promise<void> {
   const admin = client(brokers, 'nextclick-admin').admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 3, replicationFactor: t.replicationFactor ?? 1 })),
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 3, replicationFactor: t.replicationFactor ?? 1,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })),
     });
   } finally {
     await admin.disconnect();
@@ -71,5 +75,24 @@ export async function produceEvents(brokers: readonly string[], topic: string, c
     for (let i = 0; i < events.length; i += chunk) await p.send(events.slice(i, i + chunk));
   } finally {
     await p.disconnect();
+  }
+}
+
+/** Records of `topic` not yet committed by `groupId` (sum over partitions; uncommitted partitions count from the low watermark). */
+export async function committedLag(brokers: readonly string[], groupId: string, topic: string): Promise<number> {
+  const admin = client(brokers, 'nextclick-admin').admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0n;
+    for (const e of ends) {
+      const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
+      const from = BigInt(c) < 0n ? BigInt(e.low) : BigInt(c);
+      lag += BigInt(e.high) - from;
+    }
+    return Number(lag);
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -56,7 +56,7 @@ export interface KafkaStreamWorkerOptions {
   readonly rebuildRecords?: number;
   /** Events handed to the pipeline per step; the worker heartbeats between steps. @defaultValue 500 */
   readonly stepSize?: number;
-  /** Bytes fetched per request (bounds memory: at most one fetch is processed at a time). @defaultValue 1 MiB */
+  /** Bytes fetched per request (bounds memory: at most one fetch is processed at a time). A larger single record is still returned on its own (KIP-74). @defaultValue 1 MiB */
   readonly maxFetchBytes?: number;
   /** Consumer session timeout, ms. @defaultValue 10_000 */
   readonly sessionTimeoutMs?: number;
@@ -122,7 +122,6 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   }
   if (!Number.isInteger(r.rebuildRecords) || r.rebuildRecords < 0) throw new InvalidOptionError('rebuildRecords', `rebuildRecords must be an integer ≥ 0, got ${String(r.rebuildRecords)}`);
   if (r.heartbeatIntervalMs >= r.sessionTimeoutMs) throw new InvalidOptionError('heartbeatIntervalMs', 'heartbeatIntervalMs must be smaller than sessionTimeoutMs');
-  if (r.maxFetchBytes < r.maxMessageBytes) throw new InvalidOptionError('maxFetchBytes', 'maxFetchBytes must be ≥ maxMessageBytes so one accepted message always fits a fetch');
   if (r.maxFutureMs !== undefined && (!Number.isFinite(r.maxFutureMs) || r.maxFutureMs < 0)) throw new InvalidOptionError('maxFutureMs', 'maxFutureMs must be ≥ 0');
   return r;
 }

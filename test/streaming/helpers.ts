@@ -86,6 +86,7 @@ export class ChildWorker {
     this.proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.exited = new Promise((res) => this.proc.once('exit', (code, signal) => res({ code, signal })));
     onTestFinished(async () => { if (this.alive) { this.proc.kill('SIGKILL'); await this.exited; } });
+    if (process.env['DEBUG_CHILD']) this.exited.then(() => process.stderr.write(`--- child ${this.proc.pid}\n${this.stdout}${this.stderr.slice(-3000)}\n`));
   }
 
   get alive(): boolean {
