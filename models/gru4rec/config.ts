@@ -1,0 +1,147 @@
+import { InvalidOptionError } from '../../src/errors.js';
+import type { LossName } from '../training/losses.js';
+import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
+
+/** GRU4Rec hyper-parameters (architecture and training). Saved in the model manifest's `config`. */
+export interface Gru4RecConfig {
+  /** GRU layer sizes, input to output. @defaultValue [256] */
+  readonly layers: readonly number[];
+  /**
+   * Tie the input embedding to the output item table ("constrained embedding", GRU4Rec's default and the
+   * biggest single win in its authors' ablations). The embedding size is then the last layer's size.
+   * @defaultValue true
+   */
+  readonly constrainedEmbedding: boolean;
+  /** Input embedding size when not constrained. @defaultValue 0 (= first layer size) */
+  readonly embeddingSize: number;
+  /** Dropout on the input embedding. @defaultValue 0.5 */
+  readonly dropoutEmbedding: number;
+  /** Dropout on each GRU layer's output. @defaultValue 0.3 */
+  readonly dropoutHidden: number;
+  /** Training loss. @defaultValue 'bpr-max' */
+  readonly loss: LossName;
+  /** Activation on scores before BPR-max (ranking is unchanged at inference). @defaultValue 'elu' */
+  readonly finalActivation: 'elu' | 'linear';
+  /** BPR-max score regularisation. @defaultValue 0.9 */
+  readonly bpreg: number;
+  /** Cross-entropy logQ correction weight (0 = off, 1 = full). @defaultValue 1 */
+  readonly logq: number;
+  /** Session-parallel mini-batch size (slots). @defaultValue 128 */
+  readonly batchSize: number;
+  /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
+  readonly nSample: number;
+  /** Popularity exponent of the negative sampler. @defaultValue 0.3 */
+  readonly sampleAlpha: number;
+  /** @defaultValue 'adagrad' */
+  readonly optimizer: OptimizerName;
+  /** @defaultValue 0.05 */
+  readonly learningRate: number;
+  /** Nesterov momentum (Adagrad). @defaultValue 0.15 */
+  readonly momentum: number;
+  /** Passes over the training data. @defaultValue 10 */
+  readonly epochs: number;
+  /** Share of the latest training sessions held out for early stopping (0 = none). @defaultValue 0.05 */
+  readonly validationFraction: number;
+  /** At most this many validation predictions per epoch (keeps the check cheap). @defaultValue 20000 */
+  readonly validationMaxEvents: number;
+  /** Stop after this many epochs without a better validation MRR@20 (0 = never). @defaultValue 2 */
+  readonly patience: number;
+  /** Random seed (init, dropout, samples). @defaultValue 42 */
+  readonly seed: number;
+}
+
+export const defaultGru4RecConfig = {
+  layers: [256],
+  constrainedEmbedding: true,
+  embeddingSize: 0,
+  dropoutEmbedding: 0.5,
+  dropoutHidden: 0.3,
+  loss: 'bpr-max',
+  finalActivation: 'elu',
+  bpreg: 0.9,
+  logq: 1,
+  batchSize: 128,
+  nSample: 2048,
+  sampleAlpha: 0.3,
+  optimizer: 'adagrad',
+  learningRate: 0.05,
+  momentum: 0.15,
+  epochs: 10,
+  validationFraction: 0.05,
+  validationMaxEvents: 20000,
+  patience: 2,
+  seed: 42,
+} as const satisfies Gru4RecConfig;
+
+/** Fills defaults and validates; throws InvalidOptionError naming the bad field. */
+export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4RecConfig {
+  const known = new Set(Object.keys(defaultGru4RecConfig));
+  for (const k of Object.keys(partial)) {
+    if (!known.has(k)) throw new InvalidOptionError(k, `unknown GRU4Rec parameter "${k}"; known: ${[...known].join(', ')}`);
+  }
+  const c: Gru4RecConfig = { ...defaultGru4RecConfig, ...stripUndefined(partial) };
+  if (!Array.isArray(c.layers) || c.layers.length === 0 || !c.layers.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new InvalidOptionError('layers', 'layers must be a non-empty list of positive integers, e.g. [256]');
+  }
+  const int = (name: keyof Gru4RecConfig, min: number) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < min) throw new InvalidOptionError(name, `${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  };
+  const frac = (name: keyof Gru4RecConfig, maxExclusive = 1) => {
+    const v = c[name] as number;
+    if (!(typeof v === 'number' && v >= 0 && v < maxExclusive)) throw new InvalidOptionError(name, `${name} must be in [0, ${maxExclusive}), got ${String(v)}`);
+  };
+  int('embeddingSize', 0);
+  int('batchSize', 1);
+  int('nSample', 0);
+  int('epochs', 0);
+  int('patience', 0);
+  int('validationMaxEvents', 1);
+  int('seed', 0);
+  frac('dropoutEmbedding');
+  frac('dropoutHidden');
+  frac('validationFraction', 0.9);
+  if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
+  if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
+  if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
+  if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
+  if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");
+  validateOptimizerOptions({ name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum, epsilon: 1e-6, beta1: 0.9, beta2: 0.999 });
+  return { ...c, layers: [...c.layers] };
+}
+
+/** Input embedding width. */
+export function inputSize(c: Gru4RecConfig): number {
+  if (c.constrainedEmbedding) return c.layers[c.layers.length - 1]!;
+  return c.embeddingSize > 0 ? c.embeddingSize : c.layers[0]!;
+}
+
+/**
+ * Parses `key=value` strings (the CLI's `--param`) into a partial config: numbers, booleans, and
+ * comma-separated layer sizes (`layers=512` or `layers=256,256`; `hidden=` is an alias of `layers=`).
+ */
+export function parseGru4RecParams(params: readonly string[]): Partial<Gru4RecConfig> {
+  const out: Record<string, unknown> = {};
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new InvalidOptionError('param', `--param expects key=value, got "${p}"`);
+    let key = p.slice(0, eq).trim();
+    const raw = p.slice(eq + 1).trim();
+    if (key === 'hidden') key = 'layers';
+    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    if (camel === 'layers') {
+      out[camel] = raw.split(',').map((x) => Number(x));
+    } else if (raw === 'true' || raw === 'false') {
+      out[camel] = raw === 'true';
+    } else if (raw !== '' && Number.isFinite(Number(raw))) {
+      out[camel] = Number(raw);
+    } else {
+      out[camel] = raw;
+    }
+  }
+  return out as Partial<Gru4RecConfig>;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,166 @@
+import { selectBackend, type BackendName } from '../../src/backend/select-backend.js';
+import { CancelledError, InvalidOptionError } from '../../src/errors.js';
+import type { ItemId } from '../../src/events/click-event.js';
+import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
+import { ProgressBar } from '../../src/instrumentation/progress.js';
+import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { EarlyStopping } from '../training/early-stopping.js';
+import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
+import { Rng } from '../training/rng.js';
+import { PopularitySampler } from '../training/sampler.js';
+import { SessionParallelBatcher, type SessionArrays } from '../training/session-batcher.js';
+import { resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
+import { Gru4RecParams } from './params.js';
+import { Gru4RecScorer } from './scorer.js';
+import { Gru4RecStepper } from './train-step.js';
+
+/** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
+export interface Gru4RecTrainingData extends SessionArrays {
+  readonly vocabulary: ItemVocabulary;
+}
+
+/** A model to continue training from (`--from DIR`). */
+export interface Gru4RecBase {
+  readonly params: Gru4RecParams;
+  readonly vocabulary: ItemVocabulary;
+}
+
+/** Per-epoch report. */
+export interface Gru4RecEpochMetrics {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly validation?: NextItemMetrics;
+}
+
+export interface Gru4RecTrainOptions {
+  /** Hyper-parameters (defaults: {@link defaultGru4RecConfig}). Ignored for architecture when `from` is set. */
+  readonly config?: Partial<Gru4RecConfig>;
+  /** Continue from this model: its vocabulary grows with unseen items (new rows initialised, old kept). */
+  readonly from?: Gru4RecBase;
+  /** Cancels training between steps (rejects with CancelledError). */
+  readonly signal?: AbortSignal;
+  /** @defaultValue noopLogger */
+  readonly logger?: Logger;
+  /** Draw a progress bar with loss and events/s. @defaultValue false */
+  readonly progress?: boolean;
+  readonly progressStream?: NodeJS.WriteStream;
+  /** TF.js backend. @defaultValue NEXTCLICK_BACKEND or auto */
+  readonly backend?: BackendName | 'auto';
+  /** Validation sessions (over the training vocabulary's indices); replaces the held-out split. */
+  readonly validation?: SessionArrays;
+  /** Called after every epoch (e.g. to write a checkpoint) with the current weights. */
+  readonly onEpoch?: (metrics: Gru4RecEpochMetrics, params: Gru4RecParams, vocabulary: ItemVocabulary) => void | Promise<void>;
+}
+
+export interface Gru4RecTrainResult {
+  readonly params: Gru4RecParams;
+  readonly config: Gru4RecConfig;
+  readonly vocabulary: ItemVocabulary;
+  readonly epochs: Gru4RecEpochMetrics[];
+  /** Epoch whose weights were kept (best validation MRR@20), 1-based; the last one without validation. */
+  readonly bestEpoch: number;
+  readonly backend: BackendName;
+  readonly trainSeconds: number;
+}
+
+/**
+ * Trains GRU4Rec the way its authors do: session-parallel mini-batches, one step per event without BPTT,
+ * sampled negatives shared by the batch, BPR-max or cross-entropy(+logQ), sparse Adagrad/Adam, early
+ * stopping on the latest sessions' MRR@20.
+ */
+export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTrainOptions = {}): Promise<Gru4RecTrainResult> {
+  const logger = options.logger ?? noopLogger;
+  const selection = await selectBackend({ ...(options.backend ? { backend: options.backend } : {}), logger });
+  const base = options.from;
+  const config = resolveGru4RecConfig(base ? { ...options.config, ...architectureOf(base.params.config) } : options.config);
+  const { vocabulary, sessions } = base ? remapOnto(base.vocabulary, data) : { vocabulary: data.vocabulary, sessions: data as SessionArrays };
+  const rng = new Rng(config.seed);
+  let params: Gru4RecParams;
+  if (base) {
+    params = base.params;
+    params.grow(vocabulary.size, rng);
+  } else {
+    params = new Gru4RecParams(config, vocabulary.size);
+    params.initialize(rng);
+  }
+  const split = splitValidation(sessions, options.validation ? 0 : config.validationFraction);
+  const train = split.train;
+  const validation = options.validation ?? split.validation;
+  const support = new Float64Array(vocabulary.size);
+  for (let s = 0; s < train.offsets.length - 1; s++) for (let p = train.offsets[s]!; p < train.offsets[s + 1]!; p++) support[train.items[p]!]!++;
+  const sampler = new PopularitySampler(support, config.sampleAlpha);
+  const stepper = new Gru4RecStepper(params, config, sampler, rng.fork());
+  const stopper = new EarlyStopping(config.patience);
+  const epochs: Gru4RecEpochMetrics[] = [];
+  let best: Float32Array[] | undefined;
+  const started = performance.now();
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const batcher = new SessionParallelBatcher(train, config.batchSize);
+    const bar = new ProgressBar({ label: `gru4rec epoch ${epoch}/${config.epochs}`, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+    stepper.resetHidden();
+    const t0 = performance.now();
+    let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0;
+    while (batcher.step()) {
+      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('GRU4Rec training'); }
+      const n = batcher.batch.size;
+      const loss = stepper.step(batcher.batch);
+      lossSum += loss * n; events += n; steps++;
+      recent += loss; recentN++;
+      if (steps % 20 === 0) {
+        bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
+        recent = 0; recentN = 0;
+        // Let timers and abort signals run.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
+    let val: NextItemMetrics | undefined;
+    if (validation) {
+      const scorer = new Gru4RecScorer(params);
+      try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
+    }
+    const m: Gru4RecEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / seconds, ...(val ? { validation: val } : {}) };
+    epochs.push(m);
+    logger.info({ ...m }, `gru4rec epoch ${epoch}`);
+    if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
+    await options.onEpoch?.(m, params, vocabulary);
+    if (val) {
+      if (stopper.record(epoch, val.mrr)) best = params.named().map((w) => w.values.slice());
+      if (stopper.shouldStop) break;
+    }
+  }
+  if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+}
+
+function architectureOf(c: Gru4RecConfig): Partial<Gru4RecConfig> {
+  return { layers: c.layers, constrainedEmbedding: c.constrainedEmbedding, embeddingSize: c.embeddingSize };
+}
+
+/** Holds out the last `fraction` of sessions (the most recent ones) for validation. */
+export function splitValidation(s: SessionArrays, fraction: number): { train: SessionArrays; validation?: SessionArrays } {
+  const n = s.offsets.length - 1;
+  const nVal = Math.floor(n * fraction);
+  if (nVal === 0 || nVal >= n) return { train: s };
+  const cut = n - nVal;
+  const train = { offsets: s.offsets.subarray(0, cut + 1), items: s.items.subarray(0, s.offsets[cut]) };
+  const base = s.offsets[cut]!;
+  const offsets = Int32Array.from(s.offsets.subarray(cut), (o) => o - base);
+  return { train, validation: { offsets, items: s.items.subarray(base) } };
+}
+
+/** Re-expresses sessions over the base vocabulary, appending unseen items (existing indices never move). */
+function remapOnto(baseVocab: ItemVocabulary, data: Gru4RecTrainingData): { vocabulary: ItemVocabulary; sessions: SessionArrays } {
+  const vocabulary = ItemVocabulary.fromIds(baseVocab.toArray());
+  const map = new Int32Array(data.vocabulary.size);
+  for (let i = 0; i < data.vocabulary.size; i++) map[i] = vocabulary.add(data.vocabulary.idOf(i) as ItemId);
+  const items = Int32Array.from(data.items, (i) => {
+    if (i < 0 || i >= map.length) throw new InvalidOptionError('data', `session item index ${i} is outside the vocabulary`);
+    return map[i]!;
+  });
+  return { vocabulary, sessions: { offsets: data.offsets, items } };
+}

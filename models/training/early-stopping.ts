@@ -1,0 +1,24 @@
+/** Tracks a validation metric (higher is better) and says when to stop: no improvement for `patience` epochs. */
+export class EarlyStopping {
+  best = -Infinity;
+  bestEpoch = -1;
+  private sinceBest = 0;
+
+  constructor(readonly patience: number, readonly minDelta = 0) {}
+
+  /** Records an epoch's metric; returns true if it is the new best. */
+  record(epoch: number, value: number): boolean {
+    if (value > this.best + this.minDelta) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.sinceBest = 0;
+      return true;
+    }
+    this.sinceBest++;
+    return false;
+  }
+
+  get shouldStop(): boolean {
+    return this.patience > 0 && this.sinceBest >= this.patience;
+  }
+}

@@ -1,0 +1,155 @@
+import { InvalidOptionError } from '../../src/errors.js';
+import type { LossName } from '../training/losses.js';
+import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
+
+/** Next-item transformer hyper-parameters (architecture and training). Saved in the model manifest's `config`. */
+export interface TransformerConfig {
+  /** Model width (embedding size). @defaultValue 64 */
+  readonly hiddenSize: number;
+  /** Attention heads; must divide hiddenSize. @defaultValue 2 */
+  readonly heads: number;
+  /** Transformer blocks. @defaultValue 2 */
+  readonly blocks: number;
+  /** Inner width of each block's feed-forward layer. @defaultValue 128 */
+  readonly feedForwardSize: number;
+  /** Window: the model attends to at most the last `maxLength` items of a session. @defaultValue 20 */
+  readonly maxLength: number;
+  /** Use the item embedding as the output item table (SASRec's and GRU4Rec's tied layout). @defaultValue true */
+  readonly tiedEmbedding: boolean;
+  /**
+   * Time-gap embedding buckets (0 = off). When the training data has timestamps, each position also gets
+   * an embedding of the bucketised log of the time since the previous event (see README: a gap to the
+   * previous event, not to the newest one, so cached keys stay valid). @defaultValue 0
+   */
+  readonly timeBuckets: number;
+  /** Dropout on the input embeddings. @defaultValue 0.2 */
+  readonly dropoutEmbedding: number;
+  /** Dropout on attention and feed-forward outputs. @defaultValue 0.2 */
+  readonly dropoutHidden: number;
+  /** Training loss (shared with GRU4Rec). @defaultValue 'cross-entropy' */
+  readonly loss: LossName;
+  /** BPR-max score activation. @defaultValue 'linear' */
+  readonly finalActivation: 'elu' | 'linear';
+  /** BPR-max regularisation. @defaultValue 0.9 */
+  readonly bpreg: number;
+  /** Cross-entropy logQ correction weight. @defaultValue 1 */
+  readonly logq: number;
+  /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
+  readonly batchSize: number;
+  /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
+  readonly nSample: number;
+  /** @defaultValue 0.5 */
+  readonly sampleAlpha: number;
+  /** @defaultValue 'adam' */
+  readonly optimizer: OptimizerName;
+  /** @defaultValue 0.002 */
+  readonly learningRate: number;
+  /** Nesterov momentum (Adagrad only). @defaultValue 0 */
+  readonly momentum: number;
+  /** @defaultValue 10 */
+  readonly epochs: number;
+  /** Share of the latest sessions held out for early stopping (0 = none). @defaultValue 0.05 */
+  readonly validationFraction: number;
+  /** @defaultValue 20000 */
+  readonly validationMaxEvents: number;
+  /** Epochs without a better validation MRR@20 before stopping (0 = never). @defaultValue 2 */
+  readonly patience: number;
+  /** Stop training after this many seconds (checked between steps; 0 = no limit). @defaultValue 0 */
+  readonly maxSeconds: number;
+  /** @defaultValue 42 */
+  readonly seed: number;
+}
+
+export const defaultTransformerConfig = {
+  hiddenSize: 64,
+  heads: 2,
+  blocks: 2,
+  feedForwardSize: 128,
+  maxLength: 20,
+  tiedEmbedding: true,
+  timeBuckets: 0,
+  dropoutEmbedding: 0.2,
+  dropoutHidden: 0.2,
+  loss: 'cross-entropy',
+  finalActivation: 'linear',
+  bpreg: 0.9,
+  logq: 1,
+  batchSize: 128,
+  nSample: 2048,
+  sampleAlpha: 0.5,
+  optimizer: 'adam',
+  learningRate: 0.002,
+  momentum: 0,
+  epochs: 10,
+  validationFraction: 0.05,
+  validationMaxEvents: 20000,
+  patience: 2,
+  maxSeconds: 0,
+  seed: 42,
+} as const satisfies TransformerConfig;
+
+/** Fills defaults and validates; throws InvalidOptionError naming the bad field. */
+export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {}): TransformerConfig {
+  const known = new Set(Object.keys(defaultTransformerConfig));
+  for (const k of Object.keys(partial)) {
+    if (!known.has(k)) throw new InvalidOptionError(k, `unknown transformer parameter "${k}"; known: ${[...known].join(', ')}`);
+  }
+  const c: TransformerConfig = { ...defaultTransformerConfig, ...stripUndefined(partial) };
+  const int = (name: keyof TransformerConfig, min: number) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < min) throw new InvalidOptionError(name, `${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  };
+  const frac = (name: keyof TransformerConfig, maxExclusive = 1) => {
+    const v = c[name] as number;
+    if (!(typeof v === 'number' && v >= 0 && v < maxExclusive)) throw new InvalidOptionError(name, `${name} must be in [0, ${maxExclusive}), got ${String(v)}`);
+  };
+  for (const k of ['hiddenSize', 'heads', 'blocks', 'feedForwardSize', 'maxLength', 'batchSize'] as const) int(k, 1);
+  for (const k of ['timeBuckets', 'nSample', 'epochs', 'patience', 'seed', 'maxSeconds'] as const) int(k, 0);
+  int('validationMaxEvents', 1);
+  if (c.hiddenSize % c.heads !== 0) throw new InvalidOptionError('heads', `heads (${c.heads}) must divide hiddenSize (${c.hiddenSize})`);
+  if (c.timeBuckets === 1) throw new InvalidOptionError('timeBuckets', 'timeBuckets must be 0 (off) or ≥ 2');
+  frac('dropoutEmbedding');
+  frac('dropoutHidden');
+  frac('validationFraction', 0.9);
+  if (typeof c.tiedEmbedding !== 'boolean') throw new InvalidOptionError('tiedEmbedding', 'tiedEmbedding must be true or false');
+  if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
+  if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
+  if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
+  if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
+  if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");
+  validateOptimizerOptions({ name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum, epsilon: 1e-6, beta1: 0.9, beta2: 0.999 });
+  return c;
+}
+
+/** Parses `key=value` strings (the CLI's `--param`) into a partial config (numbers, booleans, strings). */
+export function parseTransformerParams(params: readonly string[] | Record<string, string>): Partial<TransformerConfig> {
+  const pairs = Array.isArray(params) ? params.map((p) => splitPair(p)) : Object.entries(params);
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of pairs) {
+    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    if (raw === 'true' || raw === 'false') out[camel] = raw === 'true';
+    else if (raw !== '' && Number.isFinite(Number(raw))) out[camel] = Number(raw);
+    else out[camel] = raw;
+  }
+  return out as Partial<TransformerConfig>;
+}
+
+function splitPair(p: string): [string, string] {
+  const eq = p.indexOf('=');
+  if (eq <= 0) throw new InvalidOptionError('param', `--param expects key=value, got "${p}"`);
+  return [p.slice(0, eq).trim(), p.slice(eq + 1).trim()];
+}
+
+/**
+ * Time-gap bucket of a gap in ms: 0 for the first event (no previous one), then log2-spaced buckets of
+ * seconds (1 + floor(log2(1 + seconds))), capped at `buckets − 1`.
+ */
+export function timeBucket(gapMs: number | undefined, buckets: number): number {
+  if (gapMs === undefined || !Number.isFinite(gapMs)) return 0;
+  const b = 1 + Math.floor(Math.log2(1 + Math.max(0, gapMs) / 1000));
+  return Math.min(buckets - 1, b);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,112 @@
+import { ModelFormatError } from '../../src/errors.js';
+import type { Rng } from '../training/rng.js';
+import type { TransformerConfig } from './config.js';
+
+/** A named weight array with its shape (the TF.js weight name it is saved under). */
+export interface NamedWeight {
+  readonly name: string;
+  readonly shape: number[];
+  values: Float32Array;
+}
+
+/** Per-block dense weight names, in a fixed order (`block_{i}/{name}`). */
+export const BLOCK_WEIGHTS = ['ln1_gamma', 'ln1_beta', 'wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo', 'ln2_gamma', 'ln2_beta', 'w1', 'b1', 'w2', 'b2'] as const;
+export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
+
+/**
+ * All transformer weights as Float32Arrays. The item tables are updated row-wise (sparse) by training; the
+ * small dense weights (positions, time gaps, blocks, final layer norm) are uploaded to TF.js each step.
+ */
+export class TransformerParams {
+  /** Input item embedding `[itemCount, d]` (also the output table when tied). */
+  itemTable: Float32Array;
+  /** Output item table `[itemCount, d]` when not tied. */
+  outputTable: Float32Array | undefined;
+  /** Output bias `[itemCount]`. */
+  outputBias: Float32Array;
+  /** Dense weights: positions, time gaps, blocks, final layer norm. */
+  readonly dense: NamedWeight[];
+  private readonly byName = new Map<string, NamedWeight>();
+
+  constructor(readonly config: TransformerConfig, public itemCount: number) {
+    const d = config.hiddenSize, f = config.feedForwardSize;
+    this.itemTable = new Float32Array(itemCount * d);
+    this.outputTable = config.tiedEmbedding ? undefined : new Float32Array(itemCount * d);
+    this.outputBias = new Float32Array(itemCount);
+    this.dense = [{ name: 'position_table', shape: [config.maxLength, d], values: new Float32Array(config.maxLength * d) }];
+    if (config.timeBuckets > 0) this.dense.push({ name: 'time_table', shape: [config.timeBuckets, d], values: new Float32Array(config.timeBuckets * d) });
+    const shapes: Record<BlockWeightName, number[]> = {
+      ln1_gamma: [d], ln1_beta: [d], wq: [d, d], bq: [d], wk: [d, d], bk: [d], wv: [d, d], bv: [d], wo: [d, d], bo: [d],
+      ln2_gamma: [d], ln2_beta: [d], w1: [d, f], b1: [f], w2: [f, d], b2: [d],
+    };
+    for (let b = 0; b < config.blocks; b++) {
+      for (const n of BLOCK_WEIGHTS) this.dense.push({ name: `block_${b}/${n}`, shape: shapes[n], values: new Float32Array(size(shapes[n])) });
+    }
+    this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
+    for (const w of this.dense) this.byName.set(w.name, w);
+  }
+
+  get hiddenSize(): number {
+    return this.config.hiddenSize;
+  }
+
+  /** The output item table (the input table when tied). */
+  get outTable(): Float32Array {
+    return this.outputTable ?? this.itemTable;
+  }
+
+  /** A dense weight by name. */
+  get(name: string): Float32Array {
+    const w = this.byName.get(name);
+    if (!w) throw new ModelFormatError(`no transformer weight "${name}"`);
+    return w.values;
+  }
+
+  block(b: number, name: BlockWeightName): Float32Array {
+    return this.get(`block_${b}/${name}`);
+  }
+
+  /** Xavier-uniform matrices, unit layer-norm gains, zero biases; embeddings uniform ±1/sqrt(d). */
+  initialize(rng: Rng): void {
+    const d = this.config.hiddenSize;
+    const emb = 1 / Math.sqrt(d);
+    rng.fillUniform(this.itemTable, emb);
+    if (this.outputTable) rng.fillUniform(this.outputTable, emb);
+    for (const w of this.dense) {
+      const leaf = w.name.slice(w.name.lastIndexOf('/') + 1);
+      if (w.name === 'position_table' || w.name === 'time_table') rng.fillUniform(w.values, emb);
+      else if (leaf.endsWith('gamma')) w.values.fill(1);
+      else if (w.shape.length === 2) rng.fillUniform(w.values, Math.sqrt(6 / (w.shape[0]! + w.shape[1]!)));
+      else w.values.fill(0);
+    }
+  }
+
+  /** Named weights with shapes, for saving (and for checkpoints: `values` are the live arrays). */
+  named(): NamedWeight[] {
+    const d = this.config.hiddenSize;
+    const out: NamedWeight[] = [
+      { name: 'item_table', shape: [this.itemCount, d], values: this.itemTable },
+      { name: 'output_bias', shape: [this.itemCount], values: this.outputBias },
+    ];
+    if (this.outputTable) out.push({ name: 'output_table', shape: [this.itemCount, d], values: this.outputTable });
+    return [...out, ...this.dense];
+  }
+
+  /** Builds params from loaded weights, checking every shape against the config. */
+  static fromNamed(config: TransformerConfig, itemCount: number, weights: Map<string, { shape: number[]; values: Float32Array }>): TransformerParams {
+    const p = new TransformerParams(config, itemCount);
+    for (const w of p.named()) {
+      const got = weights.get(w.name);
+      if (!got) throw new ModelFormatError(`weights are missing "${w.name}"`);
+      if (got.shape.length !== w.shape.length || got.shape.some((s, i) => s !== w.shape[i])) {
+        throw new ModelFormatError(`weight "${w.name}" has shape [${got.shape.join(', ')}], expected [${w.shape.join(', ')}] from the config and vocabulary`);
+      }
+      w.values.set(got.values);
+    }
+    return p;
+  }
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

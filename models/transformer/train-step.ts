@@ -1,0 +1,133 @@
+import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
+import { mat, matMul } from '../training/matmul.js';
+import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
+import type { Rng } from '../training/rng.js';
+import type { PopularitySampler } from '../training/sampler.js';
+import { timeBucket, type TransformerConfig } from './config.js';
+import { trainBackward, trainForward, type MaskFactory } from './backprop.js';
+import { embedWindows } from './forward.js';
+import type { TransformerParams } from './params.js';
+
+/** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
+export interface TrainingWindow {
+  readonly items: Int32Array;
+  /** Time since the previous event (ms) per input position, when the log has times. */
+  readonly gaps?: Float64Array;
+}
+
+/**
+ * One training step on a batch of windows, trained on every position (causal, SASRec-style): forward
+ * and backward in Float32Arrays with matrix products on TF.js (backprop.ts), the output layer and loss over
+ * GRU4Rec's shared sampled negatives (cross-entropy+logQ or BPR-max). Dense
+ * weights get full updates; item-table and bias rows only where touched (sparse Adam/Adagrad).
+ */
+export class TransformerStepper {
+  private readonly optTable: OptimizedParameter;
+  private readonly optOut: OptimizedParameter | undefined;
+  private readonly optBias: OptimizedParameter;
+  private readonly optDense: OptimizedParameter[];
+  private readonly tableGrad: RowGradientAccumulator;
+  private readonly outGrad: RowGradientAccumulator | undefined;
+  private readonly biasGrad: RowGradientAccumulator;
+  private steps = 0;
+
+  constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
+    const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
+    this.optTable = new OptimizedParameter(p.itemTable, o);
+    this.optOut = p.outputTable ? new OptimizedParameter(p.outputTable, o) : undefined;
+    this.optBias = new OptimizedParameter(p.outputBias, o);
+    this.optDense = p.dense.map((w) => new OptimizedParameter(w.values, o));
+    const maxPositions = c.batchSize * c.maxLength;
+    const maxCols = maxPositions + c.nSample;
+    this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));
+    this.outGrad = p.outputTable ? new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxCols) : undefined;
+    this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
+  }
+
+  /** Trains on windows (at most batchSize, each 2..maxLength+1 items); returns the mean loss per position. */
+  step(windows: readonly TrainingWindow[]): number {
+    const { p, c } = this;
+    const d = c.hiddenSize;
+    const B = windows.length;
+    const T = windows.reduce((m, w) => Math.max(m, w.items.length - 1), 0);
+    this.steps++;
+    // Valid rows (b·T + t) and their targets; columns = [targets ‖ shared samples].
+    const rows: number[] = [];
+    const targets: number[] = [];
+    windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) { rows.push(b * T + t); targets.push(w.items[t + 1]!); } });
+    const P = rows.length;
+    const M = P + c.nSample;
+    const cols = new Int32Array(M);
+    cols.set(targets);
+    this.sampler.sample(this.rng, cols, P, M);
+    const dropEmb = this.mask(B * T * d, c.dropoutEmbedding);
+    const inputs = windows.map((w) => w.items.subarray(0, w.items.length - 1));
+    const x0 = embedWindows(p, inputs, T, windows.map((w) => w.gaps), dropEmb);
+    this.tableGrad.clear();
+    this.outGrad?.clear();
+    this.biasGrad.clear();
+    const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? this.mask(n, c.dropoutHidden) : undefined);
+    const fwd = trainForward(p, x0, B, T, masks);
+    // Output layer and loss over the valid positions only.
+    const hv = fwd.out;
+    const outTable = p.outTable;
+    const hs = new Float32Array(P * d);
+    rows.forEach((r, i) => hs.set(hv.subarray(r * d, (r + 1) * d), i * d));
+    const o = new Float32Array(M * d);
+    for (let j = 0; j < M; j++) o.set(outTable.subarray(cols[j]! * d, (cols[j]! + 1) * d), j * d);
+    const scores = matMul(mat(hs, P, d), mat(o, M, d), false, true);
+    for (let i = 0; i < P; i++) for (let j = 0; j < M; j++) scores[i * M + j] = scores[i * M + j]! + p.outputBias[cols[j]!]!;
+    const dS = new Float32Array(P * M);
+    const lossIn = { scores, rows: P, cols: M, colItems: cols };
+    let loss: number;
+    if (c.loss === 'bpr-max') {
+      loss = bprMaxLoss(lossIn, dS, c.bpreg, c.finalActivation === 'elu');
+    } else {
+      let logQ: Float32Array | undefined;
+      if (c.logq > 0) logQ = Float32Array.from(cols, (it) => c.logq * this.sampler.logProbability[it]!);
+      loss = crossEntropyLoss(lossIn, dS, logQ);
+    }
+    const dHs = matMul(mat(dS, P, M), mat(o, M, d));
+    const dO = matMul(mat(dS, P, M), mat(hs, P, d), true, false);
+    const outAcc = this.outGrad ?? this.tableGrad;
+    for (let j = 0; j < M; j++) {
+      outAcc.add(cols[j]!, dO, j * d);
+      let gsum = 0;
+      for (let i = 0; i < P; i++) gsum += dS[i * M + j]!;
+      this.biasGrad.addScalar(cols[j]!, gsum);
+    }
+    const dH = new Float32Array(B * T * d);
+    rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
+    const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
+    const dX = trainBackward(p, fwd, dH, grads);
+    // Input gradient: through the embedding dropout into item rows, positions and time gaps.
+    const dPos = grads.get('position_table')!;
+    const dTime = grads.get('time_table');
+    windows.forEach((w, b) => {
+      for (let t = 0; t + 1 < w.items.length; t++) {
+        const o = (b * T + t) * d;
+        for (let i = 0; i < d; i++) dX[o + i] = dX[o + i]! * dropEmb[o + i]!;
+        this.tableGrad.add(w.items[t]!, dX, o);
+        for (let i = 0; i < d; i++) dPos[t * d + i] = dPos[t * d + i]! + dX[o + i]!;
+        if (dTime) {
+          const tb = timeBucket(w.gaps?.[t], c.timeBuckets) * d;
+          for (let i = 0; i < d; i++) dTime[tb + i] = dTime[tb + i]! + dX[o + i]!;
+        }
+      }
+    });
+    const step = this.steps;
+    p.dense.forEach((w, i) => this.optDense[i]!.updateDense(grads.get(w.name)!, step));
+    this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, step);
+    if (this.optOut && this.outGrad) this.optOut.updateRows(this.outGrad.rows, this.outGrad.count, this.outGrad.grad, d, step);
+    this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, step);
+    return loss / Math.max(1, P);
+  }
+
+  private mask(n: number, rate: number): Float32Array {
+    const m = new Float32Array(n);
+    if (rate <= 0) return m.fill(1);
+    const keep = 1 / (1 - rate);
+    for (let i = 0; i < n; i++) m[i] = this.rng.next() < rate ? 0 : keep;
+    return m;
+  }
+}

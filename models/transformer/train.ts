@@ -1,0 +1,155 @@
+import { selectBackend, type BackendName } from '../../src/backend/select-backend.js';
+import { CancelledError } from '../../src/errors.js';
+import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
+import { ProgressBar } from '../../src/instrumentation/progress.js';
+import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { splitValidation } from '../gru4rec/train.js';
+import { EarlyStopping } from '../training/early-stopping.js';
+import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
+import { Rng } from '../training/rng.js';
+import { PopularitySampler } from '../training/sampler.js';
+import type { SessionArrays } from '../training/session-batcher.js';
+import { resolveTransformerConfig, type TransformerConfig } from './config.js';
+import { TransformerParams } from './params.js';
+import { TransformerScorer } from './scorer.js';
+import { TransformerStepper, type TrainingWindow } from './train-step.js';
+
+/** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
+export interface TransformerTrainingData extends SessionArrays {
+  readonly vocabulary: ItemVocabulary;
+  /** Event times (ms), aligned with `items`; enables the time-gap embedding when `timeBuckets` > 0. */
+  readonly times?: Float64Array;
+}
+
+export interface TransformerEpochMetrics {
+  readonly epoch: number;
+  readonly loss: number;
+  /** Trained positions (next-item targets). */
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly validation?: NextItemMetrics;
+}
+
+export interface TransformerTrainOptions {
+  /** Hyper-parameters (defaults: {@link defaultTransformerConfig}). */
+  readonly config?: Partial<TransformerConfig>;
+  readonly signal?: AbortSignal;
+  /** @defaultValue noopLogger */
+  readonly logger?: Logger;
+  /** Draw a progress bar with loss and events/s. @defaultValue false */
+  readonly progress?: boolean;
+  readonly progressStream?: NodeJS.WriteStream;
+  /** @defaultValue NEXTCLICK_BACKEND or auto */
+  readonly backend?: BackendName | 'auto';
+  /** Called after every epoch with the current weights (checkpoints). */
+  readonly onEpoch?: (metrics: TransformerEpochMetrics, params: TransformerParams) => void | Promise<void>;
+}
+
+export interface TransformerTrainResult {
+  readonly params: TransformerParams;
+  readonly config: TransformerConfig;
+  readonly vocabulary: ItemVocabulary;
+  readonly epochs: TransformerEpochMetrics[];
+  /** 1-based epoch whose weights were kept (best validation MRR@20; the last one without validation). */
+  readonly bestEpoch: number;
+  readonly backend: BackendName;
+  readonly trainSeconds: number;
+}
+
+/**
+ * Cuts sessions into training windows of at most `maxLength` inputs (a session longer than that yields
+ * consecutive windows, so every transition is trained once).
+ */
+export function buildWindows(data: SessionArrays & { times?: Float64Array }, maxLength: number): TrainingWindow[] {
+  const out: TrainingWindow[] = [];
+  for (let s = 0; s + 1 < data.offsets.length; s++) {
+    const a = data.offsets[s]!, b = data.offsets[s + 1]!;
+    for (let start = a; start + 1 < b; start += maxLength) {
+      const end = Math.min(b, start + maxLength + 1);
+      const items = data.items.subarray(start, end);
+      if (!data.times) { out.push({ items }); continue; }
+      const gaps = new Float64Array(end - start - 1);
+      for (let k = start; k < end - 1; k++) gaps[k - start] = k > a ? data.times[k]! - data.times[k - 1]! : NaN;
+      out.push({ items, gaps });
+    }
+  }
+  return out;
+}
+
+/** Batches of windows of similar length (less padding), in a random order per epoch. */
+export function bucketBatches(windows: readonly TrainingWindow[], batchSize: number, rng: Rng): TrainingWindow[][] {
+  const order = Array.from(windows.keys());
+  for (let i = order.length - 1; i > 0; i--) { const j = rng.int(i + 1); [order[i], order[j]] = [order[j]!, order[i]!]; }
+  order.sort((x, y) => windows[x]!.items.length - windows[y]!.items.length);
+  const batches: TrainingWindow[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize).map((k) => windows[k]!));
+  for (let i = batches.length - 1; i > 0; i--) { const j = rng.int(i + 1); [batches[i], batches[j]] = [batches[j]!, batches[i]!]; }
+  return batches;
+}
+
+/**
+ * Trains the next-item transformer on every position of every session window (causal), with GRU4Rec's
+ * sampled negatives and losses, sparse Adam/Adagrad on the item tables, and early stopping on the latest
+ * sessions' MRR@20 (weights of the best epoch are kept).
+ */
+export async function trainTransformer(data: TransformerTrainingData, options: TransformerTrainOptions = {}): Promise<TransformerTrainResult> {
+  const logger = options.logger ?? noopLogger;
+  const selection = await selectBackend({ ...(options.backend ? { backend: options.backend } : {}), logger });
+  const config = resolveTransformerConfig(options.config);
+  const vocabulary = data.vocabulary;
+  const rng = new Rng(config.seed);
+  const params = new TransformerParams(config, vocabulary.size);
+  params.initialize(rng);
+  const { train, validation } = splitValidation(data, config.validationFraction);
+  const trainTimes = data.times?.subarray(0, train.items.length);
+  const support = new Float64Array(vocabulary.size);
+  for (let k = 0; k < train.items.length; k++) support[train.items[k]!]!++;
+  const sampler = new PopularitySampler(support, config.sampleAlpha);
+  const stepper = new TransformerStepper(params, config, sampler, rng.fork());
+  const windows = buildWindows({ ...train, ...(trainTimes ? { times: trainTimes } : {}) }, config.maxLength);
+  const positions = windows.reduce((n, w) => n + w.items.length - 1, 0);
+  const stopper = new EarlyStopping(config.patience);
+  const epochs: TransformerEpochMetrics[] = [];
+  const batchRng = rng.fork();
+  let best: Float32Array[] | undefined;
+  let outOfTime = false;
+  const started = performance.now();
+  for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
+    const batches = bucketBatches(windows, config.batchSize, batchRng);
+    const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+    const t0 = performance.now();
+    let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0;
+    for (const batch of batches) {
+      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
+      if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
+      const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
+      const loss = stepper.step(batch);
+      lossSum += loss * n; events += n; steps++;
+      recent += loss; recentN++;
+      if (steps % 10 === 0) {
+        bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
+        recent = 0; recentN = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
+    let val: NextItemMetrics | undefined;
+    if (validation) {
+      const scorer = new TransformerScorer(params);
+      try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
+    }
+    const m: TransformerEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / Math.max(1e-9, seconds), ...(val ? { validation: val } : {}) };
+    epochs.push(m);
+    logger.info({ ...m }, `transformer epoch ${epoch}`);
+    if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
+    await options.onEpoch?.(m, params);
+    if (val) {
+      if (stopper.record(epoch, val.mrr)) best = params.named().map((w) => w.values.slice());
+      if (stopper.shouldStop) break;
+    }
+  }
+  if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,133 @@
+import { NextclickError } from '../errors.js';
+import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
+import { tf } from './tf.js';
+
+/** TensorFlow.js backends nextclick knows, fastest first. */
+export const BackendNames = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BackendNames)[number];
+
+/** One try at loading a backend. */
+export interface BackendAttempt {
+  readonly backend: BackendName;
+  readonly ok: boolean;
+  /** Why it failed (the load error's message), when it did. */
+  readonly error?: string;
+  readonly ms: number;
+}
+
+/** The outcome of {@link selectBackend}. */
+export interface BackendSelection {
+  readonly backend: BackendName;
+  /** `option`, `env` (NEXTCLICK_BACKEND) or `auto`. */
+  readonly source: 'option' | 'env' | 'auto';
+  readonly attempts: readonly BackendAttempt[];
+}
+
+export interface BackendEvents {
+  /** Emitted once per selection with the chosen backend and every failed attempt. */
+  selected: BackendSelection;
+}
+
+/** Process-wide emitter for backend selection (subscribe before the first model loads). */
+export const backendEvents = new TypedEmitter<BackendEvents>();
+
+/** Options for {@link selectBackend}. */
+export interface BackendOptions {
+  /**
+   * Backend to use. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), wasm, cpu in that order.
+   * A named backend that fails to load falls back to the auto order (with a warning) unless `strict`.
+   * @defaultValue the NEXTCLICK_BACKEND environment variable, else 'auto'
+   */
+  readonly backend?: BackendName | 'auto';
+  /** Throw BACKEND_UNAVAILABLE instead of falling back when the named backend cannot load. @defaultValue false */
+  readonly strict?: boolean;
+  /** Where the choice and failures are logged. @defaultValue noopLogger */
+  readonly logger?: Logger;
+  /** Re-select even if a backend was already chosen in this process. @defaultValue false */
+  readonly force?: boolean;
+}
+
+type Loader = () => Promise<void>;
+
+// Package names in variables so bundlers and tsc do not require the optional native packages to exist.
+const nativePackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+const loaders: Record<BackendName, Loader> = {
+  async tensorflow() {
+    const errors: string[] = [];
+    for (const pkg of nativePackages) {
+      try {
+        await import(pkg);
+        if (await tf.setBackend('tensorflow')) return;
+        errors.push(`${pkg}: loaded but setBackend('tensorflow') returned false`);
+      } catch (err) {
+        errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Error(errors.join('; '));
+  },
+  async wasm() {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') returned false (wasm binary could not be instantiated)");
+  },
+  async cpu() {
+    if (!(await tf.setBackend('cpu'))) throw new Error("setBackend('cpu') returned false");
+  },
+};
+
+let current: Promise<BackendSelection> | undefined;
+
+/** Test hook: replace a loader (e.g. to simulate a failing native load). Returns a restore function. */
+export function overrideBackendLoader(name: BackendName, loader: Loader): () => void {
+  const old = loaders[name];
+  loaders[name] = loader;
+  return () => { loaders[name] = old; };
+}
+
+/**
+ * Chooses and initialises the TensorFlow.js backend once per process (later calls return the same choice
+ * unless `force`). Logs the chosen backend and, at warn level, every backend that failed to load and why.
+ */
+export function selectBackend(options: BackendOptions = {}): Promise<BackendSelection> {
+  if (current && !options.force) return current;
+  current = doSelect(options);
+  current.catch(() => { current = undefined; });
+  return current;
+}
+
+/** The selection made so far, if any. */
+export function selectedBackend(): Promise<BackendSelection> | undefined {
+  return current;
+}
+
+async function doSelect(options: BackendOptions): Promise<BackendSelection> {
+  const logger = options.logger ?? noopLogger;
+  const env = process.env['NEXTCLICK_BACKEND']?.trim();
+  const requested = options.backend ?? (env ? (env as BackendName | 'auto') : 'auto');
+  const source: BackendSelection['source'] = options.backend ? 'option' : env ? 'env' : 'auto';
+  if (requested !== 'auto' && !(BackendNames as readonly string[]).includes(requested)) {
+    throw new NextclickError('INVALID_OPTION', `unknown backend "${requested}" (from ${source}); use one of auto, ${BackendNames.join(', ')}`);
+  }
+  const order: BackendName[] = requested === 'auto' ? [...BackendNames] : [requested, ...BackendNames.filter((b) => b !== requested)];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    const start = performance.now();
+    try {
+      await loaders[name]();
+      await tf.ready();
+      attempts.push({ backend: name, ok: true, ms: performance.now() - start });
+      const selection: BackendSelection = { backend: name, source, attempts };
+      logger.info({ backend: name, source, failed: attempts.filter((a) => !a.ok) }, `TensorFlow.js backend: ${name}`);
+      backendEvents.emit('selected', selection);
+      return selection;
+    } catch (err) {
+      const message = (err as Error).message;
+      attempts.push({ backend: name, ok: false, error: message, ms: performance.now() - start });
+      logger.warn({ backend: name, error: message }, `TensorFlow.js backend ${name} failed to load`);
+      if (options.strict && name === requested) {
+        throw new NextclickError('BACKEND_UNAVAILABLE', `backend "${name}" could not be loaded: ${message}. Install its package or choose another with NEXTCLICK_BACKEND=wasm|cpu`, { cause: err });
+      }
+    }
+  }
+  throw new NextclickError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could be loaded: ${attempts.map((a) => `${a.backend}: ${a.error}`).join('; ')}`);
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { resolveGru4RecConfig } from '../../../models/gru4rec/config.js';
+import { Gru4RecParams } from '../../../models/gru4rec/params.js';
+import { Gru4RecStepper } from '../../../models/gru4rec/train-step.js';
+import { Rng } from '../../../models/training/rng.js';
+import { PopularitySampler } from '../../../models/training/sampler.js';
+import type { SessionBatch } from '../../../models/training/session-batcher.js';
+import { selectBackend } from '../../../src/backend/select-backend.js';
+
+// Finite-difference check of the hand-written GRU4Rec backward pass (both losses, two layers).
+describe.each(['bpr-max', 'cross-entropy'] as const)('GRU4Rec gradients (%s)', (loss) => {
+  it('match central differences', async () => {
+    await selectBackend({ backend: 'cpu' });
+    const config = resolveGru4RecConfig({ layers: [6, 5], loss, nSample: 0, batchSize: 4, dropoutEmbedding: 0, dropoutHidden: 0, finalActivation: 'elu', bpreg: 0.5, logq: 0.5, seed: 3 });
+    const N = 9;
+    const params = new Gru4RecParams(config, N);
+    params.initialize(new Rng(5));
+    // Larger weights than the init so gradients are not tiny.
+    for (const w of params.named()) for (let i = 0; i < w.values.length; i++) w.values[i] = w.values[i]! * 8 + 0.05 * Math.sin(i);
+    const stepper = new Gru4RecStepper(params, config, new PopularitySampler(new Float64Array(N).fill(1), 0.5), new Rng(1));
+    const batch: SessionBatch = { size: 4, inputs: Int32Array.from([0, 3, 5, 3]), targets: Int32Array.from([1, 2, 7, 8]), slots: Int32Array.from([0, 1, 2, 3]), reset: new Uint8Array(4).fill(1) };
+    const lossAt = () => stepper.step(batch, false);
+    stepper.step(batch, false, true);
+    const g = stepper.lastGradients!;
+    const check = (values: Float32Array, index: number, analytic: number) => {
+      const eps = 1e-3;
+      const old = values[index]!;
+      values[index] = old + eps;
+      const up = lossAt();
+      values[index] = old - eps;
+      const down = lossAt();
+      values[index] = old;
+      const numeric = (up - down) / (2 * eps);
+      expect(Math.abs(numeric - analytic)).toBeLessThan(2e-3 + 0.03 * Math.abs(numeric));
+    };
+    for (const li of [0, 1]) {
+      const l = params.layers[li]!;
+      for (const i of [0, 7, 13, l.kernel.length - 1]) check(l.kernel, i, g.layers[li]!.kernel[i]!);
+      for (const i of [1, 9, l.recurrent.length - 2]) check(l.recurrent, i, g.layers[li]!.recurrent[i]!);
+      for (const i of [0, 6, l.bias.length - 1]) check(l.bias, i, g.layers[li]!.bias[i]!);
+    }
+    const d = params.outSize;
+    for (const row of [0, 3, 7, 1]) for (const i of [0, d - 1]) check(params.itemTable, row * d + i, g.tableRows.get(row)?.[i] ?? 0);
+    for (const row of [2, 8]) check(params.outputBias, row, g.biasRows.get(row) ?? 0);
+  });
+});
