@@ -19,7 +19,8 @@ const config = parseGru4RecParams(args);
 
 function loadDiginetica() {
   const lines = readFileSync('../shared/data/diginetica/train_sessions.txt', 'utf8').split('\n').filter((l) => l.trim());
-  const sessions = lines.slice(0, Math.min(lines.length, limit)).map((l) => l.trim().split(/\s+/));
+  // --limit keeps the LATEST sessions (closest to the test period).
+  const sessions = lines.slice(Math.max(0, lines.length - limit)).map((l) => l.trim().split(/\s+/));
   const test = readFileSync('../shared/data/diginetica/test_prefix_target.tsv', 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
     const [p, t] = l.split('\t');
     return { prefix: p.trim().split(/\s+/), target: t.trim() };
@@ -39,7 +40,7 @@ function loadTsv(path) {
 }
 
 function loadYoochoose() {
-  const sessions = loadTsv('../shared/data/yoochoose-100k/train.tsv').slice(0, limit);
+  const sessions = loadTsv('../shared/data/yoochoose-100k/train.tsv').slice(-Math.min(limit, 1e9));
   const test = [];
   for (const items of loadTsv('../shared/data/yoochoose-100k/test.tsv')) for (let i = 1; i < items.length; i++) test.push({ prefix: items.slice(0, i), target: items[i] });
   return { sessions, test };
@@ -54,7 +55,12 @@ const flat = [];
 sessions.forEach((s, i) => { for (const id of s) flat.push(vocabulary.indexOf(id)); offsets[i + 1] = flat.length; });
 console.log(`${dataset}: ${sessions.length} sessions, ${flat.length} events, ${vocabulary.size} items; config ${JSON.stringify(config)}`);
 
-const result = await trainGru4Rec({ vocabulary, offsets, items: Int32Array.from(flat) }, { config, progress: true });
+const result = await trainGru4Rec({ vocabulary, offsets, items: Int32Array.from(flat) }, {
+  config,
+  progress: true,
+  // A checkpoint per epoch so a run stopped early still leaves its latest weights.
+  onEpoch: outDir ? (m, params, vocab) => saveGru4Rec(`${outDir}/checkpoint`, { params, config: params.config, vocabulary: vocab, metrics: { ...m } }) : undefined,
+});
 console.log(`trained in ${result.trainSeconds.toFixed(0)} s on ${result.backend}; best epoch ${result.bestEpoch}`);
 if (outDir) await saveGru4Rec(outDir, result);
 

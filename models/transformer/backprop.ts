@@ -1,4 +1,4 @@
-import { mat, matMul } from '../training/matmul.js';
+import { mm, mmTA, mmTB } from './linalg.js';
 import type { TransformerConfig } from './config.js';
 import { LAYER_NORM_EPSILON } from './forward.js';
 import type { BlockWeightName, TransformerParams } from './params.js';
@@ -76,17 +76,17 @@ export function layerNormBackward(dy: Float32Array, c: LayerNormCache, rows: num
 }
 
 function affine(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): Float32Array {
-  const y = matMul(mat(x, rows, inSize), mat(w, inSize, outSize));
+  const y = mm(x, rows, inSize, w, outSize);
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) y[r * outSize + j] = y[r * outSize + j]! + b[j]!;
   return y;
 }
 
 /** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ`. */
 function affineBackward(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): Float32Array {
-  const gw = matMul(mat(x, rows, inSize), mat(dy, rows, outSize), true, false);
+  const gw = mmTA(x, rows, inSize, dy, outSize);
   for (let i = 0; i < gw.length; i++) dW[i] = dW[i]! + gw[i]!;
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) db[j] = db[j]! + dy[r * outSize + j]!;
-  return matMul(mat(dy, rows, outSize), mat(w, inSize, outSize), false, true);
+  return mmTB(dy, rows, outSize, w, inSize);
 }
 
 function mulInPlace(x: Float32Array, m: Float32Array | undefined): Float32Array {

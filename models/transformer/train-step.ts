@@ -1,5 +1,5 @@
 import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
-import { mat, matMul } from '../training/matmul.js';
+import { mm, mmTA, transposeJs } from './linalg.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
@@ -75,7 +75,7 @@ export class TransformerStepper {
     rows.forEach((r, i) => hs.set(hv.subarray(r * d, (r + 1) * d), i * d));
     const o = new Float32Array(M * d);
     for (let j = 0; j < M; j++) o.set(outTable.subarray(cols[j]! * d, (cols[j]! + 1) * d), j * d);
-    const scores = matMul(mat(hs, P, d), mat(o, M, d), false, true);
+    const scores = mm(hs, P, d, transposeJs(o, M, d), M);
     for (let i = 0; i < P; i++) for (let j = 0; j < M; j++) scores[i * M + j] = scores[i * M + j]! + p.outputBias[cols[j]!]!;
     const dS = new Float32Array(P * M);
     const lossIn = { scores, rows: P, cols: M, colItems: cols };
@@ -87,8 +87,9 @@ export class TransformerStepper {
       if (c.logq > 0) logQ = Float32Array.from(cols, (it) => c.logq * this.sampler.logProbability[it]!);
       loss = crossEntropyLoss(lossIn, dS, logQ);
     }
-    const dHs = matMul(mat(dS, P, M), mat(o, M, d));
-    const dO = matMul(mat(dS, P, M), mat(hs, P, d), true, false);
+    const dHs = mm(dS, P, M, o, d);
+    // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
+    const dO = transposeJs(mmTA(hs, P, d, dS, M), d, M);
     const outAcc = this.outGrad ?? this.tableGrad;
     for (let j = 0; j < M; j++) {
       outAcc.add(cols[j]!, dO, j * d);

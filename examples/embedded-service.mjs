@@ -1,0 +1,46 @@
+// Embedded use of a GRU4Rec model inside a Node service, through the Recommender facade.
+//
+//   npm run build
+//   node examples/embedded-service.mjs [MODEL_DIR]
+//
+// With no MODEL_DIR it first trains a tiny GRU4Rec on a synthetic log (a few seconds) and saves it to a
+// temporary directory. Train a real one with:
+//   nextclick train --model gru4rec --train ../shared/data/yoochoose-100k/train.tsv --out ./model --param epochs=5
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Recommender } from '../dist/index.js';
+// Registers the gru4rec model kind (loader, trainer); the package entry does this when it includes models.
+import { trainGru4Rec, saveGru4Rec } from '../dist/models/index.js';
+import { generateSessions } from '../dist/src/synthetic/index.js';
+import { buildCorpus } from '../dist/src/baselines/corpus.js';
+
+let dir = process.argv[2];
+if (!dir) {
+  const log = generateSessions({ items: 300, sessions: 3000, seed: 7 });
+  const corpus = await buildCorpus(log.train.map((s) => ({ items: s.items })));
+  const model = await trainGru4Rec(corpus, { config: { layers: [48], epochs: 3, nSample: 128, batchSize: 32, validationFraction: 0 } });
+  dir = await mkdtemp(join(tmpdir(), 'nextclick-gru4rec-'));
+  await saveGru4Rec(dir, model);
+  console.log(`trained a tiny GRU4Rec in ${model.trainSeconds.toFixed(1)} s → ${dir}`);
+}
+
+const rec = await Recommender.load(dir, { k: 5 });
+try {
+  // Each click updates the session's GRU state (one step) and returns the session's top-k.
+  const clicks = [
+    { sessionId: 'visitor-1', itemId: 'i3', timestamp: Date.now() },
+    { sessionId: 'visitor-2', itemId: 'i10', timestamp: Date.now() + 5 },
+    { sessionId: 'visitor-1', itemId: 'i4', timestamp: Date.now() + 10 },
+  ];
+  for (const click of clicks) {
+    const top = await rec.observe(click);
+    console.log(`${click.sessionId} clicked ${click.itemId} →`, top?.items.map((r) => r.itemId ?? r) ?? '(nothing to recommend)');
+  }
+  // Recommendations for a live session without a new click, hiding an item.
+  const again = await rec.recommend('visitor-1', { k: 3, exclude: ['i4'] });
+  console.log('visitor-1, top 3 without i4 →', again?.items.map((r) => r.itemId ?? r));
+  console.log('stats', rec.stats());
+} finally {
+  await rec.close();
+}

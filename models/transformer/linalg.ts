@@ -1,0 +1,26 @@
+import { mat, matMul } from '../training/matmul.js';
+
+/** Row-major transpose in JavaScript (`[rows, cols]` → `[cols, rows]`): tf.transpose on wasm is far slower. */
+export function transposeJs(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = a[o + c]!;
+  }
+  return out;
+}
+
+/** `A[rows, inner] × B[inner, cols]` on the TF.js backend, no transposed operands. */
+export function mm(a: Float32Array, rows: number, inner: number, b: Float32Array, cols: number): Float32Array {
+  return matMul(mat(a, rows, inner), mat(b, inner, cols));
+}
+
+/** `Aᵀ × B` for `A[rows, m]`, `B[rows, n]` → `[m, n]`. */
+export function mmTA(a: Float32Array, rows: number, m: number, b: Float32Array, n: number): Float32Array {
+  return mm(transposeJs(a, rows, m), m, rows, b, n);
+}
+
+/** `A × Bᵀ` for `A[rows, k]`, `B[n, k]` → `[rows, n]`. */
+export function mmTB(a: Float32Array, rows: number, k: number, b: Float32Array, n: number): Float32Array {
+  return mm(a, rows, k, transposeJs(b, n, k), n);
+}

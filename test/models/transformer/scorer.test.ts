@@ -1,0 +1,93 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../src/backend/select-backend.js';
+import { tf } from '../../../src/backend/tf.js';
+import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
+import { resolveTransformerConfig } from '../../../models/transformer/config.js';
+import { TransformerParams } from '../../../models/transformer/params.js';
+import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
+import { Rng } from '../../../models/training/rng.js';
+
+const ITEMS = 50;
+
+function params(timeBuckets = 0): TransformerParams {
+  const c = resolveTransformerConfig({ hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, timeBuckets });
+  const p = new TransformerParams(c, ITEMS);
+  p.initialize(new Rng(5));
+  const r = new Rng(9);
+  for (let i = 0; i < ITEMS; i++) p.outputBias[i] = r.next() * 0.1;
+  return p;
+}
+
+/** Sessions of different lengths (up to 3× the window), streamed event by event through two scorers. */
+function streamAndCompare(p: TransformerParams, withTimes: boolean): number {
+  const cached = new TransformerScorer(p);
+  const full = new TransformerScorer(p, { cache: false });
+  const r = new Rng(21);
+  const lengths = [1, 3, 6, 7, 13, 18];
+  const a = lengths.map((_, i) => newSessionState(`a${i}`, 0, 0));
+  const b = lengths.map((_, i) => newSessionState(`b${i}`, 0, 0));
+  let maxDiff = 0;
+  for (let t = 0; t < 18; t++) {
+    const active: number[] = [];
+    lengths.forEach((n, i) => { if (t < n) active.push(i); });
+    const time = 1000 * t * t;
+    for (const i of active) {
+      const item = r.int(ITEMS);
+      for (const s of [a[i]!, b[i]!]) { s.items.push(item); if (withTimes) (s.times as number[]).push(time + i * 777); }
+    }
+    cached.observe(active.map((i) => a[i]!));
+    full.observe(active.map((i) => b[i]!));
+    const sa = cached.score(active.map((i) => a[i]!));
+    const sb = full.score(active.map((i) => b[i]!));
+    for (let k = 0; k < sa.length; k++) maxDiff = Math.max(maxDiff, Math.abs(sa[k]! - sb[k]!));
+  }
+  cached.dispose();
+  full.dispose();
+  return maxDiff;
+}
+
+describe('TransformerScorer', () => {
+  beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
+
+  it('cached streaming scores equal full recomputation over sessions longer than the window', () => {
+    expect(streamAndCompare(params(), false)).toBeLessThan(1e-4);
+  });
+
+  it('the cache stays exact with the time-gap embedding', () => {
+    expect(streamAndCompare(params(8), true)).toBeLessThan(1e-4);
+  });
+
+  it('keeps per-session state in modelState and rebuilds a session whose state was dropped', () => {
+    const p = params();
+    const scorer = new TransformerScorer(p);
+    const s = newSessionState('s', 0, 0);
+    for (const item of [3, 9, 4]) { s.items.push(item); scorer.observe([s]); }
+    expect(s.modelState).toBeInstanceOf(TransformerSessionCache);
+    const before = scorer.score([s]);
+    s.modelState = undefined;
+    scorer.observe([s]);
+    const after = scorer.score([s]);
+    let max = 0;
+    for (let i = 0; i < before.length; i++) max = Math.max(max, Math.abs(before[i]! - after[i]!));
+    expect(max).toBeLessThan(1e-4);
+    // Scoring does not change state.
+    expect(Array.from(scorer.score([s]))).toEqual(Array.from(after));
+    scorer.dispose();
+  });
+
+  it('does not leak tensors across repeated observe and score calls', () => {
+    const scorer = new TransformerScorer(params());
+    const sessions: SessionState[] = Array.from({ length: 4 }, (_, i) => newSessionState(String(i), 0, 0));
+    const round = (k: number) => {
+      sessions.forEach((s, i) => s.items.push((k * 7 + i) % ITEMS));
+      scorer.observe(sessions);
+      scorer.score(sessions);
+    };
+    round(0);
+    const base = tf.memory().numTensors;
+    for (let k = 1; k < 15; k++) round(k); // crosses the window (6), so both paths run
+    expect(tf.memory().numTensors).toBe(base);
+    scorer.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(base);
+  });
+});
