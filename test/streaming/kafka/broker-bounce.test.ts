@@ -1,0 +1,50 @@
+// RELIABILITY.md 3: kill -9 the broker and restart it during the run; the worker recovers without a restart.
+// Exactly-once: 0 duplicates. At-least-once: 0 lost, duplicates counted and reported. Uses its own broker
+// (scripts/kafka/broker.mjs) so the shared one is never killed.
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { KafkaBroker } from '../../../scripts/kafka/broker.mjs';
+import { MsgpackCodec } from '../../../src/events/msgpack-codec.js';
+import { KafkaStreamWorker } from '../../../streaming/kafka/stream-worker.js';
+import { readTopic } from '../../../streaming/kafka/topic-reader.js';
+import { committedLag } from '../../../streaming/kafka/topics.js';
+import { makeEvents } from '../fixtures/events.js';
+import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
+import { inputOffsets, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+
+describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker, broker kill -9 and restart', () => {
+  const broker = new KafkaBroker();
+  beforeAll(async () => { await broker.start(); }, 120_000);
+  afterAll(async () => {
+    await broker.stop();
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  });
+
+  it.each(['exactly-once', 'at-least-once'] as const)('%s: recovers without a worker restart', async (delivery) => {
+    const brokers = [broker.brokers];
+    const n = names(`bounce-${delivery}`);
+    await setupTopics(brokers, n);
+    await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(6_000, 300, 100, 3));
+    const worker = new KafkaStreamWorker(new HistoryScorer(100, 2), testVocabulary(100), {
+      brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, delivery,
+      transactionalId: `${n.group}-w`, codec: new MsgpackCodec(), stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
+    });
+    onTestFinished(() => worker.close());
+    let crashes = 0;
+    worker.on('crash', () => { crashes++; });
+    await worker.start();
+    expect(await waitFor(() => worker.stats().records >= 1_000, 60_000, 20)).toBe(true);
+    await broker.kill();
+    const processedAtKill = worker.stats().records;
+    await new Promise((r) => setTimeout(r, 1_000));
+    await broker.start();
+    const done = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 120_000, 500);
+    expect(done, `worker did not catch up after the bounce: ${JSON.stringify(worker.stats())}`).toBe(true);
+    await worker.close();
+    const isolation = delivery === 'exactly-once' ? 'read_committed' : 'read_uncommitted';
+    const v = verify(await readTopic(brokers, n.output, { isolation }), await inputOffsets(brokers, n.input));
+    console.log(`[bounce ${delivery}] processedAtKill=${processedAtKill} failedBatches=${worker.stats().failedBatches} crashes=${crashes} inputs=${v.inputs} outputs=${v.outputs} lost=${v.lost} duplicated=${v.duplicated}`);
+    expect(v.lost).toBe(0);
+    if (delivery === 'exactly-once') expect(v.duplicated).toBe(0);
+  });
+});
