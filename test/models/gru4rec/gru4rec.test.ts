@@ -150,6 +150,24 @@ describe('GRU4Rec on a synthetic log', () => {
   });
 });
 
+describe('GRU4Rec training options', () => {
+  it('is cancellable with an AbortSignal and trains with Adam too', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(trainGru4Rec(train, { signal: controller.signal, config: { layers: [8], epochs: 1, nSample: 8, batchSize: 8 } })).rejects.toMatchObject({ code: 'CANCELLED' });
+    const adam = await trainGru4Rec(train, { config: { layers: [16], epochs: 2, nSample: 32, batchSize: 32, optimizer: 'adam', learningRate: 0.01, validationFraction: 0, seed: 2 } });
+    expect(adam.epochs[1]!.loss).toBeLessThan(adam.epochs[0]!.loss);
+    const ce = await trainGru4Rec(train, { config: { layers: [16], epochs: 2, nSample: 32, batchSize: 32, loss: 'cross-entropy', logq: 1, validationFraction: 0, seed: 2 } });
+    expect(ce.epochs[1]!.loss).toBeLessThan(ce.epochs[0]!.loss);
+  });
+
+  it('rejects bad hyper-parameters with the field named', async () => {
+    await expect(trainGru4Rec(train, { config: { layers: [0] } })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'layers' });
+    await expect(trainGru4Rec(train, { config: { dropoutHidden: 1 } })).rejects.toMatchObject({ option: 'dropoutHidden' });
+    await expect(trainGru4Rec(train, { config: { nope: 1 } as never })).rejects.toMatchObject({ option: 'nope' });
+  });
+});
+
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   let ma = 0, mb = 0;
