@@ -35,12 +35,13 @@ try {
   ];
   for (const click of clicks) {
     const top = await rec.observe(click);
-    console.log(`${click.sessionId} clicked ${click.itemId} →`, top?.items.map((r) => r.itemId ?? r) ?? '(nothing to recommend)');
+    console.log(`${click.sessionId} clicked ${click.itemId} →`, top?.items ?? '(nothing to recommend)');
   }
   // Recommendations for a live session without a new click, hiding an item.
   const again = await rec.recommend('visitor-1', { k: 3, exclude: ['i4'] });
-  console.log('visitor-1, top 3 without i4 →', again?.items.map((r) => r.itemId ?? r));
-  console.log('stats', rec.stats());
+  console.log('visitor-1, top 3 without i4 →', again?.items);
+  const { events, recommendations, liveSessions } = rec.stats();
+  console.log({ events, recommendations, liveSessions });
 } finally {
   await rec.close();
 }
