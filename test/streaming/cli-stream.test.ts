@@ -1,0 +1,64 @@
+// `nextclick replay --to-kafka` and `nextclick stream` end to end: train a small baseline with the CLI,
+// replay a log into a topic, run the worker until SIGTERM, read the recommendations back.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
+import { Headers } from '../../streaming/kafka/headers.js';
+import { readTopic } from '../../streaming/kafka/topic-reader.js';
+import { committedLag } from '../../streaming/kafka/topics.js';
+import { BASE_TIME, makeEvents } from './fixtures/events.js';
+import { kafkaBrokers, kafkaSkipped, names, setupTopics, waitFor } from './helpers.js';
+
+function io() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  (stderr as unknown as PassThrough).on('data', (d: Buffer) => { err += d.toString(); });
+  return { io: { stdout, stderr }, out: () => out, err: () => err };
+}
+
+describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream', () => {
+  it('replays a log into a topic and streams recommendations from a saved baseline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nextclick-cli-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const events = makeEvents(600, 40, 30, 3);
+    const log = join(dir, 'log.tsv');
+    writeFileSync(log, 'SessionId\tItemId\tTime\n' + events.map((e) => `${e.sessionId}\t${e.itemId}\t${e.timestamp / 1000}`).join('\n') + '\n');
+    // Training reads sessions on consecutive lines; the replayed log stays interleaved like live traffic.
+    const trainLog = join(dir, 'train.tsv');
+    const sorted = [...events].sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.timestamp - b.timestamp));
+    writeFileSync(trainLog, 'SessionId\tItemId\tTime\n' + sorted.map((e) => `${e.sessionId}\t${e.itemId}\t${e.timestamp / 1000}`).join('\n') + '\n');
+    const train = io();
+    expect(await main(['train', '--train', trainLog, '--model', 'sr', '--out', join(dir, 'model')], train.io), train.err()).toBe(0);
+
+    const brokers = kafkaBrokers();
+    const n = names('cli');
+    await setupTopics(brokers, n);
+    const replay = io();
+    expect(await main(['replay', '--to-kafka', '--input', log, '--topic', n.input, '--brokers', brokers.join(','), '--json'], replay.io), replay.err()).toBe(0);
+    expect(JSON.parse(replay.out())).toMatchObject({ ok: true, events: 600 });
+
+    const stream = io();
+    const running = main(['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', n.output,
+      '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--transactional-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
+    const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 60_000, 500);
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(await running, stream.err()).toBe(0);
+    expect(caughtUp).toBe(true);
+    expect(JSON.parse(stream.out())).toMatchObject({ ok: true, signal: 'SIGTERM', records: 600, deadLetters: 0 });
+
+    const outputs = await readTopic(brokers, n.output);
+    expect(outputs.length).toBeGreaterThan(0);
+    const rec = new MsgpackCodec().decode(outputs[0]!.value!) as { sessionId: string; items: unknown[]; modelVersion: string; eventTime: number };
+    expect(rec.items.length).toBeLessThanOrEqual(3);
+    expect(rec.modelVersion).toMatch(/^sr@/);
+    expect(rec.eventTime).toBeGreaterThanOrEqual(BASE_TIME);
+    expect(outputs[0]!.headers[Headers.inputTopic]).toBe(n.input);
+  });
+});
