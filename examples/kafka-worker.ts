@@ -1,0 +1,85 @@
+// A production-shaped Kafka worker: click events in, recommendations out, with the application (not the
+// library) owning the process signals.
+//
+//   SIGTERM / SIGINT  graceful close: finish the in-flight batch, commit, disconnect, exit 0
+//   SIGHUP            hot swap: reload the model directory and swap it in without stopping
+//   a second signal   exit at once (the close is taking too long for the operator)
+//
+// Run (after `npm run build`): node dist/examples/kafka-worker.js MODEL_DIR 127.0.0.1:9092 clicks recommendations
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { MsgpackCodec } from '../src/events/msgpack-codec.js';
+import { createStderrLogger } from '../src/instrumentation/typed-emitter.js';
+import { loadModel } from '../src/scoring/model-registry.js';
+import '../src/baselines/index.js';
+import { KafkaStreamWorker } from '../streaming/kafka/stream-worker.js';
+import { startMetricsServer } from '../streaming/metrics-server.js';
+
+const [modelDir, brokers = '127.0.0.1:9092', inputTopic = 'clicks', outputTopic = 'recommendations'] = process.argv.slice(2);
+if (!modelDir) {
+  process.stderr.write('usage: kafka-worker MODEL_DIR [BROKERS] [INPUT_TOPIC] [OUTPUT_TOPIC]\n');
+  process.exit(2);
+}
+
+const logger = createStderrLogger('info');
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+const model = await loadModel(modelDir);
+const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
+  brokers: brokers.split(','),
+  inputTopic,
+  outputTopic,
+  groupId: `recommender-${inputTopic}`,
+  delivery: 'exactly-once',
+  // Stable per instance (e.g. the pod name) so a restarted instance fences its predecessor.
+  transactionalId: `recommender-${process.env['HOSTNAME'] ?? 'local'}`,
+  codec: new MsgpackCodec(),
+  registry,
+  logger,
+  pipeline: { k: 20, modelVersion: model.manifest.kind },
+});
+worker.on('crash', ({ fatal, error }) => {
+  // The consumer gave up (e.g. brokers unreachable past the retries): exit non-zero so a supervisor restarts us.
+  if (fatal) void shutdown('crash', 1, error);
+});
+
+const metrics = await startMetricsServer(registry, { port: Number(process.env['METRICS_PORT'] ?? 9464) });
+let current = model.scorer;
+let shuttingDown = false;
+
+async function shutdown(reason: string, code: number, error?: unknown): Promise<void> {
+  if (shuttingDown) {
+    logger.warn({ reason }, 'second signal: exiting without waiting for close');
+    process.exit(1);
+  }
+  shuttingDown = true;
+  logger.info({ reason, err: error }, 'shutting down');
+  let exitCode = code;
+  try {
+    await worker.close();
+  } catch (err) {
+    logger.error({ err }, 'close failed');
+    exitCode = 1;
+  }
+  await metrics.close();
+  await current.dispose?.();
+  process.exit(exitCode);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+process.on('SIGINT', () => void shutdown('SIGINT', 0));
+process.on('SIGHUP', () => {
+  void (async () => {
+    try {
+      const next = await loadModel(modelDir);
+      const old = await worker.swapModel(next.scorer, next.vocabulary, `${next.manifest.kind}@${new Date().toISOString()}`);
+      current = next.scorer;
+      await old.dispose?.();
+      logger.info({ kind: next.manifest.kind }, 'model swapped');
+    } catch (err) {
+      logger.error({ err }, 'model reload failed; keeping the current model');
+    }
+  })();
+});
+
+await worker.start();
+logger.info({ metrics: metrics.url, inputTopic, outputTopic }, 'worker running');
