@@ -184,7 +184,9 @@ export class KafkaBroker {
     ];
     if (!existsSync(join(this.dataDir, 'logs', 'meta.properties'))) {
       // KRaft cluster ids are 16 random bytes, base64url (22 chars).
-      const clusterId = randomBytes(16).toString('base64url');
+      // Like Kafka's own Uuid.randomUuid, never start with '-': the tool's argument parser would take it for a flag.
+      let clusterId = randomBytes(16).toString('base64url');
+      for (let i = 0; i < 100 && clusterId.startsWith('-'); i++) clusterId = randomBytes(16).toString('base64url');
       const fmt = spawnSync(javaInfo.java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
         { encoding: 'utf8', timeout: 120_000 });
       if (fmt.status !== 0) throw new Error(`kafka StorageTool format failed (exit ${fmt.status}):\n${fmt.stdout}\n${fmt.stderr}`);
@@ -196,10 +198,17 @@ export class KafkaBroker {
     const child = spawn(javaInfo.java, [...jvm, 'kafka.Kafka', props], { stdio: ['ignore', fd, fd], detached: false });
     closeSync(fd);
     this.child = child;
-    // Never leave an orphan JVM behind when the owning Node process exits (tests, benchmarks).
+    // Never leave an orphan JVM behind when the owning Node process exits (tests, benchmarks): an exit hook for
+    // normal exits, and a watchdog shell for deaths by signal, which run no hooks.
     const reap = () => { try { child.kill('SIGKILL'); } catch { /* already gone */ } };
     process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`],
+      { stdio: 'ignore', detached: true });
+    watchdog.unref();
+    child.once('exit', () => {
+      process.off('exit', reap);
+      try { watchdog.kill('SIGKILL'); } catch { /* already gone */ }
+    });
     this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 90_000);
     let ready = false;
@@ -220,8 +229,11 @@ export class KafkaBroker {
   async stop(timeoutMs = 30_000) {
     if (!this.running) return;
     this.child.kill('SIGTERM');
-    const timer = sleep(timeoutMs).then(() => 'timeout');
-    if ((await Promise.race([this.exited, timer])) === 'timeout') await this.kill();
+    let timer;
+    const timeout = new Promise((res) => { timer = setTimeout(() => res('timeout'), timeoutMs); });
+    const result = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') await this.kill();
   }
 
   /** kill -9: no shutdown, unflushed data is recovered on the next start. */

@@ -3,6 +3,8 @@ export const Headers = {
   inputTopic: 'nextclick-input-topic',
   inputPartition: 'nextclick-input-partition',
   inputOffset: 'nextclick-input-offset',
+  /** Input record timestamp (ms), so downstream consumers can measure end-to-end latency. */
+  inputTimestamp: 'nextclick-input-timestamp',
   schemaVersion: 'nextclick-schema-version',
   contentType: 'content-type',
   deadLetterReason: 'nextclick-dlq-reason',

@@ -18,6 +18,43 @@ export interface RecommendationRecord {
   readonly eventTime: number;
 }
 
+/**
+ * Largest produce request the sink builds, in bytes (estimated from keys, values and headers). A fetched batch
+ * of small click events turns into much larger recommendation records; one request per batch would exceed the
+ * broker's `message.max.bytes` (1 MiB by default) and request timeouts on slow machines.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+function size(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  return Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v));
+}
+
+/** Splits topic messages into produce requests of at most ~`limit` bytes (a larger single record goes alone). */
+export function chunkRequests(topicMessages: readonly TopicMessages[], limit: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current = new Map<string, Message[]>();
+  let bytes = 0;
+  const close = () => {
+    if (current.size > 0) requests.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const t of topicMessages) {
+    for (const m of t.messages) {
+      let s = size(m.key) + size(m.value) + 70;
+      for (const [k, v] of Object.entries(m.headers ?? {})) s += k.length + size(v);
+      if (bytes > 0 && bytes + s > limit) close();
+      let list = current.get(t.topic);
+      if (!list) current.set(t.topic, (list = []));
+      list.push(m);
+      bytes += s;
+    }
+  }
+  close();
+  return requests;
+}
+
 /** Offsets to commit with a delivery: the input partition's next offset. */
 export interface CommitPoint {
   readonly topic: string;
@@ -82,17 +119,17 @@ export class KafkaRecommendationSink {
 
   /** Sends the records and commits `commit` (in the transaction for exactly-once). */
   async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>): Promise<void> {
-    const nonEmpty = topicMessages.filter((t) => t.messages.length > 0);
+    const requests = chunkRequests(topicMessages, MAX_REQUEST_BYTES);
     const producer = await this.getProducer();
     try {
       if (!this.exactlyOnce) {
-        if (nonEmpty.length > 0) await producer.sendBatch({ topicMessages: nonEmpty, acks: -1, compression: CompressionTypes.None });
+        for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: CompressionTypes.None });
         await commitOffsets();
         return;
       }
       const txn = await producer.transaction();
       try {
-        if (nonEmpty.length > 0) await txn.sendBatch({ topicMessages: nonEmpty, acks: -1 });
+        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1 });
         await txn.sendOffsets({
           consumerGroupId: this.opts.groupId,
           topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }],
@@ -148,6 +185,7 @@ export class KafkaRecommendationSink {
       [Headers.inputTopic]: meta.topic,
       [Headers.inputPartition]: String(meta.partition),
       [Headers.inputOffset]: meta.offset,
+      [Headers.inputTimestamp]: String(meta.recordTime),
       [Headers.schemaVersion]: String(SCHEMA_VERSION),
       [Headers.contentType]: this.codec.contentType,
     };
