@@ -1,9 +1,10 @@
 import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
 import { tf } from './tf.js';
+import { describeAdapter, installWebGpu, probeWebGpuAdapter } from './webgpu.js';
 
 /** TensorFlow.js backends nextclick knows, fastest first. */
-export const BackendNames = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BackendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BackendNames)[number];
 
 /** One try at loading a backend. */
@@ -21,6 +22,8 @@ export interface BackendSelection {
   /** `option`, `env` (NEXTCLICK_BACKEND) or `auto`. */
   readonly source: 'option' | 'env' | 'auto';
   readonly attempts: readonly BackendAttempt[];
+  /** The GPU adapter in use, when the backend names one (webgpu: Dawn's adapter description). */
+  readonly adapter?: string;
 }
 
 export interface BackendEvents {
@@ -34,7 +37,9 @@ export const backendEvents = new TypedEmitter<BackendEvents>();
 /** Options for {@link selectBackend}. */
 export interface BackendOptions {
   /**
-   * Backend to use. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), wasm, cpu in that order.
+   * Backend to use. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), webgpu, wasm, cpu in that order;
+   * in `auto`, webgpu is taken only on a hardware adapter (a software one such as lavapipe is slower than wasm),
+   * naming it (option or NEXTCLICK_BACKEND=webgpu) accepts any adapter.
    * A named backend that fails to load falls back to the auto order (with a warning) unless `strict`.
    * @defaultValue the NEXTCLICK_BACKEND environment variable, else 'auto'
    */
@@ -47,7 +52,12 @@ export interface BackendOptions {
   readonly force?: boolean;
 }
 
-type Loader = () => Promise<void>;
+/** What a loader is told: whether its backend was named (option/env) rather than reached in the auto order. */
+interface LoaderContext {
+  readonly requested: boolean;
+}
+/** Loads and activates a backend; may return a description of the device it runs on (logged). */
+type Loader = (context: LoaderContext) => Promise<string | void>;
 
 // Package names in variables so bundlers and tsc do not require the optional native packages to exist.
 const nativePackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
@@ -65,6 +75,16 @@ const loaders: Record<BackendName, Loader> = {
       }
     }
     throw new Error(errors.join('; '));
+  },
+  async webgpu({ requested }) {
+    const adapter = await probeWebGpuAdapter();
+    if (!adapter) throw new Error('no WebGPU adapter (Dawn found no Vulkan device: check the Vulkan loader libvulkan.so.1 and VK_DRIVER_FILES)');
+    const name = describeAdapter(adapter);
+    if (adapter.isFallbackAdapter && !requested) throw new Error(`only a software adapter (${name}); name webgpu explicitly to use it`);
+    await installWebGpu();
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error(`setBackend('webgpu') returned false on ${name}`);
+    return name;
   },
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -113,11 +133,11 @@ async function doSelect(options: BackendOptions): Promise<BackendSelection> {
   for (const name of order) {
     const start = performance.now();
     try {
-      await loaders[name]();
+      const adapter = await loaders[name]({ requested: name === requested });
       await tf.ready();
       attempts.push({ backend: name, ok: true, ms: performance.now() - start });
-      const selection: BackendSelection = { backend: name, source, attempts };
-      logger.info({ backend: name, source, failed: attempts.filter((a) => !a.ok) }, `TensorFlow.js backend: ${name}`);
+      const selection: BackendSelection = { backend: name, source, attempts, ...(adapter ? { adapter } : {}) };
+      logger.info({ backend: name, source, failed: attempts.filter((a) => !a.ok), ...(adapter ? { adapter } : {}) }, `TensorFlow.js backend: ${name}${adapter ? ` on ${adapter}` : ''}`);
       backendEvents.emit('selected', selection);
       return selection;
     } catch (err) {
@@ -125,7 +145,7 @@ async function doSelect(options: BackendOptions): Promise<BackendSelection> {
       attempts.push({ backend: name, ok: false, error: message, ms: performance.now() - start });
       logger.warn({ backend: name, error: message }, `TensorFlow.js backend ${name} failed to load`);
       if (options.strict && name === requested) {
-        throw new NextclickError('BACKEND_UNAVAILABLE', `backend "${name}" could not be loaded: ${message}. Install its package or choose another with NEXTCLICK_BACKEND=wasm|cpu`, { cause: err });
+        throw new NextclickError('BACKEND_UNAVAILABLE', `backend "${name}" could not be loaded: ${message}. Install its package or choose another with NEXTCLICK_BACKEND=webgpu|wasm|cpu`, { cause: err });
       }
     }
   }
