@@ -46,7 +46,15 @@ export interface StreamWorkerStats {
  * the member evicted. `pause()`/`resume()` stop fetching without leaving the group.
  */
 export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
-  readonly pipeline: ClickPipeline;
+  /**
+   * One ClickPipeline (sessionizer + event-time watermark) per assigned partition: sessions never span
+   * partitions (input is keyed by session id), and a per-partition watermark keeps idle expiry independent
+   * of how far other partitions have progressed — the same results as one worker reading each partition alone.
+   */
+  private readonly pipelines = new Map<number, ClickPipeline>();
+  private scorer: Scorer;
+  private vocabulary: ItemVocabulary;
+  private modelVersion: string | undefined;
   readonly options: ResolvedWorkerOptions;
   private readonly logger: Logger;
   private readonly kafka: Kafka;
@@ -54,7 +62,6 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
   private readonly source: KafkaClickSource;
   private readonly sink: KafkaRecommendationSink;
   private readonly metrics: StreamMetrics | undefined;
-  private readonly sessionPartition = new Map<string, number>();
   private readonly counters: StreamWorkerStats = { records: 0, recommendations: 0, deadLetters: 0, rebuilt: 0, rebalances: 0, failedBatches: 0, maxInFlight: 0 };
   private started = false;
   private closing: Promise<void> | undefined;
@@ -67,10 +74,11 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.options = resolveWorkerOptions(options);
     this.logger = options.logger ?? noopLogger;
     const codec = options.codec ?? new MsgpackCodec();
-    this.pipeline = new ClickPipeline(scorer, vocabulary, { ...options.pipeline, logger: options.pipeline?.logger ?? this.logger });
-    this.pipeline.sessionizer.on('session:closed', ({ session, reason }) => {
-      if (reason !== 'split') this.sessionPartition.delete(session.key);
-    });
+    this.scorer = scorer;
+    this.vocabulary = vocabulary;
+    this.modelVersion = options.pipeline?.modelVersion;
+    // Validate pipeline options now rather than at the first batch.
+    new ClickPipeline(scorer, vocabulary, options.pipeline);
     this.metrics = options.registry ? new StreamMetrics(options.registry, this.options.metricsPrefix) : undefined;
     this.kafka = new Kafka({
       clientId: this.options.clientId,
@@ -88,8 +96,11 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     });
   }
 
-  stats(): StreamWorkerStats & { pipeline: ReturnType<ClickPipeline['stats']> } {
-    return { ...this.counters, pipeline: this.pipeline.stats() };
+  /** Worker counters plus the live sessions of each partition's pipeline. */
+  stats(): StreamWorkerStats & { liveSessions: number; partitions: number[] } {
+    let live = 0;
+    for (const p of this.pipelines.values()) live += p.sessionizer.size;
+    return { ...this.counters, liveSessions: live, partitions: [...this.pipelines.keys()].sort((a, b) => a - b) };
   }
 
   /** Connects, joins the group and starts consuming. Resolves once running; refuses to run twice. */
@@ -114,7 +125,14 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
 
   /** Hot swap: the next pipeline step uses the new model; no step mixes two models. Returns the old scorer. */
   swapModel(scorer: Scorer, vocabulary: ItemVocabulary, modelVersion?: string): Promise<Scorer> {
-    return this.exclusive(() => this.pipeline.swapModel(scorer, vocabulary, modelVersion));
+    return this.exclusive(async () => {
+      for (const p of this.pipelines.values()) await p.swapModel(scorer, vocabulary, modelVersion);
+      const old = this.scorer;
+      this.scorer = scorer;
+      this.vocabulary = vocabulary;
+      this.modelVersion = modelVersion;
+      return old;
+    });
   }
 
   /**
@@ -147,7 +165,9 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     await step('finish in-flight batch', () => timeout(this.inFlight ?? Promise.resolve()));
     this.pause();
     await step('stop consumer', () => timeout(this.source.consumer.stop()));
-    await step('drain pipeline', () => timeout(this.stepChain.then(() => this.pipeline.close())));
+    await step('close pipelines', () => timeout(this.stepChain.then(async () => {
+      for (const p of this.pipelines.values()) await p.close();
+    })));
     await step('disconnect consumer', () => timeout(this.source.consumer.disconnect()));
     await step('disconnect producer', () => timeout(this.sink.disconnect()));
     await step('disconnect admin', () => timeout(this.admin.disconnect()));
@@ -172,11 +192,9 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
 
   private dropSessions(partitions: Set<number>): number {
     let n = 0;
-    for (const [key, p] of this.sessionPartition) {
-      if (!partitions.has(p)) continue;
-      this.pipeline.sessionizer.delete(key);
-      this.sessionPartition.delete(key);
-      n++;
+    for (const p of partitions) {
+      n += this.pipelines.get(p)?.sessionizer.size ?? 0;
+      this.pipelines.delete(p);
     }
     return n;
   }
@@ -206,11 +224,11 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
           const d = batch.decode(m);
           if (d.ok) {
             inputs.push(d.input);
-            this.sessionPartition.set(d.input.event.sessionId, partition);
           } else if (d.deadLetter.meta.rebuild) rebuilt++;
           else dead.push({ offset: BigInt(m.offset), message: this.deadLetter(d.deadLetter) });
         }
-        const outputs = await this.exclusive(() => this.pipeline.process(inputs));
+        const pipeline = this.pipelineFor(partition);
+        const outputs = await this.exclusive(() => pipeline.process(inputs));
         for (const o of outputs) {
           if (o.meta.rebuild) { rebuilt++; continue; }
           if (o.error) {
@@ -256,6 +274,16 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     if (this.hasListeners('batch:delivered')) {
       this.emit('batch:delivered', { topic, partition, firstOffset: batch.messages[0]?.offset ?? batch.commitOffset, commitOffset: batch.commitOffset, records: records - rebuilt, recommendations: out.length, deadLetters: dead.length, rebuilt });
     }
+  }
+
+  private pipelineFor(partition: number): ClickPipeline {
+    let p = this.pipelines.get(partition);
+    if (!p) {
+      const o = this.options.pipeline;
+      p = new ClickPipeline(this.scorer, this.vocabulary, { ...o, modelVersion: this.modelVersion ?? o?.modelVersion, logger: o?.logger ?? this.logger });
+      this.pipelines.set(partition, p);
+    }
+    return p;
   }
 
   private deliver(batch: SourceBatch, out: Message[], dead: { offset: bigint; message: Message }[]): Promise<void> {
