@@ -7,7 +7,8 @@ import { rankOf } from '../dist/src/scoring/top-k.js';
 import { trainGru4Rec } from '../dist/models/gru4rec/train.js';
 import { Gru4RecScorer } from '../dist/models/gru4rec/scorer.js';
 import { parseGru4RecParams } from '../dist/models/gru4rec/config.js';
-import { saveGru4Rec } from '../dist/models/gru4rec/io.js';
+import { saveGru4Rec, readGru4Rec } from '../dist/models/gru4rec/io.js';
+import { selectBackend } from '../dist/src/backend/select-backend.js';
 
 const args = process.argv.slice(2);
 const dataset = args.shift();
@@ -15,6 +16,7 @@ const flag = (name) => { const i = args.indexOf(name); if (i < 0) return undefin
 const limit = Number(flag('--limit') ?? Infinity);
 const maxTest = Number(flag('--max-test') ?? Infinity);
 const outDir = flag('--out');
+const modelDir = flag('--model'); // evaluate a saved model directory instead of training
 const config = parseGru4RecParams(args);
 
 function loadDiginetica() {
@@ -47,22 +49,30 @@ function loadYoochoose() {
 }
 
 const { sessions, test } = dataset === 'diginetica' ? loadDiginetica() : loadYoochoose();
+let trained;
+if (modelDir) {
+  await selectBackend();
+  trained = await readGru4Rec(modelDir);
+  console.log(`loaded ${modelDir}: ${JSON.stringify(trained.manifest.metrics?.epoch ?? trained.manifest.metrics?.bestEpoch)} epoch(s)`);
+}
 const counts = new Map();
 for (const s of sessions) for (const id of s) counts.set(id, (counts.get(id) ?? 0) + 1);
-const vocabulary = ItemVocabulary.fromCounts(counts);
+const vocabulary = trained ? trained.vocabulary : ItemVocabulary.fromCounts(counts);
 const offsets = new Int32Array(sessions.length + 1);
 const flat = [];
 sessions.forEach((s, i) => { for (const id of s) flat.push(vocabulary.indexOf(id)); offsets[i + 1] = flat.length; });
 console.log(`${dataset}: ${sessions.length} sessions, ${flat.length} events, ${vocabulary.size} items; config ${JSON.stringify(config)}`);
 
-const result = await trainGru4Rec({ vocabulary, offsets, items: Int32Array.from(flat) }, {
+const result = trained ?? await trainGru4Rec({ vocabulary, offsets, items: Int32Array.from(flat) }, {
   config,
   progress: true,
   // A checkpoint per epoch so a run stopped early still leaves its latest weights.
   onEpoch: outDir ? (m, params, vocab) => saveGru4Rec(`${outDir}/checkpoint`, { params, config: params.config, vocabulary: vocab, metrics: { ...m } }) : undefined,
 });
-console.log(`trained in ${result.trainSeconds.toFixed(0)} s on ${result.backend}; best epoch ${result.bestEpoch}`);
-if (outDir) await saveGru4Rec(outDir, result);
+if (!trained) {
+  console.log(`trained in ${result.trainSeconds.toFixed(0)} s on ${result.backend}; best epoch ${result.bestEpoch}`);
+  if (outDir) await saveGru4Rec(outDir, result);
+}
 
 const scorer = new Gru4RecScorer(result.params);
 const N = scorer.itemCount;

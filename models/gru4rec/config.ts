@@ -46,6 +46,11 @@ export interface Gru4RecConfig {
   readonly validationMaxEvents: number;
   /** Stop after this many epochs without a better validation MRR@20 (0 = never). @defaultValue 2 */
   readonly patience: number;
+  /**
+   * Wall-clock budget for training in seconds (0 = none): no epoch is started that would, at the previous
+   * epoch's pace, end past it. @defaultValue 0
+   */
+  readonly timeBudgetSeconds: number;
   /** Random seed (init, dropout, samples). @defaultValue 42 */
   readonly seed: number;
 }
@@ -70,6 +75,7 @@ export const defaultGru4RecConfig = {
   validationFraction: 0.05,
   validationMaxEvents: 20000,
   patience: 2,
+  timeBudgetSeconds: 0,
   seed: 42,
 } as const satisfies Gru4RecConfig;
 
@@ -98,6 +104,7 @@ export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4
   int('patience', 0);
   int('validationMaxEvents', 1);
   int('seed', 0);
+  if (!(c.timeBudgetSeconds >= 0)) throw new InvalidOptionError('timeBudgetSeconds', 'timeBudgetSeconds must be ≥ 0');
   frac('dropoutEmbedding');
   frac('dropoutHidden');
   frac('validationFraction', 0.9);

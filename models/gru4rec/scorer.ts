@@ -1,6 +1,8 @@
 import { tf } from '../../src/backend/tf.js';
-import type { Scorer } from '../../src/scoring/scorer.js';
+import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
+import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
+import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
 import type { Gru4RecParams } from './params.js';
 
 interface LayerTensors {
@@ -26,9 +28,14 @@ export class Gru4RecScorer implements Scorer {
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
   private readonly layers: LayerTensors[];
+  private readonly scoringTable: ItemScoringTable | undefined;
   private disposed = false;
 
-  constructor(params: Gru4RecParams) {
+  /**
+   * `scoring` enables the serving fast path `recommend` through an {@link ItemScoringTable} (exact or ANN
+   * top-k; building an ANN graph takes seconds to minutes). Without it, `recommend` is `score` + top-k.
+   */
+  constructor(params: Gru4RecParams, scoring?: ItemScoringTableOptions) {
     this.itemCount = params.itemCount;
     const d = params.outSize;
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(params.itemTable, [params.itemCount, d])));
@@ -41,6 +48,15 @@ export class Gru4RecScorer implements Scorer {
       bias: tf.tensor1d(l.bias.slice()),
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
+    // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
+    this.scoringTable = scoring && new ItemScoringTable(
+      { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
+      scoring, (h, rows) => this.scoreHidden(h, rows));
+  }
+
+  /** How `recommend` finds the top items: `exact` or `ann` (from the `scoring` option), `score` without it. */
+  get scoringMode(): 'exact' | 'ann' | 'score' {
+    return this.scoringTable?.mode ?? 'score';
   }
 
   observe(sessions: readonly SessionState[]): void {
@@ -72,6 +88,20 @@ export class Gru4RecScorer implements Scorer {
 
   score(sessions: readonly SessionState[]): Float32Array {
     this.checkOpen();
+    return this.scoreHidden(this.lastHidden(sessions), sessions.length);
+  }
+
+  /** Top `k` items per session (one filter per session) through the scoring table; the pipeline's fast path. */
+  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] {
+    this.checkOpen();
+    const h = this.lastHidden(sessions);
+    if (this.scoringTable) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
+    const scores = this.scoreHidden(h, sessions.length);
+    return sessions.map((_, b) => topK(scores, k, filters[b], b * this.itemCount, this.itemCount));
+  }
+
+  /** Last-layer hidden vectors `[sessions, d]` (zeros for a session without state). */
+  private lastHidden(sessions: readonly SessionState[]): Float32Array {
     const B = sessions.length;
     const last = this.layers[this.layers.length - 1]!.size;
     const offset = this.stateSize - last;
@@ -80,7 +110,7 @@ export class Gru4RecScorer implements Scorer {
       const st = s.modelState;
       if (st instanceof Float32Array && st.length === this.stateSize) h.set(st.subarray(offset), i * last);
     });
-    return this.scoreHidden(h, B);
+    return h;
   }
 
   /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item. */
@@ -125,6 +155,7 @@ export class Gru4RecScorer implements Scorer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.scoringTable?.dispose();
     tf.dispose([this.inputTable, this.outputTableT, this.outputBias, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
   }
 

@@ -32,6 +32,8 @@ export interface Gru4RecEpochMetrics {
   readonly events: number;
   readonly seconds: number;
   readonly eventsPerSecond: number;
+  /** Seconds spent on the validation check. */
+  readonly validationSeconds?: number;
   readonly validation?: NextItemMetrics;
 }
 
@@ -98,6 +100,13 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   let best: Float32Array[] | undefined;
   const started = performance.now();
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const last = epochs[epochs.length - 1];
+    const elapsed = (performance.now() - started) / 1000;
+    if (config.timeBudgetSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.timeBudgetSeconds) {
+      logger.info({ epoch, elapsed, budget: config.timeBudgetSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
+      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed timeBudgetSeconds=${config.timeBudgetSeconds}\n`);
+      break;
+    }
     const batcher = new SessionParallelBatcher(train, config.batchSize);
     const bar = new ProgressBar({ label: `gru4rec epoch ${epoch}/${config.epochs}`, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
     stepper.resetHidden();
@@ -119,11 +128,12 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     const seconds = (performance.now() - t0) / 1000;
     bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
     let val: NextItemMetrics | undefined;
+    const v0 = performance.now();
     if (validation) {
       const scorer = new Gru4RecScorer(params);
       try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
     }
-    const m: Gru4RecEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / seconds, ...(val ? { validation: val } : {}) };
+    const m: Gru4RecEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / seconds, validationSeconds: (performance.now() - v0) / 1000, ...(val ? { validation: val } : {}) };
     epochs.push(m);
     logger.info({ ...m }, `gru4rec epoch ${epoch}`);
     if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
