@@ -2,7 +2,7 @@ import { tf } from '../../src/backend/tf.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { timeBucket } from './config.js';
-import { embedWindows, forwardSequence, layerNorm, uploadDense } from './forward.js';
+import { embedWindows, forwardSequence, layerNorm, uploadDense, type SequenceOutput } from './forward.js';
 import type { TransformerParams } from './params.js';
 
 /** Options for {@link TransformerScorer}. */
@@ -82,7 +82,7 @@ export class TransformerScorer implements Scorer {
 
   /** Scores `rows` final hidden vectors `[rows, d]` against every item. */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
-    return tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, this.params.hiddenSize]), this.outputTableT), this.outputBias).dataSync() as Float32Array);
+    return readOut(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, this.params.hiddenSize]), this.outputTableT), this.outputBias));
   }
 
   /** Full forward over each session's last maxLength items; fills a fresh cache. */
@@ -93,10 +93,10 @@ export class TransformerScorer implements Scorer {
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     const B = windows.length;
     const x = embedWindows(p, windows, T, gaps);
-    const out = tf.tidy(() => {
-      const r = forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T);
-      return { hidden: r.hidden.dataSync() as Float32Array, keys: r.keys.map((k) => k.dataSync() as Float32Array), values: r.values.map((v) => v.dataSync() as Float32Array) };
-    });
+    const r = tf.tidy(() => forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T) as unknown as tf.TensorContainer) as unknown as SequenceOutput;
+    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
+    const out = { hidden: read(r.hidden), keys: r.keys.map(read), values: r.values.map(read) };
+    tf.dispose([r.hidden, ...r.keys, ...r.values]);
     sessions.forEach((s, b) => {
       const n = windows[b]!.length;
       const at = b * T * d;
@@ -128,7 +128,7 @@ export class TransformerScorer implements Scorer {
         for (let i = 0; i < d; i++) x0[b * d + i] = x0[b * d + i]! + time[tb + i]!;
       }
     });
-    const hidden = tf.tidy(() => {
+    const hidden = readOut(() => {
       let x: tf.Tensor2D = tf.tensor2d(x0, [B, d]);
       const scale = 1 / Math.sqrt(dh);
       const scores = new Float32Array(c.maxLength);
@@ -166,7 +166,7 @@ export class TransformerScorer implements Scorer {
         const f = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(layerNorm(x, g('ln2_gamma'), g('ln2_beta')), g('w1') as tf.Tensor2D), g('b1'))), g('w2') as tf.Tensor2D), g('b2'));
         x = tf.add(x, f);
       }
-      return layerNorm(x, this.dense.get('final_ln_gamma')!, this.dense.get('final_ln_beta')!).dataSync() as Float32Array;
+      return layerNorm(x, this.dense.get('final_ln_gamma')!, this.dense.get('final_ln_beta')!);
     });
     sessions.forEach((s, b) => {
       const st = caches[b]!;
@@ -184,6 +184,19 @@ export class TransformerScorer implements Scorer {
 
   private checkOpen(): void {
     if (this.disposed) throw new Error('TransformerScorer is disposed');
+  }
+}
+
+/**
+ * Runs `fn` in a tidy scope and reads its result tensor. The array is read outside tidy: returning a
+ * TypedArray from tidy makes TF.js walk every element looking for tensors (seconds for a score matrix).
+ */
+function readOut(fn: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(fn);
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
   }
 }
 
