@@ -254,13 +254,15 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     const changed = round.filter((r) => r.outcome !== 'no-item' || r.session.modelState === undefined).map((r) => r.session);
     if (changed.length > 0) await this.scorer.observe(changed);
     const sessions = round.map((r) => r.session);
-    const scores = await this.scorer.score(sessions);
     const n = this.scorer.itemCount;
     const excludeSeen = this.opts.excludeSeen ?? pipelineDefaults.excludeSeen;
+    const filters: ItemFilter[] = round.map((r) => ({ exclude: excludeSeen ? new Set([...this.blocked, ...r.session.items]) : this.blocked, allow: this.allowed }));
+    // Serving fast path (ANN / fused top-k) unless the caller needs full score rows.
+    const fast = !scoreHook && this.scorer.recommend ? await this.scorer.recommend(sessions, this.k, filters) : undefined;
+    const scores = fast ? undefined : await this.scorer.score(sessions);
     round.forEach((r, j) => {
       const input = inputs[r.i]!;
-      const exclude: ItemFilter['exclude'] = excludeSeen ? new Set([...this.blocked, ...r.session.items]) : this.blocked;
-      const top = topK(scores, this.k, { exclude, allow: this.allowed }, j * n, n);
+      const top = fast ? fast[j]! : topK(scores!, this.k, filters[j], j * n, n);
       const items: ItemId[] = new Array(top.items.length);
       for (let q = 0; q < top.items.length; q++) items[q] = this.vocabulary.idOf(top.items[q]!);
       const recommendation: SessionRecommendation = {
@@ -273,7 +275,7 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
       this.counters.recommendations++;
       const out: PipelineOutput<M> = { event: input.event, meta: input.meta, outcome: r.outcome, recommendation };
       outputs[r.i] = out;
-      scoreHook?.(out, r.session, scores, j * n, n);
+      if (scores) scoreHook?.(out, r.session, scores, j * n, n);
     });
     this.counters.batches++;
     if (this.hasListeners('batch:scored')) this.emit('batch:scored', { events: round.length, sessions: sessions.length, ms: performance.now() - t0 });

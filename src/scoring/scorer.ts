@@ -1,4 +1,5 @@
 import type { SessionState } from '../sessions/session-state.js';
+import type { ItemFilter } from './top-k.js';
 
 /**
  * The one interface every model implements: baselines, GRU4Rec, the transformer. The pipeline (stream,
@@ -21,6 +22,12 @@ export interface Scorer {
    * better. Must not change session state (scoring twice gives the same result).
    */
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array>;
+  /**
+   * Optional serving fast path: the top `k` items per session (one filter per session), without materialising
+   * full score rows (e.g. an ANN index or a fused top-k). The pipeline uses it when present and no score hook
+   * needs the full rows. Must rank like `score` + {@link topK} does, up to the index's approximation.
+   */
+  recommend?(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]>;
   /** Releases resources (tensors, workers). */
   dispose?(): void | Promise<void>;
 }
