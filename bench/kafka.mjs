@@ -25,10 +25,12 @@ const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '10' },
   items: { type: 'string', default: '5000' },
   modes: { type: 'string', default: 'msgpack:at-least-once,json:at-least-once,msgpack:exactly-once,json:exactly-once' },
+  // A short unreported run first, so JIT warm-up does not land on whichever mode comes first.
+  warmup: { type: 'string', default: '5000' },
 } });
-const EVENTS = Number(values.events);
+let EVENTS = Number(values.events);
 const RATE = Number(values.rate);
-const SECONDS = Number(values.seconds);
+let SECONDS = Number(values.seconds);
 const ITEMS = Number(values.items);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -144,13 +146,22 @@ if (!brokers) {
 try {
   const scorer = trainModel();
   const results = [];
+  if (Number(values.warmup) > 0) {
+    const saved = { EVENTS, SECONDS };
+    EVENTS = Number(values.warmup);
+    SECONDS = 1;
+    await runMode(brokers, 'msgpack', 'at-least-once', scorer);
+    await runMode(brokers, 'json', 'exactly-once', scorer);
+    ({ EVENTS, SECONDS } = saved);
+  }
   for (const mode of values.modes.split(',')) {
     const [format, delivery] = mode.split(':');
     const r = await runMode(brokers, format, delivery, scorer);
     results.push(r);
     console.error(JSON.stringify(r));
   }
-  console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}; model: sr baseline, ${ITEMS} items, k=20; backlog ${EVENTS} events; live ${RATE}/s × ${SECONDS}s\n`);
+  console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}; model: sr baseline, ${ITEMS} items, k=20; backlog ${EVENTS} events; live ${RATE}/s × ${SECONDS}s\n`);
   console.log('| format | delivery | throughput (events/s) | live p50 (ms) | live p99 (ms) | max (ms) | samples |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.format} | ${r.delivery} | ${r.throughputEventsPerSec} | ${r.p50ms} | ${r.p99ms} | ${r.maxMs} | ${r.latencySamples} |`);

@@ -18,11 +18,15 @@ export const projectRoot = resolve(here, '..', '..');
 export const defaultCacheDir = join(projectRoot, '.cache', 'kafka');
 export const KAFKA_VERSION = '3.9.1';
 
-/** Returns `{ java, version }` for the java on PATH (or JAVA_HOME), or undefined when there is none. */
+/** Returns `{ java, version }` for $NEXTCLICK_JAVA, else $JAVA_HOME/bin/java, else java on PATH; undefined when none runs. */
 export function findJava() {
   const candidates = [];
-  if (process.env.JAVA_HOME) candidates.push(join(process.env.JAVA_HOME, 'bin', 'java'));
-  candidates.push('java');
+  // NEXTCLICK_JAVA picks one java binary (several JDKs installed; or a bogus path to try the no-Java path).
+  if (process.env.NEXTCLICK_JAVA) candidates.push(process.env.NEXTCLICK_JAVA);
+  else {
+    if (process.env.JAVA_HOME) candidates.push(join(process.env.JAVA_HOME, 'bin', 'java'));
+    candidates.push('java');
+  }
   for (const java of candidates) {
     const r = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 20_000 });
     if (r.status === 0) {
