@@ -29,3 +29,7 @@ export { saveGru4Rec, loadGru4Rec, readGru4Rec, GRU4REC_KIND } from './gru4rec/i
 export { resolveGru4RecConfig, defaultGru4RecConfig, parseGru4RecParams } from './gru4rec/config.js';
 export type { Gru4RecConfig } from './gru4rec/config.js';
 export { gru4recTrainer } from './gru4rec/cli.js';
+
+// Transformer and BST ranker (registration side effects; owned by the transformer work).
+import './transformer/register.js';
+export * from './transformer/index.js';

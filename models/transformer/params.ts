@@ -1,6 +1,6 @@
 import { ModelFormatError } from '../../src/errors.js';
-import type { Rng } from '../training/rng.js';
-import type { TransformerConfig } from './config.js';
+import { Rng } from '../training/rng.js';
+import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 
 /** A named weight array with its shape (the TF.js weight name it is saved under). */
 export interface NamedWeight {
@@ -44,6 +44,19 @@ export class TransformerParams {
     }
     this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
     for (const w of this.dense) this.byName.set(w.name, w);
+  }
+
+  /** A freshly initialised model for `itemCount` items from a (partial) config; seeded by `config.seed`. */
+  static fromConfig(config: Partial<TransformerConfig>, itemCount: number): TransformerParams {
+    const c = resolveTransformerConfig(config);
+    const p = new TransformerParams(c, itemCount);
+    p.initialize(new Rng(c.seed));
+    return p;
+  }
+
+  /** The typed, complete config (a copy; what model.json stores). */
+  getConfig(): TransformerConfig {
+    return { ...this.config };
   }
 
   get hiddenSize(): number {

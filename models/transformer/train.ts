@@ -34,6 +34,8 @@ export interface TransformerEpochMetrics {
 export interface TransformerTrainOptions {
   /** Hyper-parameters (defaults: {@link defaultTransformerConfig}). */
   readonly config?: Partial<TransformerConfig>;
+  /** Explicit validation sessions (same vocabulary) for early stopping, instead of holding out the latest. */
+  readonly validation?: SessionArrays;
   readonly signal?: AbortSignal;
   /** @defaultValue noopLogger */
   readonly logger?: Logger;
@@ -101,7 +103,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const rng = new Rng(config.seed);
   const params = new TransformerParams(config, vocabulary.size);
   params.initialize(rng);
-  const { train, validation } = splitValidation(data, config.validationFraction);
+  const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction);
+  const { train, validation } = split;
   const trainTimes = data.times?.subarray(0, train.items.length);
   const support = new Float64Array(vocabulary.size);
   for (let k = 0; k < train.items.length; k++) support[train.items[k]!]!++;

@@ -1,0 +1,23 @@
+// Registers the transformer (and the BST ranking stage) with the SDK's model registry, the CLI trainers
+// and `nextclick demo`. Imported for its side effects by models/index.ts.
+import { registerDemoModel, registerTrainer } from '../../src/cli/trainers.js';
+import { registerModelKind } from '../../src/scoring/model-registry.js';
+import { TRANSFORMER_KIND, loadTransformer } from './io.js';
+
+registerModelKind(TRANSFORMER_KIND, (dir, manifest) => loadTransformer(dir, manifest));
+registerTrainer(TRANSFORMER_KIND, async () => (await import('./cli.js')).transformerTrainer);
+registerDemoModel({
+  label: 'transformer',
+  async train(corpus, options) {
+    const { trainTransformer } = await import('./train.js');
+    const { TransformerScorer } = await import('./scorer.js');
+    // Small and short: the demo must stay within seconds.
+    const r = await trainTransformer(corpus, {
+      config: options.quick
+        ? { hiddenSize: 32, blocks: 1, feedForwardSize: 64, epochs: 2, nSample: 256, batchSize: 64, validationFraction: 0, seed: options.seed }
+        : { hiddenSize: 64, epochs: 8, nSample: 512, batchSize: 64, validationFraction: 0.1, seed: options.seed },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { scorer: new TransformerScorer(r.params), vocabulary: r.vocabulary };
+  },
+});
