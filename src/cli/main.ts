@@ -51,6 +51,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     return 1;
   }
   const json = rest.includes('--json');
+  if (name === 'train' || name === 'evaluate' || name === 'demo' || name === 'stream') await announceBackend(io);
   try {
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(`${command.usage.trim()}\n`);
@@ -61,6 +62,19 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   } catch (err) {
     return reportError(err, json, io, command.usage);
   }
+}
+
+/**
+ * One clear stderr line naming the TensorFlow.js backend the models run on and why faster ones were not
+ * used (a failed native load is never hidden). stdout stays clean for --json.
+ */
+async function announceBackend(io: CliIo): Promise<void> {
+  const { backendEvents } = await import('../backend/select-backend.js');
+  backendEvents.on('selected', (sel) => {
+    const failed = sel.attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.error ?? 'unavailable'}`);
+    const adapter = sel.adapter ? ` on ${sel.adapter}` : '';
+    io.stderr.write(`nextclick: TensorFlow.js backend "${sel.backend}"${adapter} (${sel.source})${failed.length ? `; not used: ${failed.join('; ')}` : ''}\n`);
+  });
 }
 
 function reportError(err: unknown, json: boolean, io: CliIo, usage: string): number {
