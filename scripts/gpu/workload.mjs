@@ -89,9 +89,11 @@ export function trainStep(tf, t, items, targets, hPrev, lr) {
     const onehot = tf.oneHot(targets, n);
     const loss = tf.neg(tf.div(tf.sum(tf.mul(onehot, logp)), B));
     const dLogits = tf.div(tf.sub(tf.exp(logp), onehot), B);
-    const dWoT = tf.matMul(hNew, dLogits, true, false);
+    // Explicit transposes, never matMul's transpose flags: on the WebGPU backend (tfjs 4.22, seen on lavapipe)
+    // matMul(a, b, false, true) is wrong for split-K shapes (small output, K in the thousands).
+    const dWoT = tf.matMul(tf.transpose(hNew), dLogits);
     const dbo = tf.sum(dLogits, 0);
-    const dh = tf.matMul(dLogits, t.WoT, false, true);
+    const dh = tf.matMul(dLogits, tf.transpose(t.WoT));
     const dn = tf.mul(dh, tf.sub(1, z));
     const dz = tf.mul(dh, tf.sub(hPrev, nn));
     const dnPre = tf.mul(dn, tf.sub(1, tf.square(nn)));
@@ -99,11 +101,12 @@ export function trainStep(tf, t, items, targets, hPrev, lr) {
     const dzPre = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
     const da = tf.concat([drPre, dzPre, dnPre], 1);
     const dc = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1);
-    const dWx = tf.matMul(x, da, true, false);
+    const dWx = tf.matMul(tf.transpose(x), da);
     const dbx = tf.sum(da, 0);
-    const dWh = tf.matMul(hPrev, dc, true, false);
-    const dx = tf.matMul(da, t.Wx, false, true);
-    const dE = tf.unsortedSegmentSum(dx, items, n);
+    const dWh = tf.matMul(tf.transpose(hPrev), dc);
+    const dx = tf.matMul(da, tf.transpose(t.Wx));
+    // Rows of repeated items add up (scatterND sums duplicates); unsortedSegmentSum has no wasm kernel.
+    const dE = tf.scatterND(tf.expandDims(items, 1), dx, [n, t.shape.d]);
     const step = (w, g) => tf.sub(w, tf.mul(g, lr));
     void h;
     return {
