@@ -9,7 +9,7 @@ export interface AnnIndexOptions {
   readonly connectivity?: number;
   /** Candidate list size while inserting (HNSW `efConstruction`). @defaultValue 128 */
   readonly expansionAdd?: number;
-  /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller. @defaultValue 128 */
+  /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller, so `candidates` is the effective ef. @defaultValue 16 */
   readonly expansionSearch?: number;
   /** Threads for building and batch search; 0 = all cores. @defaultValue 0 */
   readonly threads?: number;
@@ -18,7 +18,7 @@ export interface AnnIndexOptions {
 export const annIndexDefaults = {
   connectivity: 16,
   expansionAdd: 128,
-  expansionSearch: 128,
+  expansionSearch: 16,
   threads: 0,
 } as const satisfies Required<AnnIndexOptions>;
 

@@ -18,7 +18,7 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
   readonly scoring?: ScoringMode;
   /** Catalog size from which `auto` switches to ANN. @defaultValue 20_000 */
   readonly annMinItems?: number;
-  /** ANN candidates re-scored per query (≥ k; more = better recall, slower). @defaultValue 200 */
+  /** ANN candidates re-scored per query (≥ k; more = better recall, slower; also the HNSW search breadth). @defaultValue 50 */
   readonly candidates?: number;
   /**
    * Exact path: `tfjs` (one matMul on the active TF.js backend, then a heap per row) or `loop` (fused
@@ -32,7 +32,7 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
 export const itemScoringTableDefaults = {
   scoring: 'auto',
   annMinItems: 20_000,
-  candidates: 200,
+  candidates: 50,
   exact: 'tfjs',
   ...annIndexDefaults,
 } as const satisfies Required<Omit<ItemScoringTableOptions, 'indexFile'>>;

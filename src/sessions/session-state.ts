@@ -18,10 +18,13 @@ export interface SessionState {
   eventCount: number;
   /** Model-owned slot. Reset to undefined when the window is reordered. */
   modelState: unknown;
-  /** Recent event ids for de-duplication (bounded). @internal */
-  readonly recentEventIds: string[];
+  /**
+   * 53-bit hashes of recent event ids for de-duplication (bounded). Hashes, not the strings: a UUID-sized id
+   * costs ~60 bytes of heap, its hash 8, which keeps a live session under 2 KB. @internal
+   */
+  readonly recentEventIdHashes: number[];
 }
 
 export function newSessionState(key: string, generation: number, time: number): SessionState {
-  return { key, generation, items: [], times: [], startTime: time, lastTime: time, eventCount: 0, modelState: undefined, recentEventIds: [] };
+  return { key, generation, items: [], times: [], startTime: time, lastTime: time, eventCount: 0, modelState: undefined, recentEventIdHashes: [] };
 }
