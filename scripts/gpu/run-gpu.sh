@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs in the GPU bundle (copied there as run.sh by build-bundle.sh): unpacks Node + app + Vulkan loader,
+# finds the Vulkan driver (NVIDIA's ICD on the GPU machines), checks the adapter and webgpu-vs-cpu agreement,
+# then runs bench/gpu.mjs on webgpu and wasm (the CPU numbers of the same run). Results (JSON + logs) go to
+# $RESULTS_DIR, else $OUT (the device machine's return folder), else ./gpu-results.
+# usage: bash run.sh [--allow-software] [bench args, e.g. --quick | --items 43097 --hidden 100 --seconds 20]
+# Exit: 0 ok, 3 no (hardware) adapter, 4 webgpu disagrees with cpu, other = failure.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+results=${RESULTS_DIR:-${OUT:-$PWD/gpu-results}}
+mkdir -p "$results"
+exec > >(tee -a "$results/run.log") 2>&1
+allow=()
+if [[ "${1:-}" == --allow-software ]]; then allow=(--allow-software); shift; fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/nextclick-gpu.XXXXXX")
+echo "run: unpacking into $work"
+tar -xzf "$here/payload.tar.gz" -C "$work" || { echo "run: cannot unpack payload.tar.gz"; exit 2; }
+node="$work/bin/node"
+
+# Libraries: the bundled Vulkan loader; fallbacks only for libraries this system lacks.
+libpath="$work/lib"
+mkdir -p "$work/lib/missing"
+for f in "$work"/lib/fallback/*; do
+  [[ -e "$f" ]] || continue
+  name=$(basename "$f")
+  ldconfig -p 2>/dev/null | grep -q " $name " || { ln -s "$f" "$work/lib/missing/$name"; echo "run: using bundled $name"; }
+done
+libpath+=":$work/lib/missing"
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [[ -d "$d" ]] && libpath+=":$d"; done
+export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# Vulkan driver: keep a caller's VK_DRIVER_FILES (lavapipe tests); else NVIDIA's ICD where the GPU images put it.
+if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+    if [[ -f "$f" ]]; then export VK_DRIVER_FILES="$f"; break; fi
+  done
+fi
+echo "run: VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-<loader default>}}"
+{
+  echo "== nvidia-smi"; (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true)
+  echo "== ICD"; for f in ${VK_DRIVER_FILES//:/ }; do echo "$f"; cat "$f" 2>&1; done
+  lib=$(grep -o '"library_path"[^,}]*' ${VK_DRIVER_FILES//:/ } 2>/dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
+  if [[ -n "$lib" ]]; then
+    echo "== ldd of the ICD library ($lib)"
+    p=$lib; [[ "$p" == /* ]] || p=$(for d in ${LD_LIBRARY_PATH//:/ }; do [[ -f "$d/$lib" ]] && echo "$d/$lib" && break; done; ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    [[ -n "$p" ]] && ldd "$p" 2>&1 | grep -E "not found|=>" | head -30 || echo "(not found on the library path)"
+  fi
+  echo "== node"; "$node" --version
+} > "$results/environment.txt" 2>&1
+grep -E "not found" "$results/environment.txt" && echo "run: WARNING: the ICD library has missing dependencies (see environment.txt)"
+
+cd "$work/app"
+echo "run: adapter check and webgpu-vs-cpu agreement"
+"$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
+rc=$?
+if (( rc != 0 )); then echo "run: check failed (exit $rc); see $results/check.json"; exit "$rc"; fi
+echo "run: benchmark (webgpu, then wasm on the CPU)"
+"$node" bench/gpu.mjs --backends webgpu,wasm --out "$results/gpu-bench.json" "$@" | tee "$results/gpu-bench.md"
+rc=${PIPESTATUS[0]}
+rm -rf "$work"
+echo "run: done (exit $rc); results in $results"
+exit "$rc"
