@@ -35,10 +35,10 @@ log "tracing the quick benchmark on lavapipe"
 (cd "$stage/tree" && nice -n 10 strace -f -qq -e trace=openat -e status=successful -o "$stage/trace2.txt" \
   node bench/gpu.mjs --quick --backends webgpu,wasm,cpu --out "$stage/bench.json" > "$stage/trace-bench.log" 2>&1)
 cat "$stage/trace2.txt" >> "$stage/trace.txt"
-grep -o '"[^"]*node_modules/[^"]*"' "$stage/trace.txt" | tr -d '"' | sed -E 's#^.*/node_modules/##; s#^#node_modules/#' | sort -u > "$stage/files.txt"
-# Nested node_modules keep their full relative path (the sed strips only up to the LAST node_modules/, so
-# re-derive those from the real paths).
-grep -o '"[^"]*node_modules/[^"]*"' "$stage/trace.txt" | tr -d '"' | sed -E "s#^($repo|$stage/tree)/##" | grep '^node_modules/' | sort -u >> "$stage/files.txt"
+# Node opens real paths (the symlinked node_modules resolves to the repo's); keep them relative to the root.
+grep -o '"[^"]*node_modules/[^"]*"' "$stage/trace.txt" | tr -d '"' | sed -E "s#^($repo|$stage/tree)/##" | grep '^node_modules/' > "$stage/files.txt"
+# All wasm variants: which one loads depends on the target's SIMD/threads support.
+(cd "$repo" && ls node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm) >> "$stage/files.txt"
 sort -u -o "$stage/files.txt" "$stage/files.txt"
 n=0
 while read -r f; do

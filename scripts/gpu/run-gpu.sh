@@ -21,10 +21,16 @@ node="$work/bin/node"
 # Libraries: the bundled Vulkan loader; fallbacks only for libraries this system lacks.
 libpath="$work/lib"
 mkdir -p "$work/lib/missing"
+ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
+has_lib() {
+  "$ldconfig" -p 2>/dev/null | grep -q "^[[:space:]]*$1 " && return 0
+  for d in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /usr/lib64; do [[ -e "$d/$1" ]] && return 0; done
+  return 1
+}
 for f in "$work"/lib/fallback/*; do
   [[ -e "$f" ]] || continue
   name=$(basename "$f")
-  ldconfig -p 2>/dev/null | grep -q " $name " || { ln -s "$f" "$work/lib/missing/$name"; echo "run: using bundled $name"; }
+  has_lib "$name" || { ln -s "$f" "$work/lib/missing/$name"; echo "run: using bundled $name (absent here)"; }
 done
 libpath+=":$work/lib/missing"
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [[ -d "$d" ]] && libpath+=":$d"; done
@@ -43,7 +49,8 @@ echo "run: VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-<loader defaul
   lib=$(grep -o '"library_path"[^,}]*' ${VK_DRIVER_FILES//:/ } 2>/dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
   if [[ -n "$lib" ]]; then
     echo "== ldd of the ICD library ($lib)"
-    p=$lib; [[ "$p" == /* ]] || p=$(for d in ${LD_LIBRARY_PATH//:/ }; do [[ -f "$d/$lib" ]] && echo "$d/$lib" && break; done; ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    p=$lib; [[ "$p" == /* ]] || p=$(for d in ${LD_LIBRARY_PATH//:/ }; do [[ -f "$d/$lib" ]] && echo "$d/$lib" && break; done)
+    [[ -z "$p" ]] && p=$("$ldconfig" -p 2>/dev/null | awk -v l="$lib" '$1 == l { print $NF; exit }')
     [[ -n "$p" ]] && ldd "$p" 2>&1 | grep -E "not found|=>" | head -30 || echo "(not found on the library path)"
   fi
   echo "== node"; "$node" --version
