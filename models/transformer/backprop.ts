@@ -75,14 +75,14 @@ export function layerNormBackward(dy: Float32Array, c: LayerNormCache, rows: num
   return dx;
 }
 
-function affine(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): Float32Array {
+export function affine(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): Float32Array {
   const y = mm(x, rows, inSize, w, outSize);
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) y[r * outSize + j] = y[r * outSize + j]! + b[j]!;
   return y;
 }
 
 /** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ`. */
-function affineBackward(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): Float32Array {
+export function affineBackward(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): Float32Array {
   const gw = mmTA(x, rows, inSize, dy, outSize);
   for (let i = 0; i < gw.length; i++) dW[i] = dW[i]! + gw[i]!;
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) db[j] = db[j]! + dy[r * outSize + j]!;

@@ -5,3 +5,4 @@ export { TransformerParams } from './params.js';
 export { saveTransformer, loadTransformer, readTransformer, TRANSFORMER_KIND } from './io.js';
 export { resolveTransformerConfig, defaultTransformerConfig, parseTransformerParams, type TransformerConfig } from './config.js';
 export { transformerTrainer } from './cli.js';
+export * from '../bst-ranker/index.js';

@@ -21,3 +21,6 @@ registerDemoModel({
     return { scorer: new TransformerScorer(r.params), vocabulary: r.vocabulary };
   },
 });
+
+registerModelKind('bst-ranker', async (dir, manifest) => (await import('../bst-ranker/io.js')).loadBstRanker(dir, manifest));
+registerTrainer('bst-ranker', async () => (await import('../bst-ranker/cli.js')).bstRankerTrainer);

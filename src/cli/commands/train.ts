@@ -27,6 +27,7 @@ nextclick train --train FILE --model KIND --out DIR [options]
   --param key=value   model hyper-parameter (repeatable), e.g. --param steps=10
   --valid FILE        validation log (models that use one)
   --from DIR          continue training from a saved model (models that support it)
+  --candidates DIR    first-stage model of a ranking stage (bst-ranker)
   --json              print the result as one JSON object
 `,
   options: {
@@ -37,6 +38,7 @@ nextclick train --train FILE --model KIND --out DIR [options]
     param: { type: 'string', multiple: true },
     valid: { type: 'string' },
     from: { type: 'string' },
+    candidates: { type: 'string' },
   },
   async run(values, io) {
     const kind = requiredString(values, 'model');
@@ -58,7 +60,8 @@ nextclick train --train FILE --model KIND --out DIR [options]
         trainPath: requiredString(values, 'train'),
         format: stringOption(values, 'format') ?? 'tsv',
         outDir: requiredString(values, 'out'),
-        params: parseParamList(values['param']),
+        // A ranking stage's first-stage model travels as the `candidates` param (bst-ranker reads it).
+        params: { ...parseParamList(values['param']), ...(stringOption(values, 'candidates') !== undefined ? { candidates: stringOption(values, 'candidates')! } : {}) },
         ...(valid !== undefined ? { validPath: valid } : {}),
         ...(from !== undefined ? { fromDir: from } : {}),
         json,

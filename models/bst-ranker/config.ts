@@ -1,0 +1,106 @@
+import { InvalidOptionError } from '../../src/errors.js';
+import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
+import { resolveTransformerConfig, type TransformerConfig } from '../transformer/config.js';
+
+/**
+ * BST ranking-stage hyper-parameters. The published BST uses 8 heads, d ≈ 64 per item feature and an MLP of
+ * 1024-512-256; the defaults here are smaller so it trains in minutes on a 2-core CPU.
+ */
+export interface BstRankerConfig {
+  /** Width of the transformer block. @defaultValue 32 */
+  readonly hiddenSize: number;
+  /** @defaultValue 2 */
+  readonly heads: number;
+  /** Transformer blocks (BST: one; more were worse). @defaultValue 1 */
+  readonly blocks: number;
+  /** @defaultValue 64 */
+  readonly feedForwardSize: number;
+  /** Recent session items fed with the candidate. @defaultValue 20 */
+  readonly maxLength: number;
+  /** Time-gap buckets (log of the time between each event and the newest one); 0 = off. @defaultValue 12 */
+  readonly timeBuckets: number;
+  /** Hidden layers of the MLP on [candidate output ‖ last-item output ‖ their product]. @defaultValue [128, 64] */
+  readonly mlp: readonly number[];
+  /** LeakyReLU slope. @defaultValue 0.1 */
+  readonly leakySlope: number;
+  /** Dropout on embeddings and block outputs. @defaultValue 0.1 */
+  readonly dropout: number;
+  /** Sampled negatives per positive (∝ support^sampleAlpha). @defaultValue 4 */
+  readonly negatives: number;
+  /** @defaultValue 0.75 */
+  readonly sampleAlpha: number;
+  /** Session prefixes per mini-batch. @defaultValue 64 */
+  readonly batchSize: number;
+  /** @defaultValue 'adam' */
+  readonly optimizer: OptimizerName;
+  /** @defaultValue 0.002 */
+  readonly learningRate: number;
+  /** Passes over the (sub-sampled) prefixes. @defaultValue 1 */
+  readonly epochs: number;
+  /** Train on at most this many prefixes per epoch, drawn at random (0 = all). @defaultValue 200000 */
+  readonly maxPrefixes: number;
+  /** Stop after this many seconds (0 = no limit). @defaultValue 0 */
+  readonly maxSeconds: number;
+  /** @defaultValue 42 */
+  readonly seed: number;
+}
+
+export const defaultBstRankerConfig = {
+  hiddenSize: 32,
+  heads: 2,
+  blocks: 1,
+  feedForwardSize: 64,
+  maxLength: 20,
+  timeBuckets: 12,
+  mlp: [128, 64],
+  leakySlope: 0.1,
+  dropout: 0.1,
+  negatives: 4,
+  sampleAlpha: 0.75,
+  batchSize: 64,
+  optimizer: 'adam',
+  learningRate: 0.002,
+  epochs: 1,
+  maxPrefixes: 200000,
+  maxSeconds: 0,
+  seed: 42,
+} as const satisfies BstRankerConfig;
+
+export function resolveBstRankerConfig(partial: Partial<BstRankerConfig> = {}): BstRankerConfig {
+  const known = new Set(Object.keys(defaultBstRankerConfig));
+  for (const k of Object.keys(partial)) if (!known.has(k)) throw new InvalidOptionError(k, `unknown bst-ranker parameter "${k}"; known: ${[...known].join(', ')}`);
+  const c: BstRankerConfig = { ...defaultBstRankerConfig, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  const mlp = typeof c.mlp === 'number' ? [c.mlp] : c.mlp;
+  if (!Array.isArray(mlp) || mlp.length === 0 || !mlp.every((n) => Number.isInteger(n) && n > 0)) throw new InvalidOptionError('mlp', 'mlp must be a non-empty list of positive layer sizes, e.g. 128,64');
+  for (const k of ['negatives', 'batchSize'] as const) if (!Number.isInteger(c[k]) || c[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1`);
+  for (const k of ['epochs', 'maxPrefixes', 'maxSeconds', 'seed'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new InvalidOptionError(k, `${k} must be an integer ≥ 0`);
+  if (!(c.leakySlope >= 0 && c.leakySlope < 1)) throw new InvalidOptionError('leakySlope', 'leakySlope must be in [0, 1)');
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new InvalidOptionError('dropout', 'dropout must be in [0, 1)');
+  if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
+  validateOptimizerOptions({ name: c.optimizer, learningRate: c.learningRate, momentum: 0, epsilon: 1e-6, beta1: 0.9, beta2: 0.999 });
+  blockConfig({ ...c, mlp });
+  return { ...c, mlp: [...mlp] };
+}
+
+/**
+ * The transformer-block part as a next-item transformer config: the window holds `maxLength` items plus the
+ * candidate, so the block code (forward, backward, key/value reuse) is shared with models/transformer.
+ */
+export function blockConfig(c: BstRankerConfig): TransformerConfig {
+  return resolveTransformerConfig({
+    hiddenSize: c.hiddenSize, heads: c.heads, blocks: c.blocks, feedForwardSize: c.feedForwardSize, maxLength: c.maxLength + 1,
+    timeBuckets: c.timeBuckets, tiedEmbedding: true, dropoutEmbedding: c.dropout, dropoutHidden: c.dropout, nSample: 0, validationFraction: 0, seed: c.seed,
+  });
+}
+
+/** `key=value` CLI params; `mlp=256,128` is a list. */
+export function parseBstRankerParams(params: Record<string, string>): Partial<BstRankerConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(params)) {
+    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    if (camel === 'mlp') out[camel] = raw.split(',').map(Number);
+    else if (raw !== '' && Number.isFinite(Number(raw))) out[camel] = Number(raw);
+    else out[camel] = raw;
+  }
+  return out as Partial<BstRankerConfig>;
+}
