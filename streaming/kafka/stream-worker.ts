@@ -163,7 +163,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     // Finish the in-flight batch (delivery and offset commit) while still a group member, then stop fetching.
     // Batches handed over after this point are not processed (they are re-read by the next owner).
     await step('finish in-flight batch', () => timeout(this.inFlight ?? Promise.resolve()));
-    this.pause();
+    await step('pause fetching', async () => { if (this.started) this.pause(); });
     await step('stop consumer', () => timeout(this.source.consumer.stop()));
     await step('close pipelines', () => timeout(this.stepChain.then(async () => {
       for (const p of this.pipelines.values()) await p.close();

@@ -18,3 +18,20 @@ describe('chunkRequests', () => {
     expect(chunkRequests([{ topic: 'out', messages: [] }], 1_000)).toEqual([]);
   });
 });
+
+describe('KafkaStreamWorker lifecycle without a broker', () => {
+  it('validates options at construction and closes cleanly when never started (one shared promise)', async () => {
+    const { KafkaStreamWorker } = await import('../../streaming/kafka/stream-worker.js');
+    const { HistoryScorer, testVocabulary } = await import('./fixtures/scorers.js');
+    const base = { brokers: ['127.0.0.1:1'], inputTopic: 'in', outputTopic: 'out', groupId: 'g' };
+    expect(() => new KafkaStreamWorker(new HistoryScorer(3), testVocabulary(3), { ...base, outputTopic: 'in' })).toThrow(/different topics/);
+    expect(() => new KafkaStreamWorker(new HistoryScorer(3), testVocabulary(3), { ...base, brokers: ['nohost'] })).toThrow(/host:port/);
+    expect(() => new KafkaStreamWorker(new HistoryScorer(3), testVocabulary(3), { ...base, stepSize: 0 })).toThrow(/stepSize/);
+    expect(() => new KafkaStreamWorker(new HistoryScorer(3), testVocabulary(3), { ...base, pipeline: { k: 0 } })).toThrow(/k must be/);
+    const w = new KafkaStreamWorker(new HistoryScorer(3), testVocabulary(3), base);
+    const closing = w.close();
+    expect(w.close()).toBe(closing);
+    await closing;
+    await expect(w.start()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
