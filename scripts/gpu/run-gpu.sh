@@ -43,19 +43,22 @@ if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
   done
 fi
 echo "run: VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-<loader default>}}"
+icds=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}; icds=${icds//:/ }
 {
   echo "== nvidia-smi"; (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true)
-  echo "== ICD"; for f in ${VK_DRIVER_FILES//:/ }; do echo "$f"; cat "$f" 2>&1; done
-  lib=$(grep -o '"library_path"[^,}]*' ${VK_DRIVER_FILES//:/ } 2>/dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
+  echo "== ICD"; for f in ${icds}; do echo "$f"; cat "$f" 2>&1; done
+  lib=""
+  [[ -n "$icds" ]] && lib=$(grep -ho '"library_path"[^,}]*' ${icds} </dev/null 2>/dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
   if [[ -n "$lib" ]]; then
     echo "== ldd of the ICD library ($lib)"
     p=$lib; [[ "$p" == /* ]] || p=$(for d in ${LD_LIBRARY_PATH//:/ }; do [[ -f "$d/$lib" ]] && echo "$d/$lib" && break; done)
     [[ -z "$p" ]] && p=$("$ldconfig" -p 2>/dev/null | awk -v l="$lib" '$1 == l { print $NF; exit }')
-    [[ -n "$p" ]] && ldd "$p" 2>&1 | grep -E "not found|=>" | head -30 || echo "(not found on the library path)"
+    if [[ -n "$p" ]]; then ldd "$p" 2>&1 | grep -E "=>" | head -40; else echo "(not found on the library path)"; fi
   fi
   echo "== node"; "$node" --version
 } > "$results/environment.txt" 2>&1
-grep -E "not found" "$results/environment.txt" && echo "run: WARNING: the ICD library has missing dependencies (see environment.txt)"
+sed -n '/^== ldd/,/^== node/p' "$results/environment.txt" | grep -E "=> not found|not found on the library path" \
+  && echo "run: WARNING: the Vulkan ICD library or its dependencies are missing (see environment.txt)"
 
 cd "$work/app"
 echo "run: adapter check and webgpu-vs-cpu agreement"
