@@ -51,7 +51,7 @@ export class Gru4RecScorer implements Scorer {
     // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
     this.scoringTable = scoring && new ItemScoringTable(
       { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      scoring, (h, rows) => this.scoreHidden(h, rows));
+      scoring, (h, rows) => this.scoreTensor(h, rows));
   }
 
   /** How `recommend` finds the top items: `exact` or `ann` (from the `scoring` option), `score` without it. */
@@ -115,11 +115,18 @@ export class Gru4RecScorer implements Scorer {
 
   /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item. */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
+    const t = this.scoreTensor(hidden, rows);
+    try {
+      return t.dataSync() as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /** `scoreHidden` as a tensor the caller disposes. */
+  scoreTensor(hidden: Float32Array, rows: number): tf.Tensor2D {
     const last = this.layers[this.layers.length - 1]!.size;
-    let out: Float32Array | undefined;
-    // Not returned from tidy: tidy would walk every element of a returned TypedArray.
-    tf.tidy(() => { out = tf.add(tf.matMul(tf.tensor2d(hidden, [rows, last]), this.outputTableT), this.outputBias).dataSync() as Float32Array; });
-    return out!;
+    return tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, last]), this.outputTableT), this.outputBias));
   }
 
   /** One batched GRU step: input items and per-row states (all layers) → new states. */

@@ -5,6 +5,7 @@ import { exactTopKLoop, resolveFilter, TopKHeap, topKOfCandidates, type DenseIte
 import type { Recommendation } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import { AnnIndex, annIndexDefaults, type AnnIndexOptions } from './ann-index.js';
+import { withFloat32View } from './tensor-view.js';
 
 /** How {@link ItemScoringTable.scoreTopK} finds the top items. */
 export type ScoringMode = 'exact' | 'ann' | 'auto';
@@ -37,8 +38,11 @@ export const itemScoringTableDefaults = {
   ...annIndexDefaults,
 } as const satisfies Required<Omit<ItemScoringTableOptions, 'indexFile'>>;
 
-/** Computes exact `[rows, itemCount]` scores (e.g. a model's own TF.js matMul), so the table need not hold a second copy. */
-export type ExactScoreFn = (hidden: Float32Array, rows: number) => Float32Array;
+/**
+ * Computes exact `[rows, itemCount]` scores as a tensor the table disposes (e.g. a model's own TF.js matMul),
+ * so the table need not hold a second copy of the item table on the backend.
+ */
+export type ExactScoreFn = (hidden: Float32Array, rows: number) => tf.Tensor2D;
 
 /**
  * Fast top-k over an item table for serving: `score = h·w_i + b_i` for every item i, top k per query with
@@ -121,17 +125,24 @@ export class ItemScoringTable {
 
   /** Exact `[batch, itemCount]` scores. */
   scoreAll(hidden: Float32Array, batch: number): Float32Array {
+    const t = this.scoreTensor(hidden, batch);
+    try {
+      return t.dataSync() as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  }
+
+  private scoreTensor(hidden: Float32Array, batch: number): tf.Tensor2D {
     if (this.exactScores) return this.exactScores(hidden, batch);
     if (!this.tableT) {
       this.tableT = tf.tidy(() => tf.transpose(tf.tensor2d(this.table.vectors, [this.itemCount, this.dims])));
       if (this.table.bias) this.biasT = tf.tensor1d(this.table.bias);
     }
-    let out: Float32Array | undefined;
-    tf.tidy(() => {
+    return tf.tidy(() => {
       const s = tf.matMul(tf.tensor2d(hidden.subarray(0, batch * this.dims), [batch, this.dims]), this.tableT!);
-      out = (this.biasT ? tf.add(s, this.biasT) : s).dataSync() as Float32Array;
+      return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
     });
-    return out!;
   }
 
   dispose(): void {
@@ -145,9 +156,13 @@ export class ItemScoringTable {
   private exactTopK(hidden: Float32Array, batch: number, k: number, filters: readonly ResolvedFilter[]): Recommendation[] {
     if (batch === 0) return [];
     if (this.exactPath === 'loop') return exactTopKLoop(this.table, hidden, batch, k, filters);
-    const scores = this.scoreAll(hidden, batch);
     const n = this.itemCount;
-    return filters.map((f, b) => topK(scores, k, { exclude: f.exclude, allow: f.allow }, b * n, n));
+    const t = this.scoreTensor(hidden, batch);
+    try {
+      return withFloat32View(t, (scores) => filters.map((f, b) => topK(scores, k, { exclude: f.exclude, allow: f.allow }, b * n, n)));
+    } finally {
+      t.dispose();
+    }
   }
 }
 
