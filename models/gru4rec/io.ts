@@ -8,6 +8,7 @@ import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { Gru4RecParams } from './params.js';
 import { Gru4RecScorer } from './scorer.js';
+import { scoringFromEnv } from '../scoring/scoring-env.js';
 
 export const GRU4REC_KIND = 'gru4rec';
 /** Version of the gru4rec weights layout inside the model directory. */
@@ -65,5 +66,6 @@ export async function readGru4Rec(dir: string, manifest?: ModelManifest): Promis
 export async function loadGru4Rec(dir: string, manifest?: ModelManifest): Promise<LoadedModel & { scorer: Gru4RecScorer }> {
   await selectBackend();
   const m = await readGru4Rec(dir, manifest);
-  return { scorer: new Gru4RecScorer(m.params), vocabulary: m.vocabulary, manifest: m.manifest };
+  // Serving top-k (exact / ANN) is opt-in through NEXTCLICK_SCORING, which also reaches pool and Kafka workers.
+  return { scorer: new Gru4RecScorer(m.params, scoringFromEnv()), vocabulary: m.vocabulary, manifest: m.manifest };
 }
