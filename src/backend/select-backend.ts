@@ -1,7 +1,7 @@
 import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
 import { tf } from './tf.js';
-import { describeAdapter, installWebGpu, probeWebGpuAdapter } from './webgpu.js';
+import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent } from './webgpu.js';
 
 /** TensorFlow.js backends nextclick knows, fastest first. */
 export const BackendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -77,6 +77,8 @@ const loaders: Record<BackendName, Loader> = {
     throw new Error(errors.join('; '));
   },
   async webgpu({ requested }) {
+    // Auto mode on a machine without Vulkan: skip before loading Dawn (it would warn on stderr).
+    if (!requested && !vulkanLoaderPresent()) throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
     const adapter = await probeWebGpuAdapter();
     if (!adapter) throw new Error('no WebGPU adapter (Dawn found no Vulkan device: check the Vulkan loader libvulkan.so.1 and VK_DRIVER_FILES)');
     const name = describeAdapter(adapter);

@@ -23,6 +23,9 @@ interface AdapterLike {
   readonly isFallbackAdapter?: boolean;
 }
 
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 // In a variable so tsc and bundlers do not require the optional native package.
 const dawnPackage = 'webgpu';
 let installed: Promise<GpuLike> | undefined;
@@ -46,6 +49,22 @@ export function installWebGpu(): Promise<GpuLike> {
   })();
   installed.catch(() => { installed = undefined; });
   return installed;
+}
+
+/**
+ * Whether a Vulkan loader (libvulkan.so.1) can be found, without loading Dawn (which prints a warning to
+ * stderr when it cannot). Checks LD_LIBRARY_PATH and the dynamic linker's cache. Always true off Linux
+ * (Dawn uses Metal / D3D12 there) and in browsers.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (typeof process === 'undefined' || process.platform !== 'linux') return true;
+  const dirs = (process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean);
+  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib'].some((d) => existsSync(join(d, 'libvulkan.so.1')));
+  }
 }
 
 /** The adapter the TF.js backend would get (high-performance preference), or undefined when there is none. */
