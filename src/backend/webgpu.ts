@@ -53,13 +53,17 @@ export function installWebGpu(): Promise<GpuLike> {
 
 /**
  * Whether a Vulkan loader (libvulkan.so.1) can be found, without loading Dawn (which prints a warning to
- * stderr when it cannot). Checks LD_LIBRARY_PATH and the dynamic linker's cache. Always true off Linux
+ * stderr when it cannot). Checks LD_LIBRARY_PATH, the libraries already loaded and the dynamic linker's cache. Always true off Linux
  * (Dawn uses Metal / D3D12 there) and in browsers.
  */
 export function vulkanLoaderPresent(): boolean {
   if (typeof process === 'undefined' || process.platform !== 'linux') return true;
   const dirs = (process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean);
   if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  try {
+    // Already loaded into this process (e.g. preloaded by absolute path).
+    if (readFileSync('/proc/self/maps', 'utf8').includes('libvulkan.so.1')) return true;
+  } catch { /* no procfs */ }
   try {
     return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
   } catch {
