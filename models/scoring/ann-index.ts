@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { NextclickError } from '../../src/errors.js';
 import type { DenseItemTable } from '../../src/scoring/dense-top-k.js';
 
@@ -11,7 +12,10 @@ export interface AnnIndexOptions {
   readonly expansionAdd?: number;
   /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller, so `candidates` is the effective ef. @defaultValue 16 */
   readonly expansionSearch?: number;
-  /** Threads for building and batch search; 0 = all cores. @defaultValue 0 */
+  /**
+   * Threads for building and batch search; 0 = all cores on the main thread, 1 inside a worker thread (a
+   * RecommenderPool already runs one worker per core). @defaultValue 0
+   */
   readonly threads?: number;
 }
 
@@ -76,7 +80,7 @@ export class AnnIndex {
       dimensions: d + 2, metric: 'cos', quantization: 'f32', connectivity: o.connectivity,
       expansion_add: o.expansionAdd, expansion_search: o.expansionSearch, multi: false,
     });
-    const ann = new AnnIndex(index, n, d, o.threads);
+    const ann = new AnnIndex(index, n, d, o.threads === 0 && !isMainThread ? 1 : o.threads);
     if (file !== undefined && existsSync(file)) {
       index.load(file);
       if (index.size() !== n) throw new NextclickError('MODEL_FORMAT', `ANN index ${file} holds ${index.size()} items but the model has ${n}; delete the file to rebuild it`);
