@@ -6,7 +6,9 @@ import { InvalidOptionError } from '../../src/errors.js';
 import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-emitter.js';
 import { readManifest } from '../../src/persistence/model-dir.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
-import { defaultBstRankerConfig, parseBstRankerParams } from './config.js';
+import { loadModel } from '../../src/scoring/model-registry.js';
+import type { Scorer } from '../../src/scoring/scorer.js';
+import { defaultBstRankerConfig, parseBstRankerParams, resolveBstRankerConfig } from './config.js';
 import { saveBstRanker } from './io.js';
 import { trainBstRanker } from './train.js';
 
@@ -34,15 +36,27 @@ export const bstRankerTrainer: ModelTrainer = {
       else params[k] = v;
     }
     const corpus = await buildCorpus(readSessions(req.trainPath, { format: req.format as ClickLogFormat }), { vocabulary });
+    const first = await loadModel(candidatesDir);
+    const config = resolveBstRankerConfig(parseBstRankerParams(params));
+    const table = firstStageItemTable(first.scorer);
     const result = await trainBstRanker(corpus, {
-      config: parseBstRankerParams(params),
+      config,
+      candidates: first.scorer,
+      ...(table && table.length === vocabulary.size * config.hiddenSize ? { initItemTable: table } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
       logger: req.json ? noopLogger : createStderrLogger('info'),
       progress: !req.json,
       progressStream: io.stderr,
     });
+    await first.scorer.dispose?.();
     const metrics = { trainSeconds: result.trainSeconds, epochs: result.epochs, backend: result.backend };
     await saveBstRanker(req.outDir, { params: result.params, vocabulary, candidatesDir, twoStage, metrics });
     return { kind: 'bst-ranker', outDir: req.outDir, itemCount: vocabulary.size, sessions: sessionCount(corpus), seconds: (performance.now() - t0) / 1000, metrics };
   },
 };
+
+/** The first stage's item embedding, when it exposes one (transformer, GRU4Rec params). */
+export function firstStageItemTable(scorer: Scorer): Float32Array | undefined {
+  const p = (scorer as { params?: { itemTable?: unknown } }).params;
+  return p?.itemTable instanceof Float32Array ? p.itemTable : undefined;
+}

@@ -29,6 +29,13 @@ export interface BstRankerConfig {
   readonly negatives: number;
   /** @defaultValue 0.75 */
   readonly sampleAlpha: number;
+  /**
+   * Share of negatives drawn from the candidates model's top `hardNegativeTopM` for the prefix (when trained
+   * with a candidates model): the ranker learns the order it is used for. @defaultValue 0.5
+   */
+  readonly hardNegativeShare: number;
+  /** @defaultValue 100 */
+  readonly hardNegativeTopM: number;
   /** Session prefixes per mini-batch. @defaultValue 64 */
   readonly batchSize: number;
   /** @defaultValue 'adam' */
@@ -57,6 +64,8 @@ export const defaultBstRankerConfig = {
   dropout: 0.1,
   negatives: 4,
   sampleAlpha: 0.75,
+  hardNegativeShare: 0.5,
+  hardNegativeTopM: 100,
   batchSize: 64,
   optimizer: 'adam',
   learningRate: 0.002,
@@ -76,6 +85,8 @@ export function resolveBstRankerConfig(partial: Partial<BstRankerConfig> = {}): 
   for (const k of ['epochs', 'maxPrefixes', 'maxSeconds', 'seed'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new InvalidOptionError(k, `${k} must be an integer ≥ 0`);
   if (!(c.leakySlope >= 0 && c.leakySlope < 1)) throw new InvalidOptionError('leakySlope', 'leakySlope must be in [0, 1)');
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new InvalidOptionError('dropout', 'dropout must be in [0, 1)');
+  if (!(c.hardNegativeShare >= 0 && c.hardNegativeShare <= 1)) throw new InvalidOptionError('hardNegativeShare', 'hardNegativeShare must be in [0, 1]');
+  if (!Number.isInteger(c.hardNegativeTopM) || c.hardNegativeTopM < 1) throw new InvalidOptionError('hardNegativeTopM', 'hardNegativeTopM must be an integer ≥ 1');
   if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
   validateOptimizerOptions({ name: c.optimizer, learningRate: c.learningRate, momentum: 0, epsilon: 1e-6, beta1: 0.9, beta2: 0.999 });
   blockConfig({ ...c, mlp });

@@ -4,4 +4,4 @@ export { TwoStageScorer, defaultTwoStageOptions, type TwoStageOptions } from './
 export { trainBstRanker, type BstTrainOptions, type BstTrainResult, type BstTrainingData } from './train.js';
 export { saveBstRanker, loadBstRanker, readBstRanker, BST_RANKER_KIND } from './io.js';
 export { resolveBstRankerConfig, defaultBstRankerConfig, parseBstRankerParams, type BstRankerConfig } from './config.js';
-export { bstRankerTrainer } from './cli.js';
+export { bstRankerTrainer, firstStageItemTable } from './cli.js';

@@ -1,5 +1,8 @@
 import { selectBackend, type BackendName } from '../../src/backend/select-backend.js';
-import { CancelledError } from '../../src/errors.js';
+import { CancelledError, InvalidOptionError } from '../../src/errors.js';
+import type { Scorer } from '../../src/scoring/scorer.js';
+import { topK } from '../../src/scoring/top-k.js';
+import { newSessionState } from '../../src/sessions/session-state.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
@@ -29,6 +32,13 @@ export interface BstTrainOptions {
   readonly progress?: boolean;
   readonly progressStream?: NodeJS.WriteStream;
   readonly backend?: BackendName | 'auto';
+  /** Start the item embedding from this table `[itemCount, hiddenSize]` (e.g. the first stage's, when widths match). */
+  readonly initItemTable?: Float32Array;
+  /**
+   * The first stage: a `hardNegativeShare` of each prefix's negatives come from its top `hardNegativeTopM`
+   * (hard negatives: the items the ranker will actually order), the rest ∝ support^sampleAlpha.
+   */
+  readonly candidates?: Scorer;
 }
 
 export interface BstTrainResult {
@@ -53,6 +63,10 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
   const rng = new Rng(config.seed);
   const params = new BstRankerParams(config, data.vocabulary.size);
   params.initialize(rng);
+  if (options.initItemTable) {
+    if (options.initItemTable.length !== params.block.itemTable.length) throw new InvalidOptionError('initItemTable', `initItemTable has ${options.initItemTable.length} values, expected ${params.block.itemTable.length} (items × hiddenSize)`);
+    params.block.itemTable.set(options.initItemTable);
+  }
   const support = new Float64Array(data.vocabulary.size);
   for (let k = 0; k < data.items.length; k++) support[data.items[k]!]!++;
   const sampler = new PopularitySampler(support, config.sampleAlpha);
@@ -70,20 +84,38 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
     const n = config.maxPrefixes > 0 ? Math.min(config.maxPrefixes, prefixes.length) : prefixes.length;
     const bar = new ProgressBar({ label: `bst-ranker epoch ${epoch}/${config.epochs}`, total: n, unit: 'prefixes', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
     const t0 = performance.now();
-    let lossSum = 0, done = 0;
+    let lossSum = 0, done = 0, recent = 0, recentN = 0;
     for (let i = 0; i < n; i += config.batchSize) {
       if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('BST ranker training'); }
       if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
       const batch = prefixes.slice(i, Math.min(n, i + config.batchSize));
-      lossSum += stepper.step(batch) * batch.length;
+      const hard = options.candidates && config.hardNegativeShare > 0 ? await hardCandidates(options.candidates, data, batch, config.hardNegativeTopM) : undefined;
+      const loss = stepper.step(batch, hard, config.hardNegativeShare);
+      lossSum += loss * batch.length;
       done += batch.length;
-      if ((i / config.batchSize) % 10 === 0) { bar.update(done, `loss ${(lossSum / done).toFixed(4)}`); await new Promise<void>((r) => setImmediate(r)); }
+      recent += loss; recentN++;
+      if (recentN === 20) { bar.update(done, `loss ${(recent / recentN).toFixed(4)}`); recent = 0; recentN = 0; await new Promise<void>((r) => setImmediate(r)); }
     }
     bar.finish(`loss ${(lossSum / Math.max(1, done)).toFixed(4)}`);
     epochs.push({ epoch, loss: lossSum / Math.max(1, done), prefixes: done, seconds: (performance.now() - t0) / 1000 });
     logger.info({ ...epochs[epochs.length - 1] }, `bst-ranker epoch ${epoch}`);
   }
   return { params, config, vocabulary: data.vocabulary, epochs, trainSeconds: (performance.now() - started) / 1000, backend: selection.backend };
+}
+
+/** The first stage's top `topM` items for each prefix (row-major). */
+async function hardCandidates(scorer: Scorer, data: SessionArrays, batch: readonly Prefix[], topM: number): Promise<Int32Array> {
+  const states = batch.map((pr, i) => {
+    const st = newSessionState(String(i), 0, 0);
+    for (let k = pr.sessionStart; k < pr.end; k++) st.items.push(data.items[k]!);
+    return st;
+  });
+  await scorer.observe(states);
+  const scores = await scorer.score(states);
+  const N = scorer.itemCount;
+  const out = new Int32Array(batch.length * topM);
+  states.forEach((_, i) => out.set(topK(scores, topM, {}, i * N, N).items, i * topM));
+  return out;
 }
 
 class BstStepper {
@@ -102,20 +134,27 @@ class BstStepper {
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, c.batchSize * (c.negatives + 1) * (c.maxLength + 1));
   }
 
-  step(batch: readonly Prefix[]): number {
+  step(batch: readonly Prefix[], hard?: Int32Array, hardShare = 0): number {
     const { p, data } = this;
     const c = p.config, bp = p.block, d = c.hiddenSize, K = c.negatives;
     const windows: Int32Array[] = [];
     const gaps: (number | undefined)[][] = [];
     const labels: number[] = [];
     const draw = new Int32Array(1);
-    for (const pr of batch) {
+    const hardM = hard ? hard.length / batch.length : 0;
+    batch.forEach((pr, bi) => {
       const target = data.items[pr.end]!;
       const newest = data.times?.[pr.end - 1];
       const g = Array.from({ length: pr.end - pr.start + 1 }, (_, t) => (t < pr.end - pr.start && data.times && newest !== undefined ? newest - data.times[pr.start + t]! : undefined));
       for (let k = 0; k <= K; k++) {
         let cand = target;
-        if (k > 0) { for (let tries = 0; tries < 5 && cand === target; tries++) { this.sampler.sample(this.rng, draw); cand = draw[0]!; } }
+        const fromHard = hard && k > 0 && this.rng.next() < hardShare;
+        if (k > 0) {
+          for (let tries = 0; tries < 5 && cand === target; tries++) {
+            if (fromHard) cand = hard[bi * hardM + this.rng.int(hardM)]!;
+            else { this.sampler.sample(this.rng, draw); cand = draw[0]!; }
+          }
+        }
         const w = new Int32Array(pr.end - pr.start + 1);
         w.set(data.items.subarray(pr.start, pr.end));
         w[w.length - 1] = cand;
@@ -123,7 +162,7 @@ class BstStepper {
         gaps.push(g);
         labels.push(k === 0 || cand === target ? 1 : 0);
       }
-    }
+    });
     const S = windows.length;
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     this.steps++;

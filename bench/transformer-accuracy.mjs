@@ -1,0 +1,94 @@
+// Transformer / BST ranker accuracy on Diginetica (SR-GNN split): see bench/transformer.md for commands and results.
+// usage (after npm run build):
+//   node bench/transformer-accuracy.mjs transformer [key=value ...] --out DIR          train, save, test
+//   node bench/transformer-accuracy.mjs ranker --model FIRST_DIR [key=value ...] --out DIR   train the BST ranker over a first stage
+//     (hard negatives from its top M; item embedding initialised from it when hiddenSize matches)
+//   node bench/transformer-accuracy.mjs eval --model DIR [--ranker DIR] [--top-m 100] [--weight 0] [--max-test N]
+// Test protocol of the papers: all 60,858 prefixes of test_prefix_target.tsv, full ranking of the 43,097 training
+// items, P@20 (= HR@20) and MRR@20, conservative ties; targets unknown to training count as misses.
+import { readFileSync } from 'node:fs';
+const args = process.argv.slice(2);
+const mode = args.shift();
+const flag = (name) => { const i = args.indexOf(name); if (i < 0) return undefined; const v = args[i + 1]; args.splice(i, 2); return v; };
+const dist = flag('--dist') ?? '../dist';
+const outDir = flag('--out');
+const modelDir = flag('--model');
+const rankerDir = flag('--ranker');
+const topM = Number(flag('--top-m') ?? 100);
+const weight = Number(flag('--weight') ?? 0);
+const maxTest = Number(flag('--max-test') ?? Infinity);
+const data = flag('--data') ?? '../shared/data/diginetica';
+const { ItemVocabulary } = await import(`${dist}/src/vocab/item-vocabulary.js`);
+const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
+const { rankOf } = await import(`${dist}/src/scoring/top-k.js`);
+const T = await import(`${dist}/models/transformer/index.js`);
+
+function loadTrain() {
+  const sessions = readFileSync(`${data}/train_sessions.txt`, 'utf8').split('\n').filter((l) => l.trim()).map((l) => l.trim().split(/\s+/));
+  const counts = new Map();
+  for (const s of sessions) for (const id of s) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const vocabulary = ItemVocabulary.fromCounts(counts);
+  const offsets = new Int32Array(sessions.length + 1);
+  const flat = [];
+  sessions.forEach((s, i) => { for (const id of s) flat.push(vocabulary.indexOf(id)); offsets[i + 1] = flat.length; });
+  console.log(`train: ${sessions.length} sessions, ${flat.length} events, ${vocabulary.size} items`);
+  return { vocabulary, offsets, items: Int32Array.from(flat) };
+}
+
+async function evaluate(scorer, vocabulary, label) {
+  const test = readFileSync(`${data}/test_prefix_target.tsv`, 'utf8').split('\n').filter((l) => l.trim()).map((l) => { const [p, t] = l.split('\t'); return { prefix: p.trim().split(/\s+/), target: t.trim() }; }).slice(0, maxTest);
+  const N = scorer.itemCount;
+  let hits = 0, rr = 0, n = 0;
+  const t0 = performance.now();
+  for (let start = 0; start < test.length; start += 256) {
+    const chunk = test.slice(start, start + 256);
+    const states = chunk.map((c, i) => { const st = newSessionState(String(i), 0, 0); for (const id of c.prefix) { const ix = vocabulary.indexOf(id); if (ix >= 0) st.items.push(ix); } return st; });
+    await scorer.observe(states);
+    const scores = await scorer.score(states);
+    chunk.forEach((c, k) => { n++; const target = vocabulary.indexOf(c.target); if (target < 0) return; const rank = rankOf(scores, target, 'conservative', k * N, N); if (rank <= 20) { hits++; rr += 1 / rank; } });
+  }
+  console.log(`TEST ${label}: P@20 ${(hits / n).toFixed(4)} MRR@20 ${(rr / n).toFixed(4)} over ${n} predictions (full ranking of ${N} items, conservative ties), eval ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+if (mode === 'transformer') {
+  const d = loadTrain();
+  const config = T.parseTransformerParams(args);
+  console.log(`config ${JSON.stringify(T.resolveTransformerConfig(config))}`);
+  const r = await T.trainTransformer(d, { config, progress: true, onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
+  console.log(`trained in ${r.trainSeconds.toFixed(0)} s on ${r.backend}; epochs ${r.epochs.length}, best ${r.bestEpoch}`);
+  if (outDir) await T.saveTransformer(outDir, { ...r, metrics: { trainSeconds: r.trainSeconds, epochs: r.epochs, bestEpoch: r.bestEpoch } });
+  const scorer = new T.TransformerScorer(r.params);
+  await evaluate(scorer, d.vocabulary, 'transformer');
+} else if (mode === 'ranker') {
+  const d = loadTrain();
+  const config = T.resolveBstRankerConfig(T.parseBstRankerParams(Object.fromEntries(args.map((a) => a.split('=')))));
+  console.log(`config ${JSON.stringify(config)}`);
+  let first;
+  if (modelDir) {
+    const { loadModel } = await import(`${dist}/src/scoring/model-registry.js`);
+    await import(`${dist}/models/index.js`);
+    first = await loadModel(modelDir);
+    if (first.vocabulary.size !== d.vocabulary.size) throw new Error('first stage vocabulary differs from the training vocabulary');
+  }
+  const table = first ? T.firstStageItemTable(first.scorer) : undefined;
+  const init = table && table.length === d.vocabulary.size * config.hiddenSize ? { initItemTable: table } : {};
+  console.log(`first stage ${modelDir ?? 'none'}; item embedding ${init.initItemTable ? 'initialised from it' : 'random'}`);
+  const r = await T.trainBstRanker(d, { config, progress: true, ...(first ? { candidates: first.scorer } : {}), ...init });
+  console.log(`ranker trained in ${r.trainSeconds.toFixed(0)} s: ${JSON.stringify(r.epochs)}`);
+  if (outDir) await T.saveBstRanker(outDir, { params: r.params, vocabulary: d.vocabulary, candidatesDir: modelDir ?? '.', metrics: { trainSeconds: r.trainSeconds, epochs: r.epochs } });
+} else if (mode === 'eval') {
+  const { selectBackend } = await import(`${dist}/src/backend/select-backend.js`);
+  const { loadModel } = await import(`${dist}/src/scoring/model-registry.js`);
+  await import(`${dist}/models/index.js`);
+  await selectBackend();
+  const first = await loadModel(modelDir);
+  if (!rankerDir) await evaluate(first.scorer, first.vocabulary, first.manifest.kind);
+  else {
+    const rk = await T.readBstRanker(rankerDir);
+    const two = new T.TwoStageScorer(first.scorer, new T.BstRanker(rk.params), { topM, candidateWeight: weight });
+    await evaluate(two, first.vocabulary, `${first.manifest.kind} + bst-ranker (top ${topM}, candidateWeight ${weight})`);
+  }
+} else {
+  console.error('usage: transformer-accuracy.mjs transformer|ranker|eval ...');
+  process.exit(2);
+}
