@@ -1,10 +1,11 @@
-// GPU benchmark: a GRU4Rec-shaped training step (full-softmax CE, one-step BPTT, SGD) and batched inference
+// GPU benchmark: a GRU4Rec-shaped training step (CE over the full catalogue and over targets + sampled
+// negatives, one-step BPTT, SGD) and batched inference
 // (GRU step + full catalogue scores + top-k) per backend, in plain TF.js ops read back with `await data()`
 // (scripts/gpu/workload.mjs), so it runs on webgpu as well as on wasm/cpu. Also tries the project's own
 // GRU4Rec trainer and scorer on each backend and records whether they run (they read with dataSync).
 // Writes JSON (--out) and prints a Markdown table. Run `npm run build` first (or use the GPU bundle).
 // usage: node bench/gpu.mjs [--backends webgpu,wasm] [--items 43097] [--hidden 100] [--batch 256]
-//          [--infer-batch 256] [--seconds 20] [--quick] [--out bench/results/gpu.json]
+//          [--infer-batch 256] [--samples 2048] [--seconds 20] [--steps 500] [--quick] [--no-project] [--out bench/results/gpu.json]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
@@ -23,6 +24,7 @@ const seconds = Number(arg('--seconds', quick ? '2' : '20'));
 const maxSteps = Number(arg('--steps', quick ? '10' : '500'));
 const out = arg('--out', 'bench/results/gpu.json');
 const k = 20;
+const samples = Number(arg('--samples', quick ? '256' : '2048'));
 const project = !process.argv.includes('--no-project');
 
 /** Runs `step` (async) after 2 warm-ups until maxSteps or the time budget; returns steps and seconds. */
@@ -34,22 +36,23 @@ async function timed(step) {
   return { steps: n, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function trainBench() {
+async function trainBench(nSamples) {
   let t = W.upload(tf, W.initialWeights({ items, embedding: hidden, hidden }));
   let h = tf.zeros([batch, hidden]);
   const losses = [];
   const run = await timed(async (s) => {
     const x = tf.tensor1d(W.seededInts(batch, items, 1000 + s), 'int32');
     const y = tf.tensor1d(W.seededInts(batch, items, 5000 + s), 'int32');
-    const r = W.trainStep(tf, t, x, y, h, 0.05);
+    const neg = nSamples > 0 ? tf.tensor1d(W.seededInts(nSamples, items, 7000 + s), 'int32') : undefined;
+    const r = W.trainStep(tf, t, x, y, h, 0.05, neg);
     losses.push((await r.loss.data())[0]); // one read per step: the step has finished on the device
-    tf.dispose([x, y, h, r.loss]);
+    tf.dispose([x, y, h, r.loss, ...(neg ? [neg] : [])]);
     t = r.weights;
     h = r.hNew;
   });
   W.disposeWeights(tf, t);
   h.dispose();
-  return { ...run, msPerStep: (run.seconds * 1000) / run.steps, eventsPerSecond: (run.steps * batch) / run.seconds, firstLoss: losses[0], lastLoss: losses.at(-1) };
+  return { samples: nSamples, ...run, msPerStep: (run.seconds * 1000) / run.steps, eventsPerSecond: (run.steps * batch) / run.seconds, firstLoss: losses[0], lastLoss: losses.at(-1) };
 }
 
 async function inferBench(B) {
@@ -108,7 +111,9 @@ for (const backend of backends) {
   const sel = await selectBackend({ backend, strict: true, force: true });
   const r = { backend: sel.backend, adapter: sel.adapter ?? null };
   console.error(`[gpu bench] ${backend}${sel.adapter ? ` on ${sel.adapter}` : ''}: training…`);
-  r.train = await trainBench();
+  r.train = await trainBench(0);
+  console.error(`[gpu bench] ${backend}: sampled training (${samples} negatives)…`);
+  r.trainSampled = await trainBench(samples);
   console.error(`[gpu bench] ${backend}: inference…`);
   r.inferBatch = await inferBench(inferBatch);
   r.inferSingle = await inferBench(1);
@@ -120,17 +125,17 @@ const report = {
   started, finished: new Date().toISOString(),
   machine: { hostname: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   vulkan: { VK_DRIVER_FILES: process.env.VK_DRIVER_FILES ?? null },
-  config: { items, hidden, embedding: hidden, trainBatch: batch, inferBatch, k, seconds, maxSteps, quick },
+  config: { items, hidden, embedding: hidden, trainBatch: batch, samples, inferBatch, k, seconds, maxSteps, quick },
   results,
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(report, null, 2));
 const f = (v, d = 0) => (v === undefined ? '–' : Number(v).toFixed(d));
-console.log(`| backend | adapter | train ms/step (B=${batch}) | train events/s | infer events/s (B=${inferBatch}) | infer ms, 1 session | project GRU4Rec |`);
-console.log('|---|---|---|---|---|---|---|');
+console.log(`| backend | adapter | full-softmax train ms/step (B=${batch}) | events/s | sampled (${samples}) train ms/step | events/s | infer events/s (B=${inferBatch}) | infer ms, 1 session | project GRU4Rec |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of Object.values(results)) {
   const p = r.projectGru4Rec;
-  console.log(`| ${r.backend} | ${r.adapter ?? '–'} | ${f(r.train.msPerStep, 1)} | ${f(r.train.eventsPerSecond)} | ${f(r.inferBatch.eventsPerSecond)} | ${f(r.inferSingle.msPerStep, 2)} | ${p ? (p.ok ? `train ${f(p.trainEventsPerSecond)} ev/s, infer ${f(p.inferEventsPerSecond)} ev/s` : `fails: ${p.error}`) : '–'} |`);
+  console.log(`| ${r.backend} | ${r.adapter ?? '–'} | ${f(r.train.msPerStep, 1)} | ${f(r.train.eventsPerSecond)} | ${f(r.trainSampled.msPerStep, 1)} | ${f(r.trainSampled.eventsPerSecond)} | ${f(r.inferBatch.eventsPerSecond)} | ${f(r.inferSingle.msPerStep, 2)} | ${p ? (p.ok ? `train ${f(p.trainEventsPerSecond)} ev/s, infer ${f(p.inferEventsPerSecond)} ev/s` : `fails: ${p.error}`) : '–'} |`);
 }
 console.log(`results: ${out}`);
 // Dawn may keep native handles alive; the results are written, so leave explicitly.

@@ -1,5 +1,5 @@
 // GPU pre-flight for the bundle's run script: finds the WebGPU adapter, selects the project's webgpu backend,
-// and checks it against cpu on a small GRU4Rec-shaped model (GRU step, scores, top-k, 3 training steps).
+// and checks it against cpu on a small GRU4Rec-shaped model (GRU step, scores, top-k, 3 full-softmax and 3 sampled training steps).
 // Writes JSON to --out; exit 0 = usable, 3 = no adapter / software adapter (unless --allow-software),
 // 4 = results disagree with cpu. Paths are relative to the app folder (the repo root or the bundle's app/).
 // usage: node scripts/gpu/check.mjs [--allow-software] [--out check.json]
@@ -37,12 +37,14 @@ async function run(backend) {
   const inf = W.inferStep(tf, t, items, h, 20);
   const res = { adapter: sel.adapter, hidden: await inf.hNew.data(), scores: await inf.scores.data(), indices: await inf.indices.data(), losses: [] };
   tf.dispose([items, inf.hNew, inf.scores, inf.values, inf.indices]);
-  for (let s = 0; s < 3; s++) {
+  // Three full-softmax steps, then three with 256 sampled negatives.
+  for (let s = 0; s < 6; s++) {
     const x = tf.tensor1d(W.seededInts(B, sizes.items, 100 + s), 'int32');
     const y = tf.tensor1d(W.seededInts(B, sizes.items, 200 + s), 'int32');
-    const r = W.trainStep(tf, t, x, y, h, 0.5);
+    const neg = s >= 3 ? tf.tensor1d(W.seededInts(256, sizes.items, 300 + s), 'int32') : undefined;
+    const r = W.trainStep(tf, t, x, y, h, 0.5, neg);
     res.losses.push((await r.loss.data())[0]);
-    tf.dispose([x, y, h, r.loss]);
+    tf.dispose([x, y, h, r.loss, ...(neg ? [neg] : [])]);
     t = r.weights;
     h = r.hNew;
   }

@@ -12,6 +12,6 @@ export function upload(tf: Tf, w: WeightArrays): WeightTensors;
 export function disposeWeights(tf: Tf, t: WeightTensors): void;
 export function scoreAll(tf: Tf, t: WeightTensors, hidden: tfc.Tensor2D): tfc.Tensor2D;
 export function inferStep(tf: Tf, t: WeightTensors, items: tfc.Tensor1D, hPrev: tfc.Tensor2D, k: number): { hNew: tfc.Tensor2D; scores: tfc.Tensor2D; values: tfc.Tensor2D; indices: tfc.Tensor2D };
-export function trainStep(tf: Tf, t: WeightTensors, items: tfc.Tensor1D, targets: tfc.Tensor1D, hPrev: tfc.Tensor2D, lr: number): { weights: WeightTensors; hNew: tfc.Tensor2D; loss: tfc.Scalar };
+export function trainStep(tf: Tf, t: WeightTensors, items: tfc.Tensor1D, targets: tfc.Tensor1D, hPrev: tfc.Tensor2D, lr: number, negatives?: tfc.Tensor1D): { weights: WeightTensors; hNew: tfc.Tensor2D; loss: tfc.Scalar };
 export function readWeights(t: WeightTensors): Promise<Record<'E' | 'Wx' | 'bx' | 'Wh' | 'WoT' | 'bo', Float32Array>>;
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number;

@@ -76,24 +76,32 @@ export function inferStep(tf, t, items, hPrev, k) {
 }
 
 /**
- * One training step (full softmax cross-entropy, one-step BPTT, SGD with learning rate `lr`): returns the new
- * weights (the old tensors are disposed), the next hidden state and the loss as a scalar tensor.
+ * One training step (cross-entropy, one-step BPTT, SGD with learning rate `lr`): returns the new weights (the
+ * old tensors are disposed), the next hidden state and the loss as a scalar tensor. Without `negatives` the
+ * softmax runs over the whole catalogue; with `negatives` (item ids shared by the batch, GRU4Rec's sampled
+ * output) it runs over the batch's targets plus those items, row i's label being column i.
  */
-export function trainStep(tf, t, items, targets, hPrev, lr) {
+export function trainStep(tf, t, items, targets, hPrev, lr, negatives) {
   const out = tf.tidy(() => {
     const { n, h } = t.shape;
     const B = items.shape[0];
     const { x, r, z, nn, cn, hNew } = gruForward(tf, t, items, hPrev);
-    const logits = scoreAll(tf, t, hNew);
+    // Output columns: every item, or the targets followed by the shared negatives.
+    const cols = negatives ? tf.concat([targets, negatives]) : undefined;
+    const WoS = cols ? tf.gather(t.WoT, cols, 1) : t.WoT;
+    const logits = tf.add(tf.matMul(hNew, WoS), cols ? tf.gather(t.bo, cols) : t.bo);
     const logp = tf.logSoftmax(logits);
-    const onehot = tf.oneHot(targets, n);
+    const onehot = cols ? tf.oneHot(tf.range(0, B, 1, 'int32'), cols.shape[0]) : tf.oneHot(targets, n);
     const loss = tf.neg(tf.div(tf.sum(tf.mul(onehot, logp)), B));
     const dLogits = tf.div(tf.sub(tf.exp(logp), onehot), B);
     // Explicit transposes, never matMul's transpose flags: on the WebGPU backend (tfjs 4.22, seen on lavapipe)
     // matMul(a, b, false, true) is wrong for split-K shapes (small output, K in the thousands).
-    const dWoT = tf.matMul(tf.transpose(hNew), dLogits);
-    const dbo = tf.sum(dLogits, 0);
-    const dh = tf.matMul(dLogits, tf.transpose(t.WoT));
+    const dWoS = tf.matMul(tf.transpose(hNew), dLogits);
+    const dboS = tf.sum(dLogits, 0);
+    // Sampled: scatter the column gradients back (duplicates add up); dense updates keep the SGD step simple.
+    const dWoT = cols ? tf.transpose(tf.scatterND(tf.expandDims(cols, 1), tf.transpose(dWoS), [n, h])) : dWoS;
+    const dbo = cols ? tf.scatterND(tf.expandDims(cols, 1), dboS, [n]) : dboS;
+    const dh = tf.matMul(dLogits, tf.transpose(WoS));
     const dn = tf.mul(dh, tf.sub(1, z));
     const dz = tf.mul(dh, tf.sub(hPrev, nn));
     const dnPre = tf.mul(dn, tf.sub(1, tf.square(nn)));
@@ -108,7 +116,6 @@ export function trainStep(tf, t, items, targets, hPrev, lr) {
     // Rows of repeated items add up (scatterND sums duplicates); unsortedSegmentSum has no wasm kernel.
     const dE = tf.scatterND(tf.expandDims(items, 1), dx, [n, t.shape.d]);
     const step = (w, g) => tf.sub(w, tf.mul(g, lr));
-    void h;
     return {
       E: step(t.E, dE), Wx: step(t.Wx, dWx), bx: step(t.bx, dbx), Wh: step(t.Wh, dWh), WoT: step(t.WoT, dWoT), bo: step(t.bo, dbo),
       hNew, loss,

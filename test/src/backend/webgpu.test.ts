@@ -49,16 +49,17 @@ async function gruInference() {
   return out;
 }
 
-async function gruTraining(steps: number) {
+async function gruTraining(steps: number, samples = 0) {
   let t = W.upload(tf, W.initialWeights(SIZES));
   let h = tf.zeros([B, SIZES.hidden]) as tf.Tensor2D;
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
     const items = tf.tensor1d(W.seededInts(B, SIZES.items, 100 + s), 'int32');
     const targets = tf.tensor1d(W.seededInts(B, SIZES.items, 200 + s), 'int32');
-    const r = W.trainStep(tf, t, items, targets, h, 0.5);
+    const negatives = samples > 0 ? tf.tensor1d(W.seededInts(samples, SIZES.items, 300 + s), 'int32') : undefined;
+    const r = W.trainStep(tf, t, items, targets, h, 0.5, negatives);
     losses.push((await r.loss.data())[0]!);
-    tf.dispose([items, targets, h, r.loss]);
+    tf.dispose([items, targets, h, r.loss, ...(negatives ? [negatives] : [])]);
     t = r.weights;
     h = r.hNew;
   }
@@ -158,6 +159,17 @@ describe.skipIf(skipReason !== undefined)('webgpu backend (Dawn over Vulkan)', (
     const start = W.initialWeights(SIZES);
     expect(W.maxAbsDiff(ref.weights.WoT, start.WoT)).toBeGreaterThan(1e-3);
     expect(W.maxAbsDiff(ref.weights.Wh, start.Wh)).toBeGreaterThan(1e-5);
+  });
+
+  it('three sampled-softmax training steps (targets + 64 shared negatives) agree with cpu', async () => {
+    const ref = await on('cpu', () => gruTraining(3, 64));
+    const got = await on('webgpu', () => gruTraining(3, 64));
+    got.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]!)).toBeLessThan(1e-5));
+    for (const k of Object.keys(ref.weights) as (keyof typeof ref.weights)[]) {
+      expect(W.maxAbsDiff(got.weights[k], ref.weights[k]), k).toBeLessThan(2e-5);
+    }
+    const full = await on('cpu', () => gruTraining(3));
+    expect(W.maxAbsDiff(ref.weights.WoT, full.weights.WoT)).toBeGreaterThan(1e-4); // the sampled path differs
   });
 
   it('transformer forward (models/transformer forwardSequence) agrees with cpu', async () => {
