@@ -166,7 +166,9 @@ export class KafkaRecommendationSink {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         ...(this.exactlyOnce ? { transactionalId: this.opts.transactionalId, transactionTimeout: 60_000 } : {}),
-        retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+        // A transaction started right after the previous commit gets CONCURRENT_TRANSACTIONS until the broker has
+        // written the markers (milliseconds); a 200 ms first backoff put ~150 ms on every exactly-once batch.
+        retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 5_000 },
       });
       try {
         await p.connect();
