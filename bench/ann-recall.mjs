@@ -1,0 +1,72 @@
+// ANN recall@20 against exact top-20 on a REAL trained GRU4Rec: its output item table and the hidden states
+// of real test sessions (every prefix). Also times both paths on those queries. Run `npm run build` first.
+// usage: node bench/ann-recall.mjs <model dir> <sessions file: one session per line, item ids space-separated>
+//        [--sessions 600] [--candidates 20,30,50,100] [--out bench/results/ann-recall.json]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { readGru4Rec } from '../dist/models/gru4rec/io.js';
+import { Gru4RecScorer } from '../dist/models/gru4rec/scorer.js';
+import { ItemScoringTable } from '../dist/models/scoring/item-scoring-table.js';
+import { selectBackend } from '../dist/src/backend/select-backend.js';
+import { newSessionState } from '../dist/src/sessions/session-state.js';
+import { OOV } from '../dist/src/vocab/item-vocabulary.js';
+
+const [modelDir, sessionsFile] = process.argv.slice(2);
+if (!modelDir || !sessionsFile) { console.error('usage: node bench/ann-recall.mjs <model dir> <sessions file> [--sessions 600] [--candidates 20,30,50,100]'); process.exit(2); }
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i < 0 ? def : process.argv[i + 1]; };
+const maxSessions = Number(arg('--sessions', '600'));
+const candidateList = arg('--candidates', '20,30,50,100').split(',').map(Number);
+const out = arg('--out', 'bench/results/ann-recall.json');
+const K = 20;
+const backend = (await selectBackend()).backend;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+const m = await readGru4Rec(modelDir);
+const scorer = new Gru4RecScorer(m.params);
+const d = m.params.outSize, n = m.params.itemCount;
+// Hidden state after every prefix of the first sessions (the queries serving sees).
+const lines = readFileSync(sessionsFile, 'utf8').split('\n').filter(Boolean).slice(0, maxSessions);
+const hs = [];
+for (const line of lines) {
+  const s = newSessionState('q', 0, 0);
+  for (const id of line.trim().split(/\s+/)) {
+    const ix = m.vocabulary.indexOf(id);
+    if (ix === OOV) continue;
+    s.items.push(ix);
+    scorer.observe([s]);
+    hs.push(s.modelState.subarray(s.modelState.length - d));
+  }
+}
+const Q = hs.length;
+const hidden = new Float32Array(Q * d);
+hs.forEach((h, i) => hidden.set(h, i * d));
+console.log(`# ANN recall on ${modelDir}: ${n} items, d=${d}, ${Q} real prefix states from ${lines.length} sessions, backend ${backend}`);
+
+const time = (table, B) => {
+  const t0 = performance.now();
+  for (let b = 0; b + B <= Q; b += B) table.scoreTopK(hidden.subarray(b * d, (b + B) * d), B, K);
+  return +(((performance.now() - t0) / (Math.floor(Q / B) * B)) * 1000).toFixed(1); // µs per query
+};
+const exact = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'exact' });
+const truth = [];
+for (let b = 0; b < Q; b += 256) truth.push(...exact.scoreTopK(hidden.subarray(b * d, Math.min(Q, b + 256) * d), Math.min(Q, b + 256) - b, K));
+const results = { machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend }, modelDir, items: n, dims: d, queries: Q, exactUsPerQueryBatch256: time(exact, 256), runs: [] };
+console.log(`exact: ${results.exactUsPerQueryBatch256} µs/query (batch 256), load ${load()}`);
+const t0 = performance.now();
+const ann = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'ann', candidates: K });
+results.buildS = +((performance.now() - t0) / 1000).toFixed(1);
+console.log(`ANN build ${results.buildS}s (M=16, efConstruction=128), load ${load()}`);
+for (const c of candidateList) {
+  ann.candidates = c; // readonly in the typings; the bench sweeps it on one graph
+  const got = [];
+  for (let b = 0; b < Q; b += 256) got.push(...ann.scoreTopK(hidden.subarray(b * d, Math.min(Q, b + 256) * d), Math.min(Q, b + 256) - b, K));
+  let hit = 0;
+  got.forEach((r, i) => { const want = new Set(truth[i].items); for (const ix of r.items) if (want.has(ix)) hit++; });
+  const r = { candidates: c, recallAt20: +(hit / (Q * K)).toFixed(4), usPerQueryBatch256: time(ann, 256), usPerQueryBatch1: time(ann, 1), load: load() };
+  results.runs.push(r);
+  console.log(`candidates=${c}: recall@20 ${r.recallAt20}; ${r.usPerQueryBatch256} µs/query (batch 256), ${r.usPerQueryBatch1} µs/query (batch 1); load ${r.load}`);
+}
+console.table(results.runs);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(out, JSON.stringify(results, null, 2));
+console.log(`wrote ${out}`);
