@@ -3,8 +3,8 @@ export declare const projectRoot: string;
 export declare const defaultCacheDir: string;
 export declare const KAFKA_VERSION: string;
 export declare function findJava(): { java: string; version: number } | undefined;
-/** Resolves the broker jars from Maven Central once (cached in `<cacheDir>/libs`); returns that folder. */
-export declare function ensureKafkaClasspath(cacheDir?: string): string;
+/** Resolves the broker jars from Maven Central once (mvn, or jars.lock without it; cached in `<cacheDir>/libs`); resolves to that folder. */
+export declare function ensureKafkaClasspath(cacheDir?: string): Promise<string>;
 export declare function freePort(): Promise<number>;
 
 export interface KafkaBrokerOptions {

@@ -1,14 +1,15 @@
 // Single-node Apache Kafka (KRaft, broker+controller) on 127.0.0.1 for development, tests and benchmarks.
 // No Docker: the broker's jars come from Maven Central (scripts/kafka/pom.xml → .cache/kafka/libs, a one-off
 // download cached in ~/.m2), storage is formatted with kafka.tools.StorageTool and kafka.Kafka runs as a
-// child process. Java (17+) is the one prerequisite; Maven resolves the jars the first time.
+// child process. Java (17+) is the one prerequisite: Maven resolves the jars the first time when present,
+// otherwise they are downloaded from Maven Central as pinned (SHA-1) in jars.lock.
 //
 // API (see broker.d.mts): findJava, ensureKafkaClasspath, freePort, KafkaBroker {start, stop, kill, restart}.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, renameSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { join, resolve, dirname } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
@@ -38,27 +39,51 @@ export function findJava() {
 }
 
 /**
- * Makes sure the broker's jars are in `<cacheDir>/libs` and returns that folder. Runs
- * `mvn -q dependency:copy-dependencies` once; later calls only check the marker file.
+ * Makes sure the broker's jars are in `<cacheDir>/libs` and resolves to that folder. The first time it runs
+ * `mvn -q dependency:copy-dependencies` on pom.xml; without Maven (or with NEXTCLICK_KAFKA_NO_MAVEN=1) it
+ * downloads the same jars straight from Maven Central as pinned in jars.lock (path + SHA-1), so Java is the
+ * only prerequisite. Later calls only check the marker file.
  */
-export function ensureKafkaClasspath(cacheDir = defaultCacheDir) {
+export async function ensureKafkaClasspath(cacheDir = defaultCacheDir) {
   const libs = join(cacheDir, 'libs');
   const marker = join(cacheDir, `libs-${KAFKA_VERSION}.ok`);
   if (existsSync(marker) && existsSync(join(libs, `kafka_2.13-${KAFKA_VERSION}.jar`))) return libs;
-  mkdirSync(cacheDir, { recursive: true });
-  const mvn = spawnSync('mvn', ['-v'], { encoding: 'utf8', timeout: 60_000 });
-  if (mvn.status !== 0) {
-    throw new Error('Kafka jars are not cached in .cache/kafka/libs and Maven (mvn) is not on PATH. Install Maven '
-      + '(e.g. `apt-get install maven`) or run `node scripts/kafka/kafka.mjs provision` on a machine that has it.');
-  }
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(here, 'pom.xml'), 'dependency:copy-dependencies',
-    `-DoutputDirectory=${libs}`, '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`],
-  { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) {
-    throw new Error(`mvn dependency:copy-dependencies failed (exit ${r.status}); is Maven Central reachable?\n${r.stdout}\n${r.stderr}`);
+  mkdirSync(libs, { recursive: true });
+  const mvn = process.env.NEXTCLICK_KAFKA_NO_MAVEN === '1' ? { status: 1 } : spawnSync('mvn', ['-v'], { encoding: 'utf8', timeout: 60_000 });
+  if (mvn.status === 0) {
+    const r = spawnSync('mvn', ['-q', '-B', '-f', join(here, 'pom.xml'), 'dependency:copy-dependencies',
+      `-DoutputDirectory=${libs}`, '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`],
+    { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.status !== 0) {
+      throw new Error(`mvn dependency:copy-dependencies failed (exit ${r.status}); is Maven Central reachable?\n${r.stdout}\n${r.stderr}`);
+    }
+  } else {
+    await downloadPinnedJars(libs);
   }
   writeFileSync(marker, new Date().toISOString() + '\n');
   return libs;
+}
+
+const MAVEN_CENTRAL = process.env.NEXTCLICK_MAVEN_REPO ?? 'https://repo1.maven.org/maven2';
+
+async function downloadPinnedJars(libs) {
+  const lines = readFileSync(join(here, 'jars.lock'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const queue = lines.map((l) => l.trim().split(/\s+/));
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [path, sha1] = next;
+      const target = join(libs, basename(path));
+      if (existsSync(target) && createHash('sha1').update(readFileSync(target)).digest('hex') === sha1) continue;
+      const res = await fetch(`${MAVEN_CENTRAL}/${path}`, { signal: AbortSignal.timeout(120_000) });
+      if (!res.ok) throw new Error(`download of ${path} from ${MAVEN_CENTRAL} failed: HTTP ${res.status}`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      const got = createHash('sha1').update(bytes).digest('hex');
+      if (got !== sha1) throw new Error(`${path}: SHA-1 ${got} does not match jars.lock (${sha1}); refusing to use it`);
+      writeFileSync(`${target}.part`, bytes);
+      renameSync(`${target}.part`, target);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
@@ -173,7 +198,7 @@ export class KafkaBroker {
     const t0 = Date.now();
     const javaInfo = findJava();
     if (!javaInfo) throw new Error('Java is not installed (need Java 17+ for the Kafka broker): install a JDK, e.g. `apt-get install openjdk-17-jre-headless`.');
-    const libs = ensureKafkaClasspath(this.options.cacheDir);
+    const libs = await ensureKafkaClasspath(this.options.cacheDir);
     this.port ??= await freePort();
     this.controllerPort ??= await freePort();
     mkdirSync(this.dataDir, { recursive: true });

@@ -16,7 +16,7 @@ if (!findJava()) {
 }
 if (cmd === 'provision') {
   const t0 = Date.now();
-  console.log(`Kafka jars in ${ensureKafkaClasspath()} (${Date.now() - t0} ms)`);
+  console.log(`Kafka jars in ${await ensureKafkaClasspath()} (${Date.now() - t0} ms)`);
 } else if (cmd === 'start') {
   const broker = new KafkaBroker({ port: values.port ? Number(values.port) : undefined, dataDir: values['data-dir'] });
   await broker.start();

@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const skip = (reason: string) => {
     if (required) throw new Error(`NEXTCLICK_REQUIRE_KAFKA=1 but Kafka tests cannot run: ${reason}`);
     const bar = '!'.repeat(100);
-    process.stderr.write(`\n${bar}\n!! KAFKA TESTS SKIPPED: ${reason}\n!! Enable them: install Java 17+ and Maven (the broker jars come from Maven Central once),\n!! or point KAFKA_BROKERS=host:port at a running cluster. CI sets NEXTCLICK_REQUIRE_KAFKA=1 to make this an error.\n${bar}\n\n`);
+    process.stderr.write(`\n${bar}\n!! KAFKA TESTS SKIPPED: ${reason}\n!! Enable them: install Java 17+ (the broker jars come from Maven Central once, via mvn or scripts/kafka/jars.lock),\n!! or point KAFKA_BROKERS=host:port at a running cluster. CI sets NEXTCLICK_REQUIRE_KAFKA=1 to make this an error.\n${bar}\n\n`);
     project.provide('kafkaBrokers', '');
     project.provide('kafkaSkipReason', reason);
     project.provide('kafkaCanStartBrokers', false);
@@ -50,7 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let canStart = false;
   if (java) {
     try {
-      ensureKafkaClasspath();
+      await ensureKafkaClasspath();
       canStart = true;
     } catch (err) {
       if (!process.env['KAFKA_BROKERS']) {
