@@ -12,7 +12,7 @@ export class BstRankerParams {
 
   constructor(readonly config: BstRankerConfig, readonly itemCount: number) {
     this.block = new TransformerParams(blockConfig(config), itemCount);
-    const sizes = [2 * config.hiddenSize, ...config.mlp, 1];
+    const sizes = [3 * config.hiddenSize, ...config.mlp, 1];
     this.mlp = sizes.slice(1).map((out, i) => ({ w: new Float32Array(sizes[i]! * out), b: new Float32Array(out), inSize: sizes[i]!, outSize: out }));
   }
 

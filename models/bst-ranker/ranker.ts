@@ -17,7 +17,18 @@ export function rankerWindow(s: SessionState, maxLength: number): { items: numbe
   return { items, gaps };
 }
 
-/** MLP on `[rows, 2d]` → logits `[rows]` (LeakyReLU between layers). */
+/** Builds the MLP input row: [candidate output ‖ last-item output ‖ their element-wise product]. */
+export function mlpInput(out: Float32Array, row: number, cand: Float32Array, candOff: number, last: Float32Array, lastOff: number, d: number): void {
+  const o = row * 3 * d;
+  for (let i = 0; i < d; i++) {
+    const c = cand[candOff + i]!, l = last[lastOff + i]!;
+    out[o + i] = c;
+    out[o + d + i] = l;
+    out[o + 2 * d + i] = c * l;
+  }
+}
+
+/** MLP on `[rows, 3d]` → logits `[rows]` (LeakyReLU between layers). */
 export function mlpForward(p: BstRankerParams, z0: Float32Array, rows: number): { logits: Float32Array; acts: Float32Array[]; pre: Float32Array[] } {
   const acts: Float32Array[] = [z0];
   const pre: Float32Array[] = [];
@@ -121,14 +132,10 @@ export class BstRanker {
       for (let i = 0; i < h.length; i++) h[i] = h[i]! + f[i]!;
     }
     h = layerNormForward(h, R, d, bp.get('final_ln_gamma'), bp.get('final_ln_beta')).y;
-    const z0 = new Float32Array(R * 2 * d);
+    const z0 = new Float32Array(R * 3 * d);
     for (let b = 0; b < B; b++) {
       const last = (b * T + wins[b]!.items.length - 1) * d;
-      for (let m = 0; m < M; m++) {
-        const row = b * M + m;
-        z0.set(h.subarray(row * d, (row + 1) * d), row * 2 * d);
-        z0.set(hidden.subarray(last, last + d), row * 2 * d + d);
-      }
+      for (let m = 0; m < M; m++) mlpInput(z0, b * M + m, h, (b * M + m) * d, hidden, last, d);
     }
     return mlpForward(this.params, z0, R).logits;
   }

@@ -16,7 +16,7 @@ import { embedWindows } from '../transformer/forward.js';
 import { mmTA, mmTB } from '../transformer/linalg.js';
 import { resolveBstRankerConfig, type BstRankerConfig } from './config.js';
 import { BstRankerParams } from './params.js';
-import { mlpForward } from './ranker.js';
+import { mlpForward, mlpInput } from './ranker.js';
 
 export interface BstTrainingData extends SessionArrays {
   readonly vocabulary: ItemVocabulary;
@@ -170,11 +170,10 @@ class BstStepper {
     const x0 = embedWindows(bp, windows, T, gaps, dropEmb);
     const masks: MaskFactory = (n) => (c.dropout > 0 ? this.mask(n, c.dropout) : undefined);
     const fwd = trainForward(bp, x0, S, T, masks);
-    const z0 = new Float32Array(S * 2 * d);
+    const z0 = new Float32Array(S * 3 * d);
     windows.forEach((w, s) => {
       const n = w.length - 1;
-      z0.set(fwd.out.subarray((s * T + n) * d, (s * T + n + 1) * d), s * 2 * d);
-      z0.set(fwd.out.subarray((s * T + n - 1) * d, (s * T + n) * d), s * 2 * d + d);
+      mlpInput(z0, s, fwd.out, (s * T + n) * d, fwd.out, (s * T + n - 1) * d, d);
     });
     const { logits, acts, pre } = mlpForward(p, z0, S);
     let loss = 0;
@@ -199,9 +198,11 @@ class BstStepper {
     const dOut = new Float32Array(S * T * d);
     windows.forEach((w, s) => {
       const n = w.length - 1;
+      const co = (s * T + n) * d, lo = (s * T + n - 1) * d, zo = s * 3 * d;
       for (let i = 0; i < d; i++) {
-        dOut[(s * T + n) * d + i] = dy[s * 2 * d + i]!;
-        dOut[(s * T + n - 1) * d + i] = dOut[(s * T + n - 1) * d + i]! + dy[s * 2 * d + d + i]!;
+        const dp = dy[zo + 2 * d + i]!;
+        dOut[co + i] = dy[zo + i]! + dp * fwd.out[lo + i]!;
+        dOut[lo + i] = dOut[lo + i]! + dy[zo + d + i]! + dp * fwd.out[co + i]!;
       }
     });
     const grads = new Map(bp.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
