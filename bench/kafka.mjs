@@ -11,7 +11,7 @@ import os from 'node:os';
 import { KafkaBroker } from '../scripts/kafka/broker.mjs';
 import { KafkaStreamWorker } from '../dist/streaming/kafka/stream-worker.js';
 import { createTopics, EventProducer, committedLag } from '../dist/streaming/kafka/topics.js';
-import { Headers } from '../dist/streaming/kafka/headers.js';
+import { RecordHeaders } from '../dist/streaming/kafka/headers.js';
 import { JsonCodec } from '../dist/src/events/codec.js';
 import { MsgpackCodec } from '../dist/src/events/msgpack-codec.js';
 import { ItemVocabulary } from '../dist/src/vocab/item-vocabulary.js';
@@ -106,7 +106,7 @@ async function runMode(brokers, format, delivery, scorer) {
   await reader.run({ eachBatch: async ({ batch }) => {
     const now = Date.now();
     for (const m of batch.messages) {
-      const ts = m.headers?.[Headers.inputTimestamp];
+      const ts = m.headers?.[RecordHeaders.inputTimestamp];
       if (ts !== undefined) latencies.push(now - Number(ts.toString()));
     }
   } });

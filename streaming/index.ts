@@ -9,7 +9,7 @@ export { KafkaRecommendationSink } from './kafka/recommendation-sink.js';
 export type { RecommendationRecord, CommitPoint } from './kafka/recommendation-sink.js';
 export { workerDefaults, resolveWorkerOptions } from './kafka/worker-options.js';
 export type { KafkaStreamWorkerOptions, DeliveryMode } from './kafka/worker-options.js';
-export { Headers, headerString } from './kafka/headers.js';
+export { RecordHeaders, headerString } from './kafka/headers.js';
 export { createTopics, produceEvents } from './kafka/topics.js';
 export { StreamMetrics } from './metrics.js';
 export { startMetricsServer } from './metrics-server.js';

@@ -1,5 +1,5 @@
 /** Header names written by the worker (output and dead-letter records). Values are UTF-8 strings. */
-export const Headers = {
+export const RecordHeaders = {
   inputTopic: 'nextclick-input-topic',
   inputPartition: 'nextclick-input-partition',
   inputOffset: 'nextclick-input-offset',

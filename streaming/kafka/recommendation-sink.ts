@@ -4,7 +4,7 @@ import { SCHEMA_VERSION, type Codec } from '../../src/events/codec.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
 import type { DeadLetter, RecordMeta } from './click-source.js';
-import { Headers } from './headers.js';
+import { RecordHeaders } from './headers.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
 /** The value of an output record (encoded with the worker's codec). */
@@ -110,9 +110,9 @@ export class KafkaRecommendationSink {
       value: d.value,
       headers: {
         ...this.inputHeaders(d.meta),
-        [Headers.deadLetterReason]: d.reason,
+        [RecordHeaders.deadLetterReason]: d.reason,
         // Header values are bounded: a reason must not turn a 2 MB record into a 4 MB one.
-        [Headers.deadLetterMessage]: d.message.slice(0, 500),
+        [RecordHeaders.deadLetterMessage]: d.message.slice(0, 500),
       },
     };
   }
@@ -184,12 +184,12 @@ export class KafkaRecommendationSink {
 
   private inputHeaders(meta: RecordMeta): Record<string, string> {
     return {
-      [Headers.inputTopic]: meta.topic,
-      [Headers.inputPartition]: String(meta.partition),
-      [Headers.inputOffset]: meta.offset,
-      [Headers.inputTimestamp]: String(meta.recordTime),
-      [Headers.schemaVersion]: String(SCHEMA_VERSION),
-      [Headers.contentType]: this.codec.contentType,
+      [RecordHeaders.inputTopic]: meta.topic,
+      [RecordHeaders.inputPartition]: String(meta.partition),
+      [RecordHeaders.inputOffset]: meta.offset,
+      [RecordHeaders.inputTimestamp]: String(meta.recordTime),
+      [RecordHeaders.schemaVersion]: String(SCHEMA_VERSION),
+      [RecordHeaders.contentType]: this.codec.contentType,
     };
   }
 }

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
-import { Headers } from '../../streaming/kafka/headers.js';
+import { RecordHeaders } from '../../streaming/kafka/headers.js';
 import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag } from '../../streaming/kafka/topics.js';
 import { BASE_TIME, makeEvents } from './fixtures/events.js';
@@ -59,6 +59,6 @@ describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream'
     expect(rec.items.length).toBeLessThanOrEqual(3);
     expect(rec.modelVersion).toMatch(/^sr@/);
     expect(rec.eventTime).toBeGreaterThanOrEqual(BASE_TIME);
-    expect(outputs[0]!.headers[Headers.inputTopic]).toBe(n.input);
+    expect(outputs[0]!.headers[RecordHeaders.inputTopic]).toBe(n.input);
   });
 });

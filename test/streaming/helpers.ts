@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, onTestFinished } from 'vitest';
 import type { ClickEvent } from '../../src/events/click-event.js';
 import type { Codec } from '../../src/events/codec.js';
-import { Headers } from '../../streaming/kafka/headers.js';
+import { RecordHeaders } from '../../streaming/kafka/headers.js';
 import { readTopic, type ReadRecord } from '../../streaming/kafka/topic-reader.js';
 import { createTopics, produceEvents } from '../../streaming/kafka/topics.js';
 
@@ -53,9 +53,9 @@ export function verify(outputs: readonly ReadRecord[], expected: readonly { part
   const lastBySession = new Map<string, bigint>();
   let outOfOrder = new Set<string>();
   for (const r of outputs) {
-    const key = `${r.headers[Headers.inputPartition]}:${r.headers[Headers.inputOffset]}`;
+    const key = `${r.headers[RecordHeaders.inputPartition]}:${r.headers[RecordHeaders.inputOffset]}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
-    const off = BigInt(r.headers[Headers.inputOffset] ?? '-1');
+    const off = BigInt(r.headers[RecordHeaders.inputOffset] ?? '-1');
     const session = r.key ?? '';
     const prev = lastBySession.get(session);
     if (prev !== undefined && off <= prev && (seen.get(key) ?? 0) === 1) outOfOrder.add(session);

@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ClickEvent } from '../../../src/events/click-event.js';
 import { encodeClickEvent, JsonCodec, type Codec } from '../../../src/events/codec.js';
 import { MsgpackCodec } from '../../../src/events/msgpack-codec.js';
-import { Headers } from '../../../streaming/kafka/headers.js';
+import { RecordHeaders } from '../../../streaming/kafka/headers.js';
 import { KafkaStreamWorker } from '../../../streaming/kafka/stream-worker.js';
 import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { createTopics, EventProducer, type RawRecord } from '../../../streaming/kafka/topics.js';
@@ -49,19 +49,19 @@ async function run(codec: Codec, bad: { record: RawRecord; reason: string }[]) {
 
   const dead = await readTopic(brokers, n.dlq);
   const outputs = await readTopic(brokers, n.output);
-  console.log(`[dlq ${codec.name}] inputs=${records.length} deadLetters=${dead.length} recommendations=${outputs.length} reasons=${dead.map((d) => d.headers[Headers.deadLetterReason]).join(',')}`);
-  expect(dead.map((d) => d.headers[Headers.deadLetterReason])).toEqual(expectedReasons);
+  console.log(`[dlq ${codec.name}] inputs=${records.length} deadLetters=${dead.length} recommendations=${outputs.length} reasons=${dead.map((d) => d.headers[RecordHeaders.deadLetterReason]).join(',')}`);
+  expect(dead.map((d) => d.headers[RecordHeaders.deadLetterReason])).toEqual(expectedReasons);
   dead.forEach((d, i) => {
     const original = bad[i]!.record;
     // Original bytes unchanged (a record rejected after decoding, UNKNOWN_ITEM, carries its session key only).
     if (bad[i]!.reason !== 'UNKNOWN_ITEM') expect(d.value === null ? null : Buffer.compare(d.value, original.value!)).toBe(original.value === null ? null : 0);
-    expect(d.headers[Headers.inputTopic]).toBe(n.input);
-    expect(d.headers[Headers.inputPartition]).toBe('0');
-    expect(d.headers[Headers.inputOffset]).toBe(String(i * 2));
-    expect(d.headers[Headers.deadLetterMessage]!.length).toBeGreaterThan(0);
+    expect(d.headers[RecordHeaders.inputTopic]).toBe(n.input);
+    expect(d.headers[RecordHeaders.inputPartition]).toBe('0');
+    expect(d.headers[RecordHeaders.inputOffset]).toBe(String(i * 2));
+    expect(d.headers[RecordHeaders.deadLetterMessage]!.length).toBeGreaterThan(0);
   });
   // Every good record after a bad one produced a recommendation.
-  expect(outputs.map((o) => o.headers[Headers.inputOffset])).toEqual(bad.map((_, i) => String(i * 2 + 1)));
+  expect(outputs.map((o) => o.headers[RecordHeaders.inputOffset])).toEqual(bad.map((_, i) => String(i * 2 + 1)));
   expect(worker.stats().deadLetters).toBe(bad.length);
   const m = await registry.getSingleMetricAsString('nextclick_dead_letters_total');
   for (const reason of new Set(expectedReasons)) expect(m).toContain(`reason="${reason}"`);

@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ClickEvent } from '../../../src/events/click-event.js';
 import { MsgpackCodec } from '../../../src/events/msgpack-codec.js';
 import { ClickPipeline } from '../../../src/pipeline/click-pipeline.js';
-import { Headers } from '../../../streaming/kafka/headers.js';
+import { RecordHeaders } from '../../../streaming/kafka/headers.js';
 import { KafkaStreamWorker } from '../../../streaming/kafka/stream-worker.js';
 import { startMetricsServer } from '../../../streaming/metrics-server.js';
 import { readTopic } from '../../../streaming/kafka/topic-reader.js';
@@ -89,7 +89,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     let mismatched = 0;
     for (const o of outputs) {
       const items = JSON.stringify((codec.decode(o.value!) as { items: unknown[] }).items);
-      if (reference.get(`${o.headers[Headers.inputPartition]}:${o.headers[Headers.inputOffset]}`) !== items) mismatched++;
+      if (reference.get(`${o.headers[RecordHeaders.inputPartition]}:${o.headers[RecordHeaders.inputOffset]}`) !== items) mismatched++;
     }
     console.log(`[rebalance] a=${a.stats().records} b=${b.stats().records} bRebuilt=${b.stats().rebuilt} droppedByA=${dropped} revokedFromA=${revoked} lost=${v.lost} duplicated=${v.duplicated} differFromSingleWorker=${mismatched}`);
     expect(v).toMatchObject({ inputs: 6_000, outputs: 6_000, lost: 0, duplicated: 0 });
