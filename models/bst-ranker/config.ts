@@ -36,6 +36,11 @@ export interface BstRankerConfig {
   readonly hardNegativeShare: number;
   /** @defaultValue 100 */
   readonly hardNegativeTopM: number;
+  /**
+   * Feed the first stage's score of the candidate (minus the session's best score) to the MLP, as BST feeds
+   * "other features" beside the block's output. Needs a candidates model in training and in use. @defaultValue true
+   */
+  readonly useCandidateScore: boolean;
   /** Session prefixes per mini-batch. @defaultValue 64 */
   readonly batchSize: number;
   /** @defaultValue 'adam' */
@@ -66,6 +71,7 @@ export const defaultBstRankerConfig = {
   sampleAlpha: 0.75,
   hardNegativeShare: 0.5,
   hardNegativeTopM: 100,
+  useCandidateScore: true,
   batchSize: 64,
   optimizer: 'adam',
   learningRate: 0.002,
@@ -83,6 +89,7 @@ export function resolveBstRankerConfig(partial: Partial<BstRankerConfig> = {}): 
   if (!Array.isArray(mlp) || mlp.length === 0 || !mlp.every((n) => Number.isInteger(n) && n > 0)) throw new InvalidOptionError('mlp', 'mlp must be a non-empty list of positive layer sizes, e.g. 128,64');
   for (const k of ['negatives', 'batchSize'] as const) if (!Number.isInteger(c[k]) || c[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1`);
   for (const k of ['epochs', 'maxPrefixes', 'maxSeconds', 'seed'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new InvalidOptionError(k, `${k} must be an integer ≥ 0`);
+  if (typeof c.useCandidateScore !== 'boolean') throw new InvalidOptionError('useCandidateScore', 'useCandidateScore must be true or false');
   if (!(c.leakySlope >= 0 && c.leakySlope < 1)) throw new InvalidOptionError('leakySlope', 'leakySlope must be in [0, 1)');
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new InvalidOptionError('dropout', 'dropout must be in [0, 1)');
   if (!(c.hardNegativeShare >= 0 && c.hardNegativeShare <= 1)) throw new InvalidOptionError('hardNegativeShare', 'hardNegativeShare must be in [0, 1]');
@@ -110,6 +117,7 @@ export function parseBstRankerParams(params: Record<string, string>): Partial<Bs
   for (const [key, raw] of Object.entries(params)) {
     const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
     if (camel === 'mlp') out[camel] = raw.split(',').map(Number);
+    else if (raw === 'true' || raw === 'false') out[camel] = raw === 'true';
     else if (raw !== '' && Number.isFinite(Number(raw))) out[camel] = Number(raw);
     else out[camel] = raw;
   }

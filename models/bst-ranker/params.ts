@@ -10,9 +10,15 @@ export class BstRankerParams {
   /** MLP layers `[in, out]` + bias, the last one with one output (the click logit). */
   readonly mlp: { w: Float32Array; b: Float32Array; inSize: number; outSize: number }[];
 
+  /**
+   * Weight of the first-stage score feature added straight to the logit (a skip connection, starting at 1
+   * with a zero last MLP layer: an untrained ranker keeps the first stage's order and learns corrections).
+   */
+  readonly scoreWeight = new Float32Array(1);
+
   constructor(readonly config: BstRankerConfig, readonly itemCount: number) {
     this.block = new TransformerParams(blockConfig(config), itemCount);
-    const sizes = [3 * config.hiddenSize, ...config.mlp, 1];
+    const sizes = [3 * config.hiddenSize + (config.useCandidateScore ? 1 : 0), ...config.mlp, 1];
     this.mlp = sizes.slice(1).map((out, i) => ({ w: new Float32Array(sizes[i]! * out), b: new Float32Array(out), inSize: sizes[i]!, outSize: out }));
   }
 
@@ -30,6 +36,10 @@ export class BstRankerParams {
   initialize(rng: Rng): void {
     this.block.initialize(rng);
     for (const l of this.mlp) rng.fillUniform(l.w, Math.sqrt(6 / (l.inSize + l.outSize)));
+    if (this.config.useCandidateScore) {
+      this.scoreWeight[0] = 1;
+      this.mlp[this.mlp.length - 1]!.w.fill(0);
+    }
   }
 
   named(): NamedWeight[] {
@@ -39,6 +49,7 @@ export class BstRankerParams {
         { name: `mlp_${i}/kernel`, shape: [l.inSize, l.outSize], values: l.w },
         { name: `mlp_${i}/bias`, shape: [l.outSize], values: l.b },
       ]),
+      ...(this.config.useCandidateScore ? [{ name: 'score_weight', shape: [1], values: this.scoreWeight }] : []),
     ];
   }
 

@@ -1,4 +1,5 @@
 import { tf } from '../../src/backend/tf.js';
+import { InvalidOptionError } from '../../src/errors.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { affine, layerNormForward } from '../transformer/backprop.js';
 import { timeBucket } from '../transformer/config.js';
@@ -18,8 +19,10 @@ export function rankerWindow(s: SessionState, maxLength: number): { items: numbe
 }
 
 /** Builds the MLP input row: [candidate output ‖ last-item output ‖ their element-wise product]. */
-export function mlpInput(out: Float32Array, row: number, cand: Float32Array, candOff: number, last: Float32Array, lastOff: number, d: number): void {
-  const o = row * 3 * d;
+export function mlpInput(out: Float32Array, row: number, cand: Float32Array, candOff: number, last: Float32Array, lastOff: number, d: number, feature?: number): void {
+  const width = 3 * d + (feature === undefined ? 0 : 1);
+  const o = row * width;
+  if (feature !== undefined) out[o + 3 * d] = feature;
   for (let i = 0; i < d; i++) {
     const c = cand[candOff + i]!, l = last[lastOff + i]!;
     out[o + i] = c;
@@ -61,9 +64,14 @@ export class BstRanker {
     this.dense = uploadDense(params.block);
   }
 
-  /** Click logits `[sessions.length × M]` for `candidates` (row-major, M per session). Sessions need ≥ 1 item. */
-  logits(sessions: readonly SessionState[], candidates: Int32Array, M: number): Float32Array {
+  /**
+   * Click logits `[sessions.length × M]` for `candidates` (row-major, M per session). Sessions need ≥ 1 item.
+   * `candidateScores` (same layout) are the first stage's scores, required when the config uses them.
+   */
+  logits(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Float32Array {
     if (this.disposed) throw new Error('BstRanker is disposed');
+    const useScore = this.params.config.useCandidateScore;
+    if (useScore && !candidateScores) throw new InvalidOptionError('candidateScores', 'this ranker was trained with the first stage\'s scores as a feature; pass them (TwoStageScorer does)');
     const bp = this.params.block, c = bp.config, d = c.hiddenSize, H = c.heads, dh = d / H;
     const L = this.params.config.maxLength;
     const B = sessions.length;
@@ -132,12 +140,19 @@ export class BstRanker {
       for (let i = 0; i < h.length; i++) h[i] = h[i]! + f[i]!;
     }
     h = layerNormForward(h, R, d, bp.get('final_ln_gamma'), bp.get('final_ln_beta')).y;
-    const z0 = new Float32Array(R * 3 * d);
+    const z0 = new Float32Array(R * (3 * d + (useScore ? 1 : 0)));
     for (let b = 0; b < B; b++) {
       const last = (b * T + wins[b]!.items.length - 1) * d;
-      for (let m = 0; m < M; m++) mlpInput(z0, b * M + m, h, (b * M + m) * d, hidden, last, d);
+      let best = -Infinity;
+      if (useScore) for (let m = 0; m < M; m++) best = Math.max(best, candidateScores![b * M + m]!);
+      for (let m = 0; m < M; m++) mlpInput(z0, b * M + m, h, (b * M + m) * d, hidden, last, d, useScore ? candidateScores![b * M + m]! - best : undefined);
     }
-    return mlpForward(this.params, z0, R).logits;
+    const logits = mlpForward(this.params, z0, R).logits;
+    if (useScore) {
+      const w = this.params.scoreWeight[0]!, width = 3 * d + 1;
+      for (let r2 = 0; r2 < R; r2++) logits[r2] = logits[r2]! + w * z0[r2 * width + 3 * d]!;
+    }
+    return logits;
   }
 
   dispose(): void {

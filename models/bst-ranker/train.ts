@@ -63,6 +63,7 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
   const rng = new Rng(config.seed);
   const params = new BstRankerParams(config, data.vocabulary.size);
   params.initialize(rng);
+  if (config.useCandidateScore && !options.candidates) throw new InvalidOptionError('useCandidateScore', 'useCandidateScore needs the candidates model in training (options.candidates / --candidates DIR); or set useCandidateScore=false');
   if (options.initItemTable) {
     if (options.initItemTable.length !== params.block.itemTable.length) throw new InvalidOptionError('initItemTable', `initItemTable has ${options.initItemTable.length} values, expected ${params.block.itemTable.length} (items × hiddenSize)`);
     params.block.itemTable.set(options.initItemTable);
@@ -89,7 +90,7 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
       if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('BST ranker training'); }
       if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
       const batch = prefixes.slice(i, Math.min(n, i + config.batchSize));
-      const hard = options.candidates && config.hardNegativeShare > 0 ? await hardCandidates(options.candidates, data, batch, config.hardNegativeTopM) : undefined;
+      const hard = options.candidates && (config.hardNegativeShare > 0 || config.useCandidateScore) ? await hardCandidates(options.candidates, data, batch, config.hardNegativeTopM) : undefined;
       const loss = stepper.step(batch, hard, config.hardNegativeShare);
       lossSum += loss * batch.length;
       done += batch.length;
@@ -103,8 +104,8 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
   return { params, config, vocabulary: data.vocabulary, epochs, trainSeconds: (performance.now() - started) / 1000, backend: selection.backend };
 }
 
-/** The first stage's top `topM` items for each prefix (row-major). */
-async function hardCandidates(scorer: Scorer, data: SessionArrays, batch: readonly Prefix[], topM: number): Promise<Int32Array> {
+/** The first stage's top `topM` items for each prefix (row-major) and its full score rows. */
+async function hardCandidates(scorer: Scorer, data: SessionArrays, batch: readonly Prefix[], topM: number): Promise<FirstStage> {
   const states = batch.map((pr, i) => {
     const st = newSessionState(String(i), 0, 0);
     for (let k = pr.sessionStart; k < pr.end; k++) st.items.push(data.items[k]!);
@@ -115,14 +116,17 @@ async function hardCandidates(scorer: Scorer, data: SessionArrays, batch: readon
   const N = scorer.itemCount;
   const out = new Int32Array(batch.length * topM);
   states.forEach((_, i) => out.set(topK(scores, topM, {}, i * N, N).items, i * topM));
-  return out;
+  return { top: out, scores, itemCount: N };
 }
+
+interface FirstStage { top: Int32Array; scores: Float32Array; itemCount: number }
 
 class BstStepper {
   private readonly optTable: OptimizedParameter;
   private readonly optDense: OptimizedParameter[];
   private readonly optMlp: { w: OptimizedParameter; b: OptimizedParameter }[];
   private readonly tableGrad: RowGradientAccumulator;
+  private readonly optScore: OptimizedParameter;
   private steps = 0;
 
   constructor(private readonly p: BstRankerParams, private readonly data: BstTrainingData, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
@@ -131,17 +135,21 @@ class BstStepper {
     this.optTable = new OptimizedParameter(p.block.itemTable, o);
     this.optDense = p.block.dense.map((w) => new OptimizedParameter(w.values, o));
     this.optMlp = p.mlp.map((l) => ({ w: new OptimizedParameter(l.w, o), b: new OptimizedParameter(l.b, o) }));
+    this.optScore = new OptimizedParameter(p.scoreWeight, o);
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, c.batchSize * (c.negatives + 1) * (c.maxLength + 1));
   }
 
-  step(batch: readonly Prefix[], hard?: Int32Array, hardShare = 0): number {
+  step(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): number {
     const { p, data } = this;
     const c = p.config, bp = p.block, d = c.hiddenSize, K = c.negatives;
     const windows: Int32Array[] = [];
     const gaps: (number | undefined)[][] = [];
     const labels: number[] = [];
     const draw = new Int32Array(1);
+    const hard = first?.top;
     const hardM = hard ? hard.length / batch.length : 0;
+    const useScore = c.useCandidateScore;
+    const features: number[] = [];
     batch.forEach((pr, bi) => {
       const target = data.items[pr.end]!;
       const newest = data.times?.[pr.end - 1];
@@ -161,6 +169,10 @@ class BstStepper {
         windows.push(w);
         gaps.push(g);
         labels.push(k === 0 || cand === target ? 1 : 0);
+        if (useScore && first) {
+          const row = bi * first.itemCount;
+          features.push(first.scores[row + cand]! - first.scores[row + first.top[bi * hardM]!]!);
+        }
       }
     });
     const S = windows.length;
@@ -170,12 +182,14 @@ class BstStepper {
     const x0 = embedWindows(bp, windows, T, gaps, dropEmb);
     const masks: MaskFactory = (n) => (c.dropout > 0 ? this.mask(n, c.dropout) : undefined);
     const fwd = trainForward(bp, x0, S, T, masks);
-    const z0 = new Float32Array(S * 3 * d);
+    const width = 3 * d + (useScore ? 1 : 0);
+    const z0 = new Float32Array(S * width);
     windows.forEach((w, s) => {
       const n = w.length - 1;
-      mlpInput(z0, s, fwd.out, (s * T + n) * d, fwd.out, (s * T + n - 1) * d, d);
+      mlpInput(z0, s, fwd.out, (s * T + n) * d, fwd.out, (s * T + n - 1) * d, d, useScore ? features[s]! : undefined);
     });
     const { logits, acts, pre } = mlpForward(p, z0, S);
+    if (useScore) for (let s = 0; s < S; s++) logits[s] = logits[s]! + p.scoreWeight[0]! * features[s]!;
     let loss = 0;
     let dy: Float32Array = new Float32Array(S);
     for (let s = 0; s < S; s++) {
@@ -183,6 +197,8 @@ class BstStepper {
       loss += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
       dy[s] = (1 / (1 + Math.exp(-z)) - y) / S;
     }
+    let dScoreWeight = 0;
+    if (useScore) for (let s = 0; s < S; s++) dScoreWeight += dy[s]! * features[s]!;
     // MLP backward.
     const mlpGrads: { w: Float32Array; b: Float32Array }[] = [];
     for (let i = p.mlp.length - 1; i >= 0; i--) {
@@ -198,7 +214,7 @@ class BstStepper {
     const dOut = new Float32Array(S * T * d);
     windows.forEach((w, s) => {
       const n = w.length - 1;
-      const co = (s * T + n) * d, lo = (s * T + n - 1) * d, zo = s * 3 * d;
+      const co = (s * T + n) * d, lo = (s * T + n - 1) * d, zo = s * width;
       for (let i = 0; i < d; i++) {
         const dp = dy[zo + 2 * d + i]!;
         dOut[co + i] = dy[zo + i]! + dp * fwd.out[lo + i]!;
@@ -222,6 +238,7 @@ class BstStepper {
     bp.dense.forEach((w, i) => this.optDense[i]!.updateDense(grads.get(w.name)!, step));
     this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, step);
     this.optMlp.forEach((o, i) => { o.w.updateDense(mlpGrads[i]!.w, step); o.b.updateDense(mlpGrads[i]!.b, step); });
+    if (useScore) this.optScore.updateDense(Float32Array.of(dScoreWeight), step);
     return loss / S;
   }
 

@@ -36,11 +36,11 @@ describe('BST ranker', () => {
     corpus = await buildCorpus(log.train);
     const t = await buildCorpus(log.test, { vocabulary: corpus.vocabulary });
     testSessions = { offsets: t.offsets, items: t.items };
-    trained = await trainBstRanker(corpus, { config: { hiddenSize: 16, feedForwardSize: 32, mlp: [32, 16], maxLength: 8, epochs: 2, batchSize: 64, learningRate: 0.005, seed: 4 } });
+    trained = await trainBstRanker(corpus, { config: { hiddenSize: 16, feedForwardSize: 32, mlp: [32, 16], maxLength: 8, epochs: 2, batchSize: 64, learningRate: 0.005, seed: 4, useCandidateScore: false } });
   }, 120_000);
 
   it('ranking with the shared item prefix equals a full pass over [items, candidate]', () => {
-    const p = BstRankerParams.fromConfig({ hiddenSize: 8, heads: 2, feedForwardSize: 12, mlp: [6], maxLength: 4, timeBuckets: 6, seed: 2 }, 30);
+    const p = BstRankerParams.fromConfig({ hiddenSize: 8, heads: 2, feedForwardSize: 12, mlp: [6], maxLength: 4, timeBuckets: 6, seed: 2, useCandidateScore: false }, 30);
     const r = new Rng(1);
     for (const w of p.block.dense) for (let i = 0; i < w.values.length; i++) w.values[i] = w.values[i]! + (r.next() - 0.5) * 0.2;
     const sessions = [session([3, 4, 5, 6, 7, 8], [0, 1000, 5000, 60000, 61000, 400000]), session([9]), session([1, 2])];
@@ -99,6 +99,15 @@ describe('BST ranker', () => {
     const res = await evaluateNextItem(two, testSessions, { maxPredictions: 500 });
     expect(res.predictions).toBe(500);
   });
+
+  it('with the first-stage score as a feature, re-ranking item-kNN candidates keeps or improves its accuracy', async () => {
+    const knn = ItemKnn.train(corpus);
+    const r = await trainBstRanker(corpus, { candidates: knn, config: { hiddenSize: 16, feedForwardSize: 32, mlp: [32, 16], maxLength: 8, epochs: 1, batchSize: 64, learningRate: 0.005, hardNegativeTopM: 20, maxPrefixes: 4000, seed: 4 } });
+    const two = new TwoStageScorer(knn, new BstRanker(r.params), { topM: 20 });
+    const both = await evaluateNextItem(two, testSessions, { maxPredictions: 1500 });
+    const alone = await evaluateNextItem(knn, testSessions, { maxPredictions: 1500 });
+    expect(both.mrr).toBeGreaterThan(alone.mrr * 0.95);
+  }, 60_000);
 
   it('saves a ranker that loads as the two-stage pipeline with identical scores', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nextclick-bst-'));
