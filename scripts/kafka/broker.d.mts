@@ -24,7 +24,8 @@ export interface KafkaBrokerOptions {
 
 export declare class KafkaBroker {
   constructor(options?: KafkaBrokerOptions);
-  readonly dataDir: string;
+  /** The data dir (a new temp dir is created on the first start unless one was given). */
+  readonly dataDir: string | undefined;
   readonly port: number | undefined;
   readonly controllerPort: number | undefined;
   /** Time the last start() took, in ms. */

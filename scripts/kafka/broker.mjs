@@ -170,7 +170,8 @@ const log4j = [
 export class KafkaBroker {
   constructor(options = {}) {
     this.options = options;
-    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nextclick-kafka-'));
+    // Created on the first start, so constructing a broker (e.g. in a skipped test suite) leaves nothing behind.
+    this.dataDir = options.dataDir;
     this.port = options.port;
     this.controllerPort = options.controllerPort;
     this.nodeId = 1;
@@ -199,6 +200,7 @@ export class KafkaBroker {
     const javaInfo = findJava();
     if (!javaInfo) throw new Error('Java is not installed (need Java 17+ for the Kafka broker): install a JDK, e.g. `apt-get install openjdk-17-jre-headless`.');
     const libs = await ensureKafkaClasspath(this.options.cacheDir);
+    this.dataDir ??= mkdtempSync(join(tmpdir(), 'nextclick-kafka-'));
     this.port ??= await freePort();
     this.controllerPort ??= await freePort();
     mkdirSync(this.dataDir, { recursive: true });

@@ -89,7 +89,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(bundleDir, { recursive: true, force: true });
     if (broker) {
       await broker.stop();
-      rmSync(broker.dataDir, { recursive: true, force: true });
+      if (broker.dataDir) rmSync(broker.dataDir, { recursive: true, force: true });
     }
   };
 }

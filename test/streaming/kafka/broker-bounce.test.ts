@@ -18,7 +18,7 @@ describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker, broker kill -9 a
   beforeAll(async () => { await broker.start(); }, 120_000);
   afterAll(async () => {
     await broker.stop();
-    rmSync(broker.dataDir, { recursive: true, force: true });
+    if (broker.dataDir) rmSync(broker.dataDir, { recursive: true, force: true });
   });
 
   it.each(['exactly-once', 'at-least-once'] as const)('%s: recovers without a worker restart', async (delivery) => {
