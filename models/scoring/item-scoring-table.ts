@@ -71,6 +71,7 @@ export class ItemScoringTable {
   constructor(table: DenseItemTable, options: ItemScoringTableOptions = {}, exactScores?: ExactScoreFn) {
     const o = { ...itemScoringTableDefaults, ...stripUndefined(options) };
     if (!['exact', 'ann', 'auto'].includes(o.scoring)) throw new InvalidOptionError('scoring', `scoring must be 'exact', 'ann' or 'auto', got ${String(o.scoring)}`);
+    if (!['f32', 'f16', 'i8'].includes(o.quantization)) throw new InvalidOptionError('quantization', `quantization must be 'f32', 'f16' or 'i8', got ${String(o.quantization)}`);
     if (!['tfjs', 'loop'].includes(o.exact)) throw new InvalidOptionError('exact', `exact must be 'tfjs' or 'loop', got ${String(o.exact)}`);
     for (const key of ['annMinItems', 'candidates', 'connectivity', 'expansionAdd', 'expansionSearch', 'threads'] as const) {
       const v = o[key];
