@@ -161,6 +161,11 @@ describe('GRU4Rec training options', () => {
     expect(ce.epochs[1]!.loss).toBeLessThan(ce.epochs[0]!.loss);
   });
 
+  it('starts no epoch that would overrun timeBudgetSeconds', async () => {
+    const r = await trainGru4Rec(train, { config: { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0, timeBudgetSeconds: 1e-6 } });
+    expect(r.epochs).toHaveLength(1);
+  });
+
   it('rejects bad hyper-parameters with the field named', async () => {
     await expect(trainGru4Rec(train, { config: { layers: [0] } })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'layers' });
     await expect(trainGru4Rec(train, { config: { dropoutHidden: 1 } })).rejects.toMatchObject({ option: 'dropoutHidden' });
