@@ -2,6 +2,7 @@
 // loopback single-node broker, msgpack vs JSON, with a sequential-rules baseline on a synthetic catalog.
 //
 //   npm run build && node bench/kafka.mjs [--events 100000] [--rate 2000] [--seconds 10] [--items 5000]
+//   npm run build && node bench/kafka.mjs --model DIR      # a saved model (e.g. GRU4Rec on Diginetica) instead
 //
 // Starts its own broker (scripts/kafka/broker.mjs) unless KAFKA_BROKERS is set. Results go to stdout as a
 // table and one JSON line; bench/kafka.md records them.
@@ -27,11 +28,15 @@ const { values } = parseArgs({ options: {
   modes: { type: 'string', default: 'msgpack:at-least-once,json:at-least-once,msgpack:exactly-once,json:exactly-once' },
   // A short unreported run first, so JIT warm-up does not land on whichever mode comes first.
   warmup: { type: 'string', default: '5000' },
+  // A saved model directory (any kind); events are drawn over its vocabulary. Default: an sr baseline.
+  model: { type: 'string' },
 } });
 let EVENTS = Number(values.events);
 const RATE = Number(values.rate);
 let SECONDS = Number(values.seconds);
-const ITEMS = Number(values.items);
+let ITEMS = Number(values.items);
+/** Maps a dense item index to the external id the events carry (the model's vocabulary when --model is given). */
+let idOf = (i) => i;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function rng(seed) {
@@ -49,7 +54,7 @@ function makeEvents(count, sessions, seed, prefix) {
     const prev = last.get(s);
     const item = prev !== undefined && r() < 0.6 ? (prev + 1 + Math.floor(r() * 3)) % ITEMS : Math.floor(ITEMS * r() ** 2);
     last.set(s, item);
-    out.push({ sessionId: s, itemId: item, timestamp: base + i * 10 });
+    out.push({ sessionId: s, itemId: idOf(item), timestamp: base + i * 10 });
   }
   return out;
 }
@@ -144,7 +149,20 @@ if (!brokers) {
   console.error(`broker ${broker.brokers} started in ${broker.startMs} ms`);
 }
 try {
-  const scorer = trainModel();
+  let scorer;
+  let modelLabel = `sr baseline, ${ITEMS} items`;
+  if (values.model) {
+    const { loadModel } = await import('../dist/index.js');
+    const loaded = await loadModel(values.model);
+    scorer = loaded.scorer;
+    // The worker reads scorer.vocabulary, as on the baseline scorers.
+    if (!scorer.vocabulary) Object.defineProperty(scorer, 'vocabulary', { value: loaded.vocabulary });
+    ITEMS = loaded.vocabulary.size;
+    idOf = (i) => loaded.vocabulary.idOf(i);
+    modelLabel = `${loaded.manifest.kind} from ${values.model}, ${ITEMS} items`;
+  } else {
+    scorer = trainModel();
+  }
   const results = [];
   if (Number(values.warmup) > 0) {
     const saved = { EVENTS, SECONDS };
@@ -161,7 +179,7 @@ try {
     console.error(JSON.stringify(r));
   }
   console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}; model: sr baseline, ${ITEMS} items, k=20; backlog ${EVENTS} events; live ${RATE}/s × ${SECONDS}s\n`);
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, node ${process.version}; model: ${modelLabel}, k=20; backlog ${EVENTS} events; live ${RATE}/s × ${SECONDS}s\n`);
   console.log('| format | delivery | throughput (events/s) | live p50 (ms) | live p99 (ms) | max (ms) | samples |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const r of results) console.log(`| ${r.format} | ${r.delivery} | ${r.throughputEventsPerSec} | ${r.p50ms} | ${r.p99ms} | ${r.maxMs} | ${r.latencySamples} |`);
