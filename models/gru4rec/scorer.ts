@@ -3,6 +3,7 @@ import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
+import { assertSyncReads, backendReadsSync, readAsync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import type { Gru4RecParams } from './params.js';
 
 interface LayerTensors {
@@ -59,8 +60,17 @@ export class Gru4RecScorer implements Scorer {
     return this.scoringTable?.mode ?? 'score';
   }
 
-  observe(sessions: readonly SessionState[]): void {
+  /**
+   * Advances the sessions by their newest item. Synchronous on backends that read tensors synchronously (cpu,
+   * wasm, tensorflow); a Promise elsewhere (webgpu in Node cannot `dataSync`), which the pipeline awaits.
+   */
+  observe(sessions: readonly SessionState[]): void | Promise<void> {
     this.checkOpen();
+    const run = this.computeObserve(sessions);
+    return backendReadsSync() ? runReadsSync(run) : runReadsAsync(run);
+  }
+
+  private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {
     // Sessions needing a rebuild replay all their items; the others take one step from their state.
     const seqs: number[][] = [];
     const states: Float32Array[] = [];
@@ -80,24 +90,38 @@ export class Gru4RecScorer implements Scorer {
       const rows: number[] = [];
       for (let i = 0; i < seqs.length; i++) if (t < seqs[i]!.length) rows.push(i);
       const items = Int32Array.from(rows, (i) => seqs[i]![t]!);
-      const next = this.step(items, rows.map((i) => states[i]!));
+      const next = yield* this.computeStep(items, rows.map((i) => states[i]!));
       rows.forEach((i, k) => { states[i] = next[k]!; });
     }
     sessions.forEach((s, i) => { s.modelState = states[i]; });
   }
 
-  score(sessions: readonly SessionState[]): Float32Array {
-    this.checkOpen();
-    return this.scoreHidden(this.lastHidden(sessions), sessions.length);
-  }
-
-  /** Top `k` items per session (one filter per session) through the scoring table; the pipeline's fast path. */
-  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] {
+  /** Full score rows; synchronous or a Promise like {@link observe}. */
+  score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const h = this.lastHidden(sessions);
+    return backendReadsSync() ? this.scoreHidden(h, sessions.length) : this.scoreHiddenAsync(h, sessions.length);
+  }
+
+  /**
+   * Top `k` items per session (one filter per session) through the scoring table; the pipeline's fast path.
+   * On backends without sync reads (webgpu) it scores every item (exact, also in `ann` mode) and awaits the
+   * read, because the table's exact path reads synchronously.
+   */
+  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
+    this.checkOpen();
+    const h = this.lastHidden(sessions);
+    if (!backendReadsSync()) {
+      return this.scoreHiddenAsync(h, sessions.length).then((scores) => this.topKRows(scores, sessions.length, k, filters));
+    }
     if (this.scoringTable) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
-    const scores = this.scoreHidden(h, sessions.length);
-    return sessions.map((_, b) => topK(scores, k, filters[b], b * this.itemCount, this.itemCount));
+    return this.topKRows(this.scoreHidden(h, sessions.length), sessions.length, k, filters);
+  }
+
+  private topKRows(scores: Float32Array, rows: number, k: number, filters: readonly ItemFilter[]): Recommendation[] {
+    const out: Recommendation[] = [];
+    for (let b = 0; b < rows; b++) out.push(topK(scores, k, filters[b], b * this.itemCount, this.itemCount));
+    return out;
   }
 
   /** Last-layer hidden vectors `[sessions, d]` (zeros for a session without state). */
@@ -113,8 +137,9 @@ export class Gru4RecScorer implements Scorer {
     return h;
   }
 
-  /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item. */
+  /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item (backends with sync reads only). */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
+    assertSyncReads('Gru4RecScorer.scoreHidden', 'scoreHiddenAsync');
     const t = this.scoreTensor(hidden, rows);
     try {
       return t.dataSync() as Float32Array;
@@ -123,24 +148,44 @@ export class Gru4RecScorer implements Scorer {
     }
   }
 
+  /** {@link scoreHidden} read with `await data()`: safe on every backend. */
+  scoreHiddenAsync(hidden: Float32Array, rows: number): Promise<Float32Array> {
+    return readAsync(() => this.scoreTensor(hidden, rows));
+  }
+
   /** `scoreHidden` as a tensor the caller disposes. */
   scoreTensor(hidden: Float32Array, rows: number): tf.Tensor2D {
     const last = this.layers[this.layers.length - 1]!.size;
     return tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, last]), this.outputTableT), this.outputBias));
   }
 
-  /** One batched GRU step: input items and per-row states (all layers) → new states. */
+  /** One batched GRU step: input items and per-row states (all layers) → new states (backends with sync reads only). */
   step(items: Int32Array, states: readonly Float32Array[]): Float32Array[] {
+    assertSyncReads('Gru4RecScorer.step', 'stepAsync');
+    return runReadsSync(this.computeStep(items, states));
+  }
+
+  /** {@link step} read with `await data()`: safe on every backend. */
+  stepAsync(items: Int32Array, states: readonly Float32Array[]): Promise<Float32Array[]> {
+    return runReadsAsync(this.computeStep(items, states));
+  }
+
+  /** The GRU step layer by layer; each layer's new state is yielded to be read back by the driver. */
+  private *computeStep(items: Int32Array, states: readonly Float32Array[]): ReadingComputation<Float32Array[]> {
     const B = items.length;
     const out = states.map(() => new Float32Array(this.stateSize));
     if (B === 0) return out;
-    tf.tidy(() => {
-      let x: tf.Tensor2D = tf.gather(this.inputTable, tf.tensor1d(items, 'int32'));
-      let offset = 0;
-      for (const l of this.layers) {
-        const h = l.size;
-        const hp = new Float32Array(B * h);
-        states.forEach((s, i) => hp.set(s.subarray(offset, offset + h), i * h));
+    let xValues: Float32Array | undefined; // the previous layer's output; undefined: the item embeddings
+    let xSize = 0;
+    let offset = 0;
+    for (const l of this.layers) {
+      const h = l.size;
+      const hp = new Float32Array(B * h);
+      states.forEach((s, i) => hp.set(s.subarray(offset, offset + h), i * h));
+      const input = xValues;
+      const inputSize = xSize;
+      const vals: Float32Array = yield () => {
+        const x = input ? tf.tensor2d(input, [B, inputSize]) : tf.gather(this.inputTable, tf.tensor1d(items, 'int32'));
         const hpT = tf.tensor2d(hp, [B, h]);
         const a = tf.add(tf.matMul(x, l.kernel), l.bias);
         const c = tf.matMul(hpT, l.recurrent);
@@ -149,13 +194,13 @@ export class Gru4RecScorer implements Scorer {
         const r = tf.sigmoid(tf.add(ar, cr));
         const z = tf.sigmoid(tf.add(az, cz));
         const n = tf.tanh(tf.add(an, tf.mul(r, cn)));
-        const hn: tf.Tensor2D = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, hpT));
-        const vals = hn.dataSync() as Float32Array;
-        for (let i = 0; i < B; i++) out[i]!.set(vals.subarray(i * h, (i + 1) * h), offset);
-        x = hn;
-        offset += h;
-      }
-    });
+        return tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, hpT));
+      };
+      for (let i = 0; i < B; i++) out[i]!.set(vals.subarray(i * h, (i + 1) * h), offset);
+      xValues = vals;
+      xSize = h;
+      offset += h;
+    }
     return out;
   }
 

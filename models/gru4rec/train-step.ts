@@ -1,5 +1,5 @@
 import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
-import { mat, matMul } from '../training/matmul.js';
+import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
@@ -55,6 +55,17 @@ export class Gru4RecStepper {
    * updating anything (gradient checks).
    */
   step(batch: SessionBatch, apply = true, keepGradients = false): number {
+    assertSyncReads('Gru4RecStepper.step', 'stepAsync');
+    return runReadsSync(this.computeStep(batch, apply, keepGradients));
+  }
+
+  /** {@link step} reading every matrix product with `await data()`: runs on every backend (webgpu included). */
+  stepAsync(batch: SessionBatch, apply = true, keepGradients = false): Promise<number> {
+    return runReadsAsync(this.computeStep(batch, apply, keepGradients));
+  }
+
+  /** The step, yielding each matrix product to be computed on the backend and read back by the driver. */
+  private *computeStep(batch: SessionBatch, apply: boolean, keepGradients: boolean): ReadingComputation<number> {
     const { p, c } = this;
     const R = batch.size;
     const S = c.nSample;
@@ -82,8 +93,8 @@ export class Gru4RecStepper {
         const s = batch.slots[r]! * h;
         hp.set(state.subarray(s, s + h), r * h);
       }
-      const a = matMul(mat(x, R, l.inSize), mat(l.kernel, l.inSize, 3 * h));
-      const cc = matMul(mat(hp, R, h), mat(l.recurrent, h, 3 * h));
+      const a = yield matMulRead(mat(x, R, l.inSize), mat(l.kernel, l.inSize, 3 * h));
+      const cc = yield matMulRead(mat(hp, R, h), mat(l.recurrent, h, 3 * h));
       const gates = new Float32Array(R * 3 * h);
       const mask = this.dropoutMask(R * h, c.dropoutHidden);
       const out = new Float32Array(R * h);
@@ -116,7 +127,7 @@ export class Gru4RecStepper {
       o.set(p.itemTable.subarray(src, src + d), j * d);
     }
     const finalOut = x;
-    const scores = matMul(mat(finalOut, R, d), mat(o, M, d), false, true);
+    const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
     for (let r = 0; r < R; r++) for (let j = 0; j < M; j++) scores[r * M + j] = scores[r * M + j]! + p.outputBias[cols[j]!]!;
     const dS = new Float32Array(R * M);
     const lossIn = { scores, rows: R, cols: M, colItems: cols.subarray(0, M) };
@@ -132,8 +143,8 @@ export class Gru4RecStepper {
       loss = crossEntropyLoss(lossIn, dS, logQ);
     }
     // Output layer backward.
-    let dOut = matMul(mat(dS, R, M), mat(o, M, d));
-    const dO = matMul(mat(dS, R, M), mat(finalOut, R, d), true, false);
+    let dOut = yield matMulRead(mat(dS, R, M), mat(o, M, d));
+    const dO = yield matMulRead(mat(dS, R, M), mat(finalOut, R, d), true, false);
     this.tableGrad.clear();
     this.biasGrad.clear();
     for (let j = 0; j < M; j++) {
@@ -167,9 +178,9 @@ export class Gru4RecStepper {
           db[i] = db[i]! + dar; db[h + i] = db[h + i]! + daz; db[2 * h + i] = db[2 * h + i]! + dan;
         }
       }
-      const dK = matMul(mat(k.x, R, l.inSize), mat(dA, R, 3 * h), true, false);
-      const dU = matMul(mat(k.hp, R, h), mat(dC, R, 3 * h), true, false);
-      dOut = matMul(mat(dA, R, 3 * h), mat(l.kernel, l.inSize, 3 * h), false, true);
+      const dK = yield matMulRead(mat(k.x, R, l.inSize), mat(dA, R, 3 * h), true, false);
+      const dU = yield matMulRead(mat(k.hp, R, h), mat(dC, R, 3 * h), true, false);
+      dOut = yield matMulRead(mat(dA, R, 3 * h), mat(l.kernel, l.inSize, 3 * h), false, true);
       layerGrads[li] = { kernel: dK, recurrent: dU, bias: db };
     }
     // dOut is now d(loss)/d(x0): through the embedding dropout into the input rows.

@@ -4,6 +4,7 @@ import type { ItemId } from '../../src/events/click-event.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { backendReadsSync } from '../training/matmul.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
@@ -112,10 +113,12 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     stepper.resetHidden();
     const t0 = performance.now();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0;
+    const syncReads = backendReadsSync();
     while (batcher.step()) {
       if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('GRU4Rec training'); }
       const n = batcher.batch.size;
-      const loss = stepper.step(batcher.batch);
+      // Sync reads where the backend allows them (no promise per matMul on wasm); webgpu awaits data().
+      const loss = syncReads ? stepper.step(batcher.batch) : await stepper.stepAsync(batcher.batch);
       lossSum += loss * n; events += n; steps++;
       recent += loss; recentN++;
       if (steps % 20 === 0) {

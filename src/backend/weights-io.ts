@@ -94,8 +94,12 @@ export async function loadWeights(handler: tf.io.IOHandler): Promise<Map<string,
   const decoded = tf.io.decodeWeights(a.weightData, a.weightSpecs);
   const out = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const [name, t] of Object.entries(decoded)) {
-    out.set(name, { shape: t.shape.slice(), values: new Float32Array(t.dataSync() as Float32Array) });
-    t.dispose();
+    // await data(), not dataSync(): decoded tensors live on the active backend, and webgpu cannot read them synchronously.
+    try {
+      out.set(name, { shape: t.shape.slice(), values: new Float32Array((await t.data()) as Float32Array) });
+    } finally {
+      t.dispose();
+    }
   }
   return out;
 }

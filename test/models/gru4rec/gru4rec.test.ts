@@ -59,15 +59,15 @@ describe('GRU4Rec on a synthetic log', () => {
     const sessions = [[0, 5, 9], [3], [7, 7, 1, 2]].map((items) => ({ items }));
     const a = sessions.map(({ items }) => { const s = newSessionState('a', 0, 0); s.items.push(...items); return s; });
     const b = sessions.map(({ items }) => { const s = newSessionState('b', 0, 0); s.items.push(...items); return s; });
-    direct.observe(a);
-    loadedScorer.observe(b);
-    expect(Array.from(loadedScorer.score(b))).toEqual(Array.from(direct.score(a)));
+    await direct.observe(a);
+    await loadedScorer.observe(b);
+    expect(Array.from(await loadedScorer.score(b))).toEqual(Array.from(await direct.score(a)));
     expect(loaded.vocabulary.toArray()).toEqual(model.vocabulary.toArray());
     // Incremental stepping equals a rebuild from items.
     const inc = newSessionState('inc', 0, 0);
-    for (const item of [7, 7, 1, 2]) { inc.items.push(item); direct.observe([inc]); }
-    const incScores = direct.score([inc]);
-    const rebuilt = direct.score([a[2]!]);
+    for (const item of [7, 7, 1, 2]) { inc.items.push(item); await direct.observe([inc]); }
+    const incScores = await direct.score([inc]);
+    const rebuilt = await direct.score([a[2]!]);
     for (let i = 0; i < incScores.length; i++) expect(incScores[i]!).toBeCloseTo(rebuilt[i]!, 4);
     direct.dispose();
     loadedScorer.dispose();
@@ -88,26 +88,26 @@ describe('GRU4Rec on a synthetic log', () => {
     await expect(loadGru4Rec(out2)).rejects.toMatchObject({ code: 'MODEL_FORMAT' });
   });
 
-  it('scoring twice gives the same result and leaks no tensors', () => {
+  it('scoring twice gives the same result and leaks no tensors', async () => {
     const scorer = new Gru4RecScorer(model.params);
     const s = newSessionState('x', 0, 0);
     s.items.push(1, 2);
-    scorer.observe([s]);
+    await scorer.observe([s]);
     const before = tf.memory().numTensors;
-    const first = scorer.score([s]);
+    const first = await scorer.score([s]);
     for (let i = 0; i < 5; i++) {
       s.items.push(i);
-      scorer.observe([s]);
-      scorer.score([s, s]);
+      await scorer.observe([s]);
+      await scorer.score([s, s]);
     }
     s.modelState = undefined;
-    scorer.observe([s]);
+    await scorer.observe([s]);
     expect(tf.memory().numTensors).toBe(before);
     const t = newSessionState('y', 0, 0);
     t.items.push(1, 2);
-    scorer.observe([t]);
-    expect(Array.from(scorer.score([t]))).toEqual(Array.from(first));
-    expect(Array.from(scorer.score([t]))).toEqual(Array.from(first));
+    await scorer.observe([t]);
+    expect(Array.from(await scorer.score([t]))).toEqual(Array.from(first));
+    expect(Array.from(await scorer.score([t]))).toEqual(Array.from(first));
     scorer.dispose();
   });
 
@@ -121,8 +121,8 @@ describe('GRU4Rec on a synthetic log', () => {
     const baseScorer = new Gru4RecScorer(model.params);
     const probe = newSessionState('p', 0, 0);
     probe.items.push(5, 9);
-    baseScorer.observe([probe]);
-    const beforeScores = baseScorer.score([probe]).slice();
+    await baseScorer.observe([probe]);
+    const beforeScores = (await baseScorer.score([probe])).slice();
     baseScorer.dispose();
     const snapshot = model.params.named().map((w) => ({ ...w, values: w.values.slice() }));
     const { Gru4RecParams } = await import('../../../models/gru4rec/params.js');
@@ -133,16 +133,16 @@ describe('GRU4Rec on a synthetic log', () => {
     const scorer = new Gru4RecScorer(cont.params);
     const p2 = newSessionState('p', 0, 0);
     p2.items.push(5, 9);
-    scorer.observe([p2]);
-    const after = scorer.score([p2]);
+    await scorer.observe([p2]);
+    const after = await scorer.score([p2]);
     // Old items' scores stay correlated with before (not wiped).
     const n = model.vocabulary.size;
     expect(pearson(beforeScores, after.subarray(0, n))).toBeGreaterThan(0.5);
     // After item 0, the new item is now among the top 5.
     const q = newSessionState('q', 0, 0);
     q.items.push(cont.vocabulary.indexOf(old0));
-    scorer.observe([q]);
-    const row = scorer.score([q]);
+    await scorer.observe([q]);
+    const row = await scorer.score([q]);
     const newIx = cont.vocabulary.indexOf(newItems[0]!);
     const better = row.filter((v) => v > row[newIx]!).length;
     expect(better).toBeLessThan(5);

@@ -27,27 +27,27 @@ function sessions(count: number) {
 }
 
 describe('Gru4RecScorer.recommend', () => {
-  it.each([undefined, { scoring: 'exact' as const }])('equals score + topK (scoring option %o)', (scoring) => {
+  it.each([undefined, { scoring: 'exact' as const }])('equals score + topK (scoring option %o)', async (scoring) => {
     const scorer = new Gru4RecScorer(params, scoring);
     expect(scorer.scoringMode).toBe(scoring ? 'exact' : 'score');
     const ss = sessions(12);
-    scorer.observe(ss);
+    await scorer.observe(ss);
     const filters = ss.map((s, b) => (b % 2 ? { exclude: new Set(s.items) } : {}));
-    const fast = scorer.recommend(ss, 20, filters);
-    const rows = scorer.score(ss);
+    const fast = await scorer.recommend(ss, 20, filters);
+    const rows = await scorer.score(ss);
     ss.forEach((_, b) => expect(Array.from(fast[b]!.items)).toEqual(Array.from(topK(rows, 20, filters[b], b * n, n).items)));
     scorer.dispose();
   });
 
-  it('ann: recall@20 ≥ 0.95 against exact scores, and training-time changes to params do not leak in', () => {
+  it('ann: recall@20 ≥ 0.95 against exact scores, and training-time changes to params do not leak in', async () => {
     const scorer = new Gru4RecScorer(params, { scoring: 'ann', candidates: 100 });
     expect(scorer.scoringMode).toBe('ann');
     const ss = sessions(30);
-    scorer.observe(ss);
-    const rows = scorer.score(ss);
+    await scorer.observe(ss);
+    const rows = await scorer.score(ss);
     const saved = params.itemTable[0]!;
     params.itemTable[0] = 1e6; // the scorer holds its own copies
-    const fast = scorer.recommend(ss, 20, ss.map(() => ({})));
+    const fast = await scorer.recommend(ss, 20, ss.map(() => ({})));
     params.itemTable[0] = saved;
     let hits = 0;
     ss.forEach((_, b) => {
