@@ -8,7 +8,7 @@ import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { Gru4RecParams } from './params.js';
 import { Gru4RecScorer } from './scorer.js';
-import { scoringFromEnv } from '../scoring/scoring-env.js';
+import { annIndexFile, scoringFromEnv } from '../scoring/scoring-env.js';
 
 export const GRU4REC_KIND = 'gru4rec';
 /** Version of the gru4rec weights layout inside the model directory. */
@@ -67,5 +67,8 @@ export async function loadGru4Rec(dir: string, manifest?: ModelManifest): Promis
   await selectBackend();
   const m = await readGru4Rec(dir, manifest);
   // Serving top-k (exact / ANN) is opt-in through NEXTCLICK_SCORING, which also reaches pool and Kafka workers.
-  return { scorer: new Gru4RecScorer(m.params, scoringFromEnv()), vocabulary: m.vocabulary, manifest: m.manifest };
+  // The ANN graph is persisted in the model directory: built on the first load, read on later ones.
+  const scoring = scoringFromEnv();
+  const options = scoring && scoring.scoring !== 'exact' ? { ...scoring, indexFile: annIndexFile(dir, m.manifest, scoring) } : scoring;
+  return { scorer: new Gru4RecScorer(m.params, options), vocabulary: m.vocabulary, manifest: m.manifest };
 }

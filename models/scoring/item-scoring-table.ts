@@ -90,7 +90,14 @@ export class ItemScoringTable {
     if (this.mode === 'ann') {
       const persisted = o.indexFile !== undefined && existsSync(o.indexFile);
       this.ann = AnnIndex.build(table, o, o.indexFile);
-      if (o.indexFile !== undefined && !persisted) this.ann.save(o.indexFile);
+      if (o.indexFile !== undefined && !persisted) {
+        // A read-only model directory only costs the next load a rebuild.
+        try {
+          this.ann.save(o.indexFile);
+        } catch (err) {
+          process.emitWarning(`nextclick: could not save the ANN index to ${o.indexFile} (${(err as Error).message}); it will be rebuilt on the next load`);
+        }
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../src/errors.js';
-import type { ItemScoringTableOptions } from './item-scoring-table.js';
+import { safeJoin, type ModelManifest } from '../../src/persistence/model-dir.js';
+import { itemScoringTableDefaults, type ItemScoringTableOptions } from './item-scoring-table.js';
 
 /**
  * Serving top-k options from the environment, for models loaded from a directory (the embedded SDK, the
@@ -15,4 +16,14 @@ export function scoringFromEnv(env: NodeJS.ProcessEnv = process.env): ItemScorin
   const candidates = Number(c);
   if (!Number.isInteger(candidates) || candidates < 1) throw new InvalidOptionError('NEXTCLICK_ANN_CANDIDATES', `NEXTCLICK_ANN_CANDIDATES must be an integer ≥ 1, got "${c}"`);
   return { scoring: mode, candidates };
+}
+
+/**
+ * Where a model directory keeps its ANN graph for the given options. The name carries the manifest's save time
+ * and the graph parameters, so a retrained model or other graph settings never load a stale graph.
+ */
+export function annIndexFile(dir: string, manifest: ModelManifest, options: ItemScoringTableOptions): string {
+  const o = { ...itemScoringTableDefaults, ...options };
+  const stamp = manifest.createdAt.replace(/[^0-9]/g, '');
+  return safeJoin(dir, `ann-${stamp}-${o.quantization}-m${o.connectivity}-ef${o.expansionAdd}.usearch`);
 }
