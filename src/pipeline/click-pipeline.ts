@@ -178,14 +178,18 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     const session = this.sessionizer.get(sessionId);
     if (!session || session.items.length === 0) return undefined;
     if (session.modelState === undefined) await this.scorer.observe([session]);
-    const scores = await this.scorer.score([session]);
     const exclude = new Set(this.blocked);
     for (const id of options.exclude ?? []) {
       const ix = this.vocabulary.indexOf(id);
       if (ix !== OOV) exclude.add(ix);
     }
     if (options.excludeSeen ?? this.opts.excludeSeen ?? pipelineDefaults.excludeSeen) for (const ix of session.items) exclude.add(ix);
-    const top = topK(scores, options.k ?? this.k, { exclude, allow: this.allowed }, 0, this.scorer.itemCount);
+    const k = options.k ?? this.k;
+    const filter: ItemFilter = { exclude, allow: this.allowed };
+    // The scorer's own top-k (e.g. ANN candidates) when it has one, as for events.
+    const top = this.scorer.recommend
+      ? (await this.scorer.recommend([session], k, [filter]))[0]!
+      : topK(await this.scorer.score([session]), k, filter, 0, this.scorer.itemCount);
     return {
       sessionId,
       items: Array.from(top.items, (ix) => this.vocabulary.idOf(ix)),

@@ -47,4 +47,15 @@ describe('ClickPipeline with Scorer.recommend', () => {
     expect(fast.scoreCalls).toBe(2);
     expect(rows.length).toBe(8);
   });
+
+  it('recommend(sessionId) also uses the fast path, with the call\'s exclusions', async () => {
+    const fast = new FastSuccessor(6);
+    const p = new ClickPipeline(fast, ItemVocabulary.fromIds(ids), { k: 2 });
+    await p.process([{ event: ev('a', 'i0', 1), meta: 0 }]);
+    const scoresBefore = fast.scoreCalls;
+    const r = await p.recommend('a', { k: 2, exclude: ['i1'] });
+    expect(r!.items).toEqual(['i2', 'i3']);
+    expect(fast.scoreCalls).toBe(scoresBefore);
+    expect(fast.recommendCalls.at(-1)!.k).toBe(2);
+  });
 });
