@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../../src/errors.js';
+import { copyNamedWeights } from '../training/named-weights.js';
 import type { Rng } from '../training/rng.js';
 import { inputSize, type Gru4RecConfig } from './config.js';
 
@@ -93,14 +93,7 @@ export class Gru4RecParams {
   /** Builds params from loaded weights, checking every shape against the config. */
   static fromNamed(config: Gru4RecConfig, itemCount: number, weights: Map<string, { shape: number[]; values: Float32Array }>): Gru4RecParams {
     const p = new Gru4RecParams(config, itemCount);
-    for (const w of p.named()) {
-      const got = weights.get(w.name);
-      if (!got) throw new ModelFormatError(`weights are missing "${w.name}"`);
-      if (got.shape.length !== w.shape.length || got.shape.some((s, i) => s !== w.shape[i])) {
-        throw new ModelFormatError(`weight "${w.name}" has shape [${got.shape.join(', ')}], expected [${w.shape.join(', ')}] from the config and vocabulary`);
-      }
-      w.values.set(got.values);
-    }
+    copyNamedWeights(p.named(), weights);
     return p;
   }
 }

@@ -1,4 +1,5 @@
 import { ModelFormatError } from '../../src/errors.js';
+import { copyNamedWeights } from '../training/named-weights.js';
 import { Rng } from '../training/rng.js';
 import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 
@@ -108,14 +109,7 @@ export class TransformerParams {
   /** Builds params from loaded weights, checking every shape against the config. */
   static fromNamed(config: TransformerConfig, itemCount: number, weights: Map<string, { shape: number[]; values: Float32Array }>): TransformerParams {
     const p = new TransformerParams(config, itemCount);
-    for (const w of p.named()) {
-      const got = weights.get(w.name);
-      if (!got) throw new ModelFormatError(`weights are missing "${w.name}"`);
-      if (got.shape.length !== w.shape.length || got.shape.some((s, i) => s !== w.shape[i])) {
-        throw new ModelFormatError(`weight "${w.name}" has shape [${got.shape.join(', ')}], expected [${w.shape.join(', ')}] from the config and vocabulary`);
-      }
-      w.values.set(got.values);
-    }
+    copyNamedWeights(p.named(), weights);
     return p;
   }
 }

@@ -1,17 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { demoModels } from '../../../src/cli/trainers.js';
+import { captureIo } from '../../helpers/capture-io.js';
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += String(d)));
-  err.on('data', (d) => (stderr += String(d)));
-  return { io: { stdout: out, stderr: err as unknown as NodeJS.WriteStream }, text: () => ({ stdout, stderr }) };
-}
+const capture = captureIo;
 
 interface DemoJson { ok: boolean; results: { model: string; predictions: number; cutoffs: { k: number; mrr: number }[]; eventsPerSecond: number }[] }
 

@@ -2,19 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
+import { captureIo } from '../../helpers/capture-io.js';
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += String(d)));
-  err.on('data', (d) => (stderr += String(d)));
-  return { io: { stdout: out, stderr: err as unknown as NodeJS.WriteStream }, text: () => ({ stdout, stderr }) };
-}
+const capture = captureIo;
 
 const data = '../shared/data/yoochoose-100k';
 const have = existsSync(join(data, 'train.tsv')) && existsSync(join(data, 'test.tsv'));
