@@ -34,6 +34,12 @@ export interface TransformerConfig {
   readonly bpreg: number;
   /** Cross-entropy logQ correction weight. @defaultValue 1 */
   readonly logq: number;
+  /**
+   * Scores as cosine similarity over a temperature (0 = plain dot product): the session vector and the item
+   * rows are L2-normalised and their product divided by this (NISER/CORE). Without it the norms of popular
+   * items' embeddings grow and dominate the ranking. @defaultValue 0
+   */
+  readonly cosineTemperature: number;
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
@@ -74,6 +80,7 @@ export const defaultTransformerConfig = {
   finalActivation: 'linear',
   bpreg: 0.9,
   logq: 1,
+  cosineTemperature: 0,
   batchSize: 128,
   nSample: 2048,
   sampleAlpha: 0.5,
@@ -114,6 +121,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (typeof c.tiedEmbedding !== 'boolean') throw new InvalidOptionError('tiedEmbedding', 'tiedEmbedding must be true or false');
   if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
+  if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");

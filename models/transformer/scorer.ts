@@ -4,6 +4,7 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { timeBucket } from './config.js';
 import { embedWindows, forwardSequence, layerNorm, uploadDense, type SequenceOutput } from './forward.js';
 import type { TransformerParams } from './params.js';
+import { normalizeRows } from './cosine.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -50,7 +51,9 @@ export class TransformerScorer implements Scorer {
     const d = params.hiddenSize;
     this.dense = uploadDense(params);
     // [d, N]: a matMul with a transposed operand is much slower on wasm.
-    this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(params.outTable, [params.itemCount, d])));
+    // Cosine scoring (config cosineTemperature) ranks against unit item rows.
+    const table = params.config.cosineTemperature > 0 ? normalizeRows(params.outTable, params.itemCount, d).normalized : params.outTable;
+    this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
     this.outputBias = tf.tensor1d(params.outputBias.slice());
   }
 
@@ -82,7 +85,9 @@ export class TransformerScorer implements Scorer {
 
   /** Scores `rows` final hidden vectors `[rows, d]` against every item. */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
-    return readOut(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, this.params.hiddenSize]), this.outputTableT), this.outputBias));
+    const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
+    const h = tau > 0 ? normalizeRows(hidden, rows, d, 1 / tau).normalized : hidden;
+    return readOut(() => tf.add(tf.matMul(tf.tensor2d(h, [rows, d]), this.outputTableT), this.outputBias));
   }
 
   /** Full forward over each session's last maxLength items; fills a fresh cache. */

@@ -6,6 +6,7 @@ import type { PopularitySampler } from '../training/sampler.js';
 import { timeBucket, type TransformerConfig } from './config.js';
 import { trainBackward, trainForward, type MaskFactory } from './backprop.js';
 import { embedWindows } from './forward.js';
+import { normalizeRows, normalizeRowsBackward } from './cosine.js';
 import type { TransformerParams } from './params.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
@@ -71,10 +72,16 @@ export class TransformerStepper {
     // Output layer and loss over the valid positions only.
     const hv = fwd.out;
     const outTable = p.outTable;
-    const hs = new Float32Array(P * d);
-    rows.forEach((r, i) => hs.set(hv.subarray(r * d, (r + 1) * d), i * d));
-    const o = new Float32Array(M * d);
-    for (let j = 0; j < M; j++) o.set(outTable.subarray(cols[j]! * d, (cols[j]! + 1) * d), j * d);
+    const hsRaw = new Float32Array(P * d);
+    rows.forEach((r, i) => hsRaw.set(hv.subarray(r * d, (r + 1) * d), i * d));
+    const oRaw = new Float32Array(M * d);
+    for (let j = 0; j < M; j++) oRaw.set(outTable.subarray(cols[j]! * d, (cols[j]! + 1) * d), j * d);
+    // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
+    const tau = c.cosineTemperature;
+    const hN = tau > 0 ? normalizeRows(hsRaw, P, d) : undefined;
+    const oN = tau > 0 ? normalizeRows(oRaw, M, d) : undefined;
+    const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
+    const o = oN ? oN.normalized : oRaw;
     const scores = mm(hs, P, d, transposeJs(o, M, d), M);
     for (let i = 0; i < P; i++) for (let j = 0; j < M; j++) scores[i * M + j] = scores[i * M + j]! + p.outputBias[cols[j]!]!;
     const dS = new Float32Array(P * M);
@@ -90,6 +97,11 @@ export class TransformerStepper {
     const dHs = mm(dS, P, M, o, d);
     // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
     const dO = transposeJs(mmTA(hs, P, d, dS, M), d, M);
+    if (hN && oN) {
+      for (let i = 0; i < dHs.length; i++) dHs[i] = dHs[i]! / tau;
+      normalizeRowsBackward(dHs, hN.normalized, hN.norms, P, d);
+      normalizeRowsBackward(dO, oN.normalized, oN.norms, M, d);
+    }
     const outAcc = this.outGrad ?? this.tableGrad;
     for (let j = 0; j < M; j++) {
       outAcc.add(cols[j]!, dO, j * d);
