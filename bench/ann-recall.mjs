@@ -1,7 +1,7 @@
 // ANN recall@20 against exact top-20 on a REAL trained GRU4Rec: its output item table and the hidden states
 // of real test sessions (every prefix). Also times both paths on those queries. Run `npm run build` first.
 // usage: node bench/ann-recall.mjs <model dir> <sessions file: one session per line, item ids space-separated>
-//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--out bench/results/ann-recall.json]
+//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--ef-construction 128] [--out bench/results/ann-recall.json]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { readGru4Rec } from '../dist/models/gru4rec/io.js';
@@ -18,6 +18,7 @@ const maxSessions = Number(arg('--sessions', '600'));
 const candidateList = arg('--candidates', '20,30,50,100').split(',').map(Number);
 const out = arg('--out', 'bench/results/ann-recall.json');
 const connectivity = Number(arg('--connectivity', '16'));
+const expansionAdd = Number(arg('--ef-construction', '128'));
 const K = 20;
 const backend = (await selectBackend()).backend;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -54,10 +55,11 @@ for (let b = 0; b < Q; b += 256) truth.push(...exact.scoreTopK(hidden.subarray(b
 const results = { machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend }, modelDir, items: n, dims: d, queries: Q, exactUsPerQueryBatch256: time(exact, 256), runs: [] };
 console.log(`exact: ${results.exactUsPerQueryBatch256} µs/query (batch 256), load ${load()}`);
 const t0 = performance.now();
-const ann = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'ann', candidates: K, connectivity });
+const ann = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'ann', candidates: K, connectivity, expansionAdd });
 results.buildS = +((performance.now() - t0) / 1000).toFixed(1);
 results.connectivity = connectivity;
-console.log(`ANN build ${results.buildS}s (M=${connectivity}, efConstruction=128), load ${load()}`);
+results.efConstruction = expansionAdd;
+console.log(`ANN build ${results.buildS}s (M=${connectivity}, efConstruction=${expansionAdd}), load ${load()}`);
 for (const c of candidateList) {
   ann.candidates = c; // readonly in the typings; the bench sweeps it on one graph
   const got = [];

@@ -13,6 +13,7 @@ import { Gru4RecScorer } from '../dist/models/gru4rec/scorer.js';
 import { Rng } from '../dist/models/training/rng.js';
 import { ClickPipeline } from '../dist/src/pipeline/click-pipeline.js';
 import { ItemVocabulary } from '../dist/src/vocab/item-vocabulary.js';
+import { makeQueries, makeTable } from './synthetic-table.mjs';
 
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i < 0 ? def : process.argv[i + 1]; };
 const list = (name, def) => arg(name, def).split(',').filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
@@ -33,34 +34,6 @@ const K = 20;
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend };
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`# inference bench — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, tfjs backend ${backend}, d=${dims}, k=${K}`);
-
-/** Clustered embeddings like a trained item table: 1000 centres, per-item noise, popularity-like bias. */
-function makeTable(n, d, seed) {
-  const rng = new Rng(seed);
-  const g = () => { let s = 0; for (let i = 0; i < 4; i++) s += rng.next(); return (s - 2) * 1.7; };
-  const C = 1000;
-  const centres = Float32Array.from({ length: C * d }, () => g() * 0.15);
-  const vectors = new Float32Array(n * d);
-  const bias = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(C);
-    for (let t = 0; t < d; t++) vectors[i * d + t] = centres[c * d + t] + 0.07 * g();
-    bias[i] = -0.5 * Math.log1p(i / 100) * 0.1;
-  }
-  return { vectors, bias, itemCount: n, dims: d };
-}
-
-/** Queries near the items (a session's hidden state points at what it will click): item + noise, tanh-bounded. */
-function makeQueries(table, q, seed) {
-  const rng = new Rng(seed);
-  const d = table.dims;
-  const out = new Float32Array(q * d);
-  for (let b = 0; b < q; b++) {
-    const i = rng.int(table.itemCount);
-    for (let t = 0; t < d; t++) out[b * d + t] = Math.tanh(3 * table.vectors[i * d + t] + 0.3 * (rng.next() - 0.5));
-  }
-  return out;
-}
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 

@@ -72,7 +72,10 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
   private modelVersion: string;
   private readonly counters: PipelineStats = { events: 0, recommendations: 0, outOfVocabulary: 0, rejected: 0, batches: 0 };
   private queue: { input: PipelineInput<unknown>; resolve: (o: PipelineOutput<unknown>) => void; reject: (e: unknown) => void }[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the armed batch timer (a timeout or an immediate), if any. */
+  private disarm: (() => void) | undefined;
+  /** A model step is running; events queue until it ends and then go in the next step. */
+  private busy = false;
   private running: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -104,7 +107,7 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
    */
   async swapModel(scorer: Scorer, vocabulary: ItemVocabulary, modelVersion = scorer.name): Promise<Scorer> {
     // Wait for the in-flight batch so no step mixes two models.
-    await this.running;
+    while (this.busy) await this.running;
     const old = this.scorer;
     const oldVocab = this.vocabulary;
     this.scorer = scorer;
@@ -201,15 +204,16 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
 
   /**
    * Adds one event to the current micro-batch; resolves with its output once the batch is scored.
-   * Batches close at `maxBatchSize` events or after `maxDelayMs`.
+   * Adaptive batching: while a model step runs, events queue and all of them (up to `maxBatchSize`) go in
+   * the next step the moment it ends, so batches grow with load and an idle pipeline adds only `maxDelayMs`.
    */
   push<M>(event: ClickEvent, meta: M): Promise<PipelineOutput<M>> {
     if (this.closed) return Promise.reject(new ClosedError('ClickPipeline'));
     return new Promise<PipelineOutput<M>>((resolve, reject) => {
       this.queue.push({ input: { event, meta }, resolve: resolve as (o: PipelineOutput<unknown>) => void, reject });
-      const max = this.opts.maxBatchSize ?? pipelineDefaults.maxBatchSize;
-      if (this.queue.length >= max) this.drain();
-      else if (!this.timer) this.timer = setTimeout(() => this.drain(), this.opts.maxDelayMs ?? pipelineDefaults.maxDelayMs);
+      if (this.busy) return;
+      if (this.queue.length >= (this.opts.maxBatchSize ?? pipelineDefaults.maxBatchSize)) this.drain();
+      else this.arm();
     });
   }
 
@@ -220,8 +224,10 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
 
   /** Resolves once every pushed event has been processed. */
   async flush(): Promise<void> {
-    if (this.queue.length > 0) this.drain();
-    await this.running;
+    while (this.queue.length > 0 || this.busy) {
+      if (!this.busy) this.drain();
+      await this.running;
+    }
   }
 
   /** Flushes, closes all sessions and disposes nothing else (the caller owns the scorer). */
@@ -232,20 +238,40 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     this.sessionizer.closeAll();
   }
 
+  /** Starts the batch timer: `maxDelayMs` to let a burst gather, or the next turn of the event loop for 0. */
+  private arm(): void {
+    if (this.disarm) return;
+    const delay = this.opts.maxDelayMs ?? pipelineDefaults.maxDelayMs;
+    if (delay > 0) {
+      const t = setTimeout(() => this.drain(), delay);
+      this.disarm = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(() => this.drain());
+      this.disarm = () => clearImmediate(t);
+    }
+  }
+
+  /** Starts one model step on the queued events (at most maxBatchSize) unless one is running. */
   private drain(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    // Serialize batches: at most one model step in flight.
-    this.running = this.running.then(async () => {
+    this.disarm?.();
+    this.disarm = undefined;
+    if (this.busy || this.queue.length === 0) return;
+    const max = this.opts.maxBatchSize ?? pipelineDefaults.maxBatchSize;
+    const batch = this.queue.length <= max ? this.queue : this.queue.splice(0, max);
+    if (batch === this.queue) this.queue = [];
+    this.busy = true;
+    this.running = (async () => {
       try {
         const outs = await this.process(batch.map((b) => b.input));
         outs.forEach((o, j) => batch[j]!.resolve(o));
       } catch (err) {
         for (const b of batch) b.reject(err);
+      } finally {
+        this.busy = false;
       }
-    });
+      // Whatever queued during the step has already waited a whole step: run it now.
+      if (this.queue.length > 0) this.drain();
+    })();
   }
 
   private async runRound<M>(

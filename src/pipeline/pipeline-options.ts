@@ -17,7 +17,11 @@ export interface PipelineOptions {
   readonly oov?: Exclude<OovPolicy, 'grow'>;
   /** Largest micro-batch of events scored in one model call. @defaultValue 256 */
   readonly maxBatchSize?: number;
-  /** Longest an event waits for its micro-batch to fill, in ms. @defaultValue 2 */
+  /**
+   * How long an event that finds the model idle waits for more events to join its batch, in ms (0 = until
+   * the current turn of the event loop ends, which gathers a synchronous burst). While a step runs, events
+   * queue and go in the next step as soon as it ends, whatever this is. @defaultValue 0
+   */
   readonly maxDelayMs?: number;
   /** Sessionizer options (idle timeout, LRU cap...). */
   readonly sessions?: SessionizerOptions;
@@ -32,7 +36,7 @@ export const pipelineDefaults = {
   excludeSeen: false,
   oov: 'ignore',
   maxBatchSize: 256,
-  maxDelayMs: 2,
+  maxDelayMs: 0,
 } as const;
 
 export function validatePipelineOptions(o: PipelineOptions): void {

@@ -62,6 +62,31 @@ describe('ClickPipeline', () => {
     expect(results.map((r) => `${r.meta}:${r.recommendation!.items[0]}`)).toEqual(['a:i1', 'b:i2', 'c:i3']);
   });
 
+  it('adaptive batching: events pushed during a step all go in the next step, split at maxBatchSize', async () => {
+    // A scorer whose observe takes a while (async), like a GPU step: later pushes must queue, not start steps.
+    class SlowScorer extends SuccessorScorer {
+      override async observe(sessions: Parameters<SuccessorScorer['observe']>[0]): Promise<void> {
+        await new Promise((r) => setTimeout(r, 20));
+        super.observe(sessions);
+      }
+    }
+    const scorer = new SlowScorer(5);
+    const p = new ClickPipeline(scorer, vocab(), { k: 1, maxBatchSize: 4 });
+    const first = p.push(ev('s0', 'i0', 1), 0);
+    await new Promise((r) => setImmediate(r)); // the first step has started with one event
+    const rest = Array.from({ length: 6 }, (_, i) => p.push(ev(`s${i + 1}`, 'i1', 1), i + 1));
+    const outs = await Promise.all([first, ...rest]);
+    expect(scorer.observeCalls).toEqual([1, 4, 2]);
+    expect(outs.map((o) => o.meta)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(outs.every((o) => o.recommendation !== undefined)).toBe(true);
+    // flush() waits for queued and running steps alike.
+    const late = [p.push(ev('x', 'i2', 2), 'x'), p.push(ev('y', 'i2', 2), 'y')];
+    await p.flush();
+    expect(p.pending).toBe(0);
+    expect(scorer.observeCalls).toEqual([1, 4, 2, 2]);
+    await Promise.all(late);
+  });
+
   it('recommend() scores a live session on demand and is stable', async () => {
     const p = new ClickPipeline(new SuccessorScorer(5), vocab(), { k: 2 });
     await p.process([{ event: ev('a', 'i3', 1), meta: 0 }]);
