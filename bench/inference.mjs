@@ -2,11 +2,11 @@
 // against exact, and the embedded GRU pipeline end to end (sustained events/s, event→recommendation latency
 // at a fixed rate). Prints tables, writes bench/results/inference.json. Run `npm run build` first.
 // usage: node bench/inference.mjs [--items 10000,43000,200000,1000000] [--dims 100] [--batches 1,16,64,256]
-//        [--modes exact,ann,loop] [--candidates 200] [--pipeline 43000] [--seconds 2] [--out file]
+//        [--modes exact,ann,loop] [--candidates 50] [--ef-construction-1m 128] [--pipeline 43000] [--seconds 2] [--out file]
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { selectBackend } from '../dist/src/backend/select-backend.js';
-import { ItemScoringTable } from '../dist/models/scoring/item-scoring-table.js';
+import { ItemScoringTable, itemScoringTableDefaults } from '../dist/models/scoring/item-scoring-table.js';
 import { resolveGru4RecConfig } from '../dist/models/gru4rec/config.js';
 import { Gru4RecParams } from '../dist/models/gru4rec/params.js';
 import { Gru4RecScorer } from '../dist/models/gru4rec/scorer.js';
@@ -21,7 +21,8 @@ const itemCounts = list('--items', '10000,43000,200000,1000000');
 const dims = Number(arg('--dims', '100'));
 const batches = list('--batches', '1,16,64,256');
 const modes = list('--modes', 'exact,ann,loop');
-const candidates = Number(arg('--candidates', '100'));
+const candidates = Number(arg('--candidates', String(itemScoringTableDefaults.candidates)));
+const efConstruction1M = Number(arg('--ef-construction-1m', '128'));
 const pipelineItems = list('--pipeline', '43000');
 const seconds = Number(arg('--seconds', '2'));
 const out = arg('--out', 'bench/results/inference.json');
@@ -72,7 +73,9 @@ for (const n of itemCounts) {
     let buildS;
     if (mode === 'ann') {
       const s = performance.now();
-      const expansionAdd = n >= 500_000 ? 64 : 128;
+      // The library default (400) up to 200k items; the 1M graph is built with a smaller efConstruction so the
+      // build stays within minutes on 2 cores (--ef-construction-1m).
+      const expansionAdd = n >= 500_000 ? efConstruction1M : itemScoringTableDefaults.expansionAdd;
       const indexFile = indexDir && `${indexDir}/items-${n}-d${dims}-ea${expansionAdd}.usearch`;
       const cached = indexFile !== undefined && existsSync(indexFile);
       if (indexDir) mkdirSync(indexDir, { recursive: true });

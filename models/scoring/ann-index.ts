@@ -8,7 +8,11 @@ import type { DenseItemTable } from '../../src/scoring/dense-top-k.js';
 export interface AnnIndexOptions {
   /** Graph degree (HNSW `M`). More = better recall, more memory, slower build. @defaultValue 16 */
   readonly connectivity?: number;
-  /** Candidate list size while inserting (HNSW `efConstruction`). @defaultValue 128 */
+  /**
+   * Candidate list size while inserting (HNSW `efConstruction`). A better graph lets queries search fewer
+   * candidates: on a trained 43k-item model, 50 candidates gave recall@20 0.989 with 400 and 0.979 with 128,
+   * for a build about 3× longer (once: the graph is persisted with the model). @defaultValue 400
+   */
   readonly expansionAdd?: number;
   /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller, so `candidates` is the effective ef. @defaultValue 16 */
   readonly expansionSearch?: number;
@@ -31,7 +35,7 @@ export interface AnnIndexOptions {
 
 export const annIndexDefaults = {
   connectivity: 16,
-  expansionAdd: 128,
+  expansionAdd: 400,
   expansionSearch: 16,
   threads: 0,
   searchThreads: 1,
