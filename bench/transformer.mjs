@@ -23,7 +23,7 @@ const params = new TransformerParams(config, items);
 params.initialize(new Rng(1));
 console.log(`backend ${sel.backend}; ${items} items, d ${config.hiddenSize}, ${config.blocks} blocks, ${config.heads} heads, maxLength ${config.maxLength}; ${batch} sessions × ${events} events`);
 
-function run(cache, withScore) {
+async function run(cache, withScore) {
   const scorer = new TransformerScorer(params, { cache });
   const rng = new Rng(2);
   let best = Infinity;
@@ -32,8 +32,8 @@ function run(cache, withScore) {
     const t0 = performance.now();
     for (let t = 0; t < events; t++) {
       for (const s of sessions) s.items.push(rng.int(items));
-      scorer.observe(sessions);
-      if (withScore) scorer.score(sessions);
+      await scorer.observe(sessions); // synchronous on wasm; a Promise on webgpu
+      if (withScore) await scorer.score(sessions);
     }
     best = Math.min(best, performance.now() - t0);
   }
@@ -43,8 +43,8 @@ function run(cache, withScore) {
 
 const rows = [];
 for (const withScore of [false, true]) {
-  const cached = run(true, withScore);
-  const full = run(false, withScore);
+  const cached = await run(true, withScore);
+  const full = await run(false, withScore);
   rows.push({ what: withScore ? 'observe + score all items' : 'observe only', cached, full });
   console.log(`${withScore ? 'observe + score' : 'observe only   '}: KV cache ${cached.toFixed(0)} events/s, recompute ${full.toFixed(0)} events/s, speed-up ×${(cached / full).toFixed(2)}`);
 }

@@ -1,9 +1,10 @@
 import { tf } from '../../src/backend/tf.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
-import { affine, layerNormForward } from '../transformer/backprop.js';
+import { affineReading, layerNormForward } from '../transformer/backprop.js';
+import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { timeBucket } from '../transformer/config.js';
-import { embedWindows, forwardSequence, uploadDense, type SequenceOutput } from '../transformer/forward.js';
+import { embedWindows, forwardSequence, uploadDense } from '../transformer/forward.js';
 import type { BstRankerParams } from './params.js';
 
 /** The window of a session the ranker reads: its last `maxLength` items and their gaps to the newest event. */
@@ -31,13 +32,21 @@ export function mlpInput(out: Float32Array, row: number, cand: Float32Array, can
   }
 }
 
-/** MLP on `[rows, 3d]` → logits `[rows]` (LeakyReLU between layers). */
-export function mlpForward(p: BstRankerParams, z0: Float32Array, rows: number): { logits: Float32Array; acts: Float32Array[]; pre: Float32Array[] } {
+export interface MlpOutput { logits: Float32Array; acts: Float32Array[]; pre: Float32Array[] }
+
+/** MLP on `[rows, 3d]` → logits `[rows]` (LeakyReLU between layers). Backends with sync reads only. */
+export function mlpForward(p: BstRankerParams, z0: Float32Array, rows: number): MlpOutput {
+  return runReadsSync(mlpForwardReading(p, z0, rows));
+}
+
+/** {@link mlpForward} as a computation (models/training/matmul.ts ReadingComputation). */
+export function* mlpForwardReading(p: BstRankerParams, z0: Float32Array, rows: number): ReadingComputation<MlpOutput> {
   const acts: Float32Array[] = [z0];
   const pre: Float32Array[] = [];
   let z = z0;
-  p.mlp.forEach((l, i) => {
-    const y = affine(z, rows, l.inSize, l.w, l.outSize, l.b);
+  for (let i = 0; i < p.mlp.length; i++) {
+    const l = p.mlp[i]!;
+    const y = yield* affineReading(z, rows, l.inSize, l.w, l.outSize, l.b);
     pre.push(y);
     if (i < p.mlp.length - 1) {
       const a = Float32Array.from(y, (v) => (v > 0 ? v : v * p.config.leakySlope));
@@ -46,7 +55,7 @@ export function mlpForward(p: BstRankerParams, z0: Float32Array, rows: number): 
     } else {
       z = y;
     }
-  });
+  }
   return { logits: z, acts, pre };
 }
 
@@ -67,8 +76,19 @@ export class BstRanker {
   /**
    * Click logits `[sessions.length × M]` for `candidates` (row-major, M per session). Sessions need ≥ 1 item.
    * `candidateScores` (same layout) are the first stage's scores, required when the config uses them.
+   * Backends with sync reads only (cpu, wasm, tensorflow); {@link logitsAsync} runs everywhere.
    */
   logits(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Float32Array {
+    assertSyncReads('BstRanker.logits', 'logitsAsync');
+    return runReadsSync(this.computeLogits(sessions, candidates, M, candidateScores));
+  }
+
+  /** {@link logits} reading tensors with `await data()` where the backend needs it (webgpu); every backend. */
+  logitsAsync(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Promise<Float32Array> {
+    return runReadsAsync(this.computeLogits(sessions, candidates, M, candidateScores));
+  }
+
+  private *computeLogits(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): ReadingComputation<Float32Array> {
     if (this.disposed) throw new Error('BstRanker is disposed');
     const useScore = this.params.config.useCandidateScore;
     if (useScore && !candidateScores) throw new InvalidOptionError('candidateScores', 'this ranker was trained with the first stage\'s scores as a feature; pass them (TwoStageScorer does)');
@@ -79,11 +99,16 @@ export class BstRanker {
     const wins = sessions.map((s) => rankerWindow(s, L));
     const T = wins.reduce((m, w) => Math.max(m, w.items.length), 1);
     const x = embedWindows(bp, wins.map((w) => w.items), T, wins.map((w) => w.gaps));
-    const r = tf.tidy(() => forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T) as unknown as tf.TensorContainer) as unknown as SequenceOutput;
-    const hidden = r.hidden.dataSync() as Float32Array;
-    const keys = r.keys.map((k) => k.dataSync() as Float32Array);
-    const values = r.values.map((v) => v.dataSync() as Float32Array);
-    tf.dispose([r.hidden, ...r.keys, ...r.values]);
+    // One read: [hidden; keys per block; values per block], each [B·T, d].
+    const all = yield () => {
+      const r = forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T);
+      return tf.concat([r.hidden, ...r.keys, ...r.values], 0);
+    };
+    const part = B * T * d;
+    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
+    const hidden = slab(0);
+    const keys = Array.from({ length: c.blocks }, (_, i) => slab(1 + i));
+    const values = Array.from({ length: c.blocks }, (_, i) => slab(1 + c.blocks + i));
     // Candidate rows: item + position n + the "now" time bucket.
     const R = B * M;
     const pos = bp.get('position_table');
@@ -102,9 +127,9 @@ export class BstRanker {
     for (let blk = 0; blk < c.blocks; blk++) {
       const w = (name: string) => bp.get(`block_${blk}/${name}`);
       const a = layerNormForward(h, R, d, w('ln1_gamma'), w('ln1_beta')).y;
-      const q = affine(a, R, d, w('wq'), d, w('bq'));
-      const k = affine(a, R, d, w('wk'), d, w('bk'));
-      const v = affine(a, R, d, w('wv'), d, w('bv'));
+      const q = yield* affineReading(a, R, d, w('wq'), d, w('bq'));
+      const k = yield* affineReading(a, R, d, w('wk'), d, w('bk'));
+      const v = yield* affineReading(a, R, d, w('wv'), d, w('bv'));
       const att = new Float32Array(R * d);
       const K = keys[blk]!, V = values[blk]!;
       for (let b = 0; b < B; b++) {
@@ -131,12 +156,12 @@ export class BstRanker {
           }
         }
       }
-      const u = affine(att, R, d, w('wo'), d, w('bo'));
+      const u = yield* affineReading(att, R, d, w('wo'), d, w('bo'));
       for (let i = 0; i < h.length; i++) h[i] = h[i]! + u[i]!;
       const a2 = layerNormForward(h, R, d, w('ln2_gamma'), w('ln2_beta')).y;
-      const z = affine(a2, R, d, w('w1'), c.feedForwardSize, w('b1'));
+      const z = yield* affineReading(a2, R, d, w('w1'), c.feedForwardSize, w('b1'));
       for (let i = 0; i < z.length; i++) if (z[i]! < 0) z[i] = 0;
-      const f = affine(z, R, c.feedForwardSize, w('w2'), d, w('b2'));
+      const f = yield* affineReading(z, R, c.feedForwardSize, w('w2'), d, w('b2'));
       for (let i = 0; i < h.length; i++) h[i] = h[i]! + f[i]!;
     }
     h = layerNormForward(h, R, d, bp.get('final_ln_gamma'), bp.get('final_ln_beta')).y;
@@ -147,7 +172,7 @@ export class BstRanker {
       if (useScore) for (let m = 0; m < M; m++) best = Math.max(best, candidateScores![b * M + m]!);
       for (let m = 0; m < M; m++) mlpInput(z0, b * M + m, h, (b * M + m) * d, hidden, last, d, useScore ? candidateScores![b * M + m]! - best : undefined);
     }
-    const logits = mlpForward(this.params, z0, R).logits;
+    const logits = (yield* mlpForwardReading(this.params, z0, R)).logits;
     if (useScore) {
       const w = this.params.scoreWeight[0]!, width = 3 * d + 1;
       for (let r2 = 0; r2 < R; r2++) logits[r2] = logits[r2]! + w * z0[r2 * width + 3 * d]!;

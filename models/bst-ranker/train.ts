@@ -10,13 +10,14 @@ import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, ty
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
-import { trainBackward, trainForward, type MaskFactory } from '../transformer/backprop.js';
+import { trainBackwardReading, trainForwardReading, type MaskFactory } from '../transformer/backprop.js';
 import { timeBucket } from '../transformer/config.js';
 import { embedWindows } from '../transformer/forward.js';
-import { mmTA, mmTB } from '../transformer/linalg.js';
+import { mmTAReading, mmTBReading } from '../transformer/linalg.js';
+import { assertSyncReads, backendReadsSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { resolveBstRankerConfig, type BstRankerConfig } from './config.js';
 import { BstRankerParams } from './params.js';
-import { mlpForward, mlpInput } from './ranker.js';
+import { mlpForwardReading, mlpInput } from './ranker.js';
 
 export interface BstTrainingData extends SessionArrays {
   readonly vocabulary: ItemVocabulary;
@@ -80,6 +81,8 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
   const epochs: BstTrainResult['epochs'] = [];
   const started = performance.now();
   let outOfTime = false;
+  // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
+  const syncReads = backendReadsSync();
   for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
     for (let i = prefixes.length - 1; i > 0; i--) { const j = rng.int(i + 1); [prefixes[i], prefixes[j]] = [prefixes[j]!, prefixes[i]!]; }
     const n = config.maxPrefixes > 0 ? Math.min(config.maxPrefixes, prefixes.length) : prefixes.length;
@@ -91,7 +94,7 @@ export async function trainBstRanker(data: BstTrainingData, options: BstTrainOpt
       if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
       const batch = prefixes.slice(i, Math.min(n, i + config.batchSize));
       const hard = options.candidates && (config.hardNegativeShare > 0 || config.useCandidateScore) ? await hardCandidates(options.candidates, data, batch, config.hardNegativeTopM) : undefined;
-      const loss = stepper.step(batch, hard, config.hardNegativeShare);
+      const loss = syncReads ? stepper.step(batch, hard, config.hardNegativeShare) : await stepper.stepAsync(batch, hard, config.hardNegativeShare);
       lossSum += loss * batch.length;
       done += batch.length;
       recent += loss; recentN++;
@@ -139,7 +142,18 @@ class BstStepper {
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, c.batchSize * (c.negatives + 1) * (c.maxLength + 1));
   }
 
+  /** One step (backends with sync reads only); returns the mean log loss. */
   step(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): number {
+    assertSyncReads('BstStepper.step', 'stepAsync');
+    return runReadsSync(this.computeStep(batch, first, hardShare));
+  }
+
+  /** {@link step} reading every product with `await data()` where needed: every backend. */
+  stepAsync(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): Promise<number> {
+    return runReadsAsync(this.computeStep(batch, first, hardShare));
+  }
+
+  private *computeStep(batch: readonly Prefix[], first: FirstStage | undefined, hardShare: number): ReadingComputation<number> {
     const { p, data } = this;
     const c = p.config, bp = p.block, d = c.hiddenSize, K = c.negatives;
     const windows: Int32Array[] = [];
@@ -181,14 +195,14 @@ class BstStepper {
     const dropEmb = this.mask(S * T * d, c.dropout);
     const x0 = embedWindows(bp, windows, T, gaps, dropEmb);
     const masks: MaskFactory = (n) => (c.dropout > 0 ? this.mask(n, c.dropout) : undefined);
-    const fwd = trainForward(bp, x0, S, T, masks);
+    const fwd = yield* trainForwardReading(bp, x0, S, T, masks);
     const width = 3 * d + (useScore ? 1 : 0);
     const z0 = new Float32Array(S * width);
     windows.forEach((w, s) => {
       const n = w.length - 1;
       mlpInput(z0, s, fwd.out, (s * T + n) * d, fwd.out, (s * T + n - 1) * d, d, useScore ? features[s]! : undefined);
     });
-    const { logits, acts, pre } = mlpForward(p, z0, S);
+    const { logits, acts, pre } = yield* mlpForwardReading(p, z0, S);
     if (useScore) for (let s = 0; s < S; s++) logits[s] = logits[s]! + p.scoreWeight[0]! * features[s]!;
     let loss = 0;
     let dy: Float32Array = new Float32Array(S);
@@ -203,11 +217,11 @@ class BstStepper {
     const mlpGrads: { w: Float32Array; b: Float32Array }[] = [];
     for (let i = p.mlp.length - 1; i >= 0; i--) {
       const l = p.mlp[i]!;
-      const gw = mmTA(acts[i]!, S, l.inSize, dy, l.outSize);
+      const gw = yield* mmTAReading(acts[i]!, S, l.inSize, dy, l.outSize);
       const gb = new Float32Array(l.outSize);
       for (let r = 0; r < S; r++) for (let j = 0; j < l.outSize; j++) gb[j] = gb[j]! + dy[r * l.outSize + j]!;
       mlpGrads[i] = { w: gw, b: gb };
-      const dIn = mmTB(dy, S, l.outSize, l.w, l.inSize);
+      const dIn = yield* mmTBReading(dy, S, l.outSize, l.w, l.inSize);
       if (i > 0) { const pr = pre[i - 1]!; for (let k = 0; k < dIn.length; k++) if (!(pr[k]! > 0)) dIn[k] = dIn[k]! * c.leakySlope; }
       dy = dIn;
     }
@@ -222,7 +236,7 @@ class BstStepper {
       }
     });
     const grads = new Map(bp.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
-    const dX = trainBackward(bp, fwd, dOut, grads);
+    const dX = yield* trainBackwardReading(bp, fwd, dOut, grads);
     this.tableGrad.clear();
     const dPos = grads.get('position_table')!, dTime = grads.get('time_table');
     windows.forEach((w, s) => {

@@ -55,7 +55,7 @@ export class TwoStageScorer implements Scorer {
     const cands = new Int32Array(rows.length * M);
     rows.forEach((i, r) => cands.set(topK(base, M, {}, i * N, N).items, r * M));
     const candScores = Float32Array.from(cands, (item, k) => base[rows[Math.floor(k / M)]! * N + item]!);
-    const logits = this.ranker.logits(rows.map((i) => sessions[i]!), cands, M, candScores);
+    const logits = await this.ranker.logitsAsync(rows.map((i) => sessions[i]!), cands, M, candScores);
     const out = base.slice();
     rows.forEach((i, r) => {
       const off = i * N;

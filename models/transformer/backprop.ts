@@ -1,4 +1,5 @@
-import { mm, mmTA, mmTB } from './linalg.js';
+import { assertSyncReads, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { mmReading, mmTAReading, mmTBReading } from './linalg.js';
 import type { TransformerConfig } from './config.js';
 import { LAYER_NORM_EPSILON } from './forward.js';
 import type { BlockWeightName, TransformerParams } from './params.js';
@@ -8,7 +9,8 @@ import type { BlockWeightName, TransformerParams } from './params.js';
  * the TF.js backend (models/training/matmul.ts), like GRU4Rec's engine. TF.js autodiff is not used because
  * tfjs-core's node bundle registers no op gradients (and its ESM gradient files do not load in Node).
  * It computes exactly what forward.ts computes for inference; a test checks both agree and that the
- * gradients match finite differences.
+ * gradients match finite differences. The passes are ReadingComputations (each product is yielded to be read
+ * back): trainForward/trainBackward drive them synchronously (cpu, wasm), runReadsAsync on every backend.
  */
 
 interface LayerNormCache { xhat: Float32Array; rstd: Float32Array }
@@ -75,18 +77,29 @@ export function layerNormBackward(dy: Float32Array, c: LayerNormCache, rows: num
   return dx;
 }
 
+/** `x·W + b` for `x[rows, inSize]`, `W[inSize, outSize]` (backends with sync reads only). */
 export function affine(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): Float32Array {
-  const y = mm(x, rows, inSize, w, outSize);
+  return runReadsSync(affineReading(x, rows, inSize, w, outSize, b));
+}
+
+/** {@link affine} as a computation step. */
+export function* affineReading(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): ReadingComputation<Float32Array> {
+  const y = yield* mmReading(x, rows, inSize, w, outSize);
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) y[r * outSize + j] = y[r * outSize + j]! + b[j]!;
   return y;
 }
 
-/** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ`. */
+/** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ` (backends with sync reads only). */
 export function affineBackward(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): Float32Array {
-  const gw = mmTA(x, rows, inSize, dy, outSize);
+  return runReadsSync(affineBackwardReading(dy, x, rows, inSize, w, outSize, dW, db));
+}
+
+/** {@link affineBackward} as a computation step. */
+export function* affineBackwardReading(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): ReadingComputation<Float32Array> {
+  const gw = yield* mmTAReading(x, rows, inSize, dy, outSize);
   for (let i = 0; i < gw.length; i++) dW[i] = dW[i]! + gw[i]!;
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) db[j] = db[j]! + dy[r * outSize + j]!;
-  return mmTB(dy, rows, outSize, w, inSize);
+  return yield* mmTBReading(dy, rows, outSize, w, inSize);
 }
 
 function mulInPlace(x: Float32Array, m: Float32Array | undefined): Float32Array {
@@ -153,27 +166,33 @@ function attentionBackward(dOut: Float32Array, q: Float32Array, k: Float32Array,
   return { dq, dk, dv };
 }
 
-/** Forward over `x` `[B·T, d]` (embedded windows); `masks` gives dropout multipliers (training). */
+/** Forward over `x` `[B·T, d]` (embedded windows); `masks` gives dropout multipliers (training). Backends with sync reads only. */
 export function trainForward(p: TransformerParams, x: Float32Array, B: number, T: number, masks?: MaskFactory): ForwardCache {
+  assertSyncReads('trainForward', 'trainForwardReading with runReadsAsync');
+  return runReadsSync(trainForwardReading(p, x, B, T, masks));
+}
+
+/** {@link trainForward} as a computation: every backend through runReadsAsync. */
+export function* trainForwardReading(p: TransformerParams, x: Float32Array, B: number, T: number, masks?: MaskFactory): ReadingComputation<ForwardCache> {
   const c: TransformerConfig = p.config, d = c.hiddenSize, f = c.feedForwardSize, R = B * T;
   const blocks: BlockCache[] = [];
   let h = x;
   for (let bi = 0; bi < c.blocks; bi++) {
     const w = (n: BlockWeightName) => p.block(bi, n);
     const l1 = layerNormForward(h, R, d, w('ln1_gamma'), w('ln1_beta'));
-    const q = affine(l1.y, R, d, w('wq'), d, w('bq'));
-    const k = affine(l1.y, R, d, w('wk'), d, w('bk'));
-    const v = affine(l1.y, R, d, w('wv'), d, w('bv'));
+    const q = yield* affineReading(l1.y, R, d, w('wq'), d, w('bq'));
+    const k = yield* affineReading(l1.y, R, d, w('wk'), d, w('bk'));
+    const v = yield* affineReading(l1.y, R, d, w('wv'), d, w('bv'));
     const at = attentionForward(q, k, v, B, T, d, c.heads);
     const mask1 = masks?.(R * d);
-    const u = mulInPlace(affine(at.out, R, d, w('wo'), d, w('bo')), mask1);
+    const u = mulInPlace(yield* affineReading(at.out, R, d, w('wo'), d, w('bo')), mask1);
     const h2 = new Float32Array(R * d);
     for (let i = 0; i < h2.length; i++) h2[i] = h[i]! + u[i]!;
     const l2 = layerNormForward(h2, R, d, w('ln2_gamma'), w('ln2_beta'));
-    const z = affine(l2.y, R, d, w('w1'), f, w('b1'));
+    const z = yield* affineReading(l2.y, R, d, w('w1'), f, w('b1'));
     const r = Float32Array.from(z, (v2) => (v2 > 0 ? v2 : 0));
     const mask2 = masks?.(R * d);
-    const ff = mulInPlace(affine(r, R, f, w('w2'), d, w('b2')), mask2);
+    const ff = mulInPlace(yield* affineReading(r, R, f, w('w2'), d, w('b2')), mask2);
     const h3 = new Float32Array(R * d);
     for (let i = 0; i < h3.length; i++) h3[i] = h2[i]! + ff[i]!;
     blocks.push({ hIn: h, ln1: l1.cache, a1: l1.y, q, k, v, probs: at.probs, attn: at.out, mask1, h2, ln2: l2.cache, a2: l2.y, z, r, mask2 });
@@ -185,9 +204,15 @@ export function trainForward(p: TransformerParams, x: Float32Array, B: number, T
 
 /**
  * Backward from `dOut` (`[B·T, d]`): adds weight gradients into `grads` (keyed by dense weight name, same
- * shapes) and returns the gradient with respect to the input `x`.
+ * shapes) and returns the gradient with respect to the input `x`. Backends with sync reads only.
  */
 export function trainBackward(p: TransformerParams, cache: ForwardCache, dOut: Float32Array, grads: Map<string, Float32Array>): Float32Array {
+  assertSyncReads('trainBackward', 'trainBackwardReading with runReadsAsync');
+  return runReadsSync(trainBackwardReading(p, cache, dOut, grads));
+}
+
+/** {@link trainBackward} as a computation: every backend through runReadsAsync. */
+export function* trainBackwardReading(p: TransformerParams, cache: ForwardCache, dOut: Float32Array, grads: Map<string, Float32Array>): ReadingComputation<Float32Array> {
   const c = p.config, d = c.hiddenSize, f = c.feedForwardSize, R = cache.B * cache.T;
   const g = (name: string) => grads.get(name)!;
   let dh = layerNormBackward(dOut, cache.lnF, R, d, p.get('final_ln_gamma'), g('final_ln_gamma'), g('final_ln_beta'));
@@ -197,18 +222,18 @@ export function trainBackward(p: TransformerParams, cache: ForwardCache, dOut: F
     const gw = (n: BlockWeightName) => g(`block_${bi}/${n}`);
     // Feed-forward branch.
     const dff = mulInPlace(dh.slice(), k.mask2);
-    const dr = affineBackward(dff, k.r, R, f, w('w2'), d, gw('w2'), gw('b2'));
+    const dr = yield* affineBackwardReading(dff, k.r, R, f, w('w2'), d, gw('w2'), gw('b2'));
     for (let i = 0; i < dr.length; i++) if (!(k.z[i]! > 0)) dr[i] = 0;
-    const da2 = affineBackward(dr, k.a2, R, d, w('w1'), f, gw('w1'), gw('b1'));
+    const da2 = yield* affineBackwardReading(dr, k.a2, R, d, w('w1'), f, gw('w1'), gw('b1'));
     const dh2 = layerNormBackward(da2, k.ln2, R, d, w('ln2_gamma'), gw('ln2_gamma'), gw('ln2_beta'));
     for (let i = 0; i < dh2.length; i++) dh2[i] = dh2[i]! + dh[i]!;
     // Attention branch.
     const du = mulInPlace(dh2.slice(), k.mask1);
-    const dAttn = affineBackward(du, k.attn, R, d, w('wo'), d, gw('wo'), gw('bo'));
+    const dAttn = yield* affineBackwardReading(du, k.attn, R, d, w('wo'), d, gw('wo'), gw('bo'));
     const { dq, dk, dv } = attentionBackward(dAttn, k.q, k.k, k.v, k.probs, cache.B, cache.T, d, c.heads);
-    const da1 = affineBackward(dq, k.a1, R, d, w('wq'), d, gw('wq'), gw('bq'));
-    const dak = affineBackward(dk, k.a1, R, d, w('wk'), d, gw('wk'), gw('bk'));
-    const dav = affineBackward(dv, k.a1, R, d, w('wv'), d, gw('wv'), gw('bv'));
+    const da1 = yield* affineBackwardReading(dq, k.a1, R, d, w('wq'), d, gw('wq'), gw('bq'));
+    const dak = yield* affineBackwardReading(dk, k.a1, R, d, w('wk'), d, gw('wk'), gw('bk'));
+    const dav = yield* affineBackwardReading(dv, k.a1, R, d, w('wv'), d, gw('wv'), gw('bv'));
     for (let i = 0; i < da1.length; i++) da1[i] = da1[i]! + dak[i]! + dav[i]!;
     const dIn = layerNormBackward(da1, k.ln1, R, d, w('ln1_gamma'), gw('ln1_gamma'), gw('ln1_beta'));
     for (let i = 0; i < dIn.length; i++) dIn[i] = dIn[i]! + dh2[i]!;

@@ -2,9 +2,10 @@ import { tf } from '../../src/backend/tf.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { timeBucket } from './config.js';
-import { embedWindows, forwardSequence, layerNorm, uploadDense, type SequenceOutput } from './forward.js';
+import { embedWindows, forwardSequence, layerNorm, uploadDense } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -57,8 +58,17 @@ export class TransformerScorer implements Scorer {
     this.outputBias = tf.tensor1d(params.outputBias.slice());
   }
 
-  observe(sessions: readonly SessionState[]): void {
+  /**
+   * Appends each session's newest item to its state. Synchronous on backends that read tensors synchronously
+   * (cpu, wasm, tensorflow); a Promise elsewhere (webgpu in Node cannot `dataSync`), which the pipeline awaits.
+   */
+  observe(sessions: readonly SessionState[]): void | Promise<void> {
     this.checkOpen();
+    const run = this.computeObserve(sessions);
+    return backendReadsSync() ? runReadsSync(run) : runReadsAsync(run);
+  }
+
+  private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {
     const L = this.params.config.maxLength;
     const rebuild: SessionState[] = [];
     const step: SessionState[] = [];
@@ -68,11 +78,12 @@ export class TransformerScorer implements Scorer {
       if (this.useCache && st instanceof TransformerSessionCache && st.length < L) step.push(s);
       else rebuild.push(s);
     }
-    if (rebuild.length > 0) this.recompute(rebuild);
-    if (step.length > 0) this.stepOne(step);
+    if (rebuild.length > 0) yield* this.recompute(rebuild);
+    if (step.length > 0) yield* this.stepOne(step);
   }
 
-  score(sessions: readonly SessionState[]): Float32Array {
+  /** Full score rows; synchronous or a Promise like {@link observe}. */
+  score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const d = this.params.hiddenSize;
     const h = new Float32Array(sessions.length * d);
@@ -80,43 +91,63 @@ export class TransformerScorer implements Scorer {
       const st = s.modelState;
       if (st instanceof TransformerSessionCache) h.set(st.hidden, i * d);
     });
-    return this.scoreHidden(h, sessions.length);
+    return backendReadsSync() ? this.scoreHidden(h, sessions.length) : this.scoreHiddenAsync(h, sessions.length);
   }
 
-  /** Scores `rows` final hidden vectors `[rows, d]` against every item. */
+  /** Scores `rows` final hidden vectors `[rows, d]` against every item (backends with sync reads only). */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
+    assertSyncReads('TransformerScorer.scoreHidden', 'scoreHiddenAsync');
+    return readSync(this.scoreRead(hidden, rows));
+  }
+
+  /** {@link scoreHidden} read with `await data()`: safe on every backend. */
+  scoreHiddenAsync(hidden: Float32Array, rows: number): Promise<Float32Array> {
+    return readAsync(this.scoreRead(hidden, rows));
+  }
+
+  private scoreRead(hidden: Float32Array, rows: number): () => tf.Tensor {
     const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
     const h = tau > 0 ? normalizeRows(hidden, rows, d, 1 / tau).normalized : hidden;
-    return readOut(() => tf.add(tf.matMul(tf.tensor2d(h, [rows, d]), this.outputTableT), this.outputBias));
+    return () => tf.add(tf.matMul(tf.tensor2d(h, [rows, d]), this.outputTableT), this.outputBias);
   }
 
   /** Full forward over each session's last maxLength items; fills a fresh cache. */
-  private recompute(sessions: readonly SessionState[]): void {
+  private *recompute(sessions: readonly SessionState[]): ReadingComputation<void> {
     const p = this.params, c = p.config, d = c.hiddenSize, L = c.maxLength;
     const windows = sessions.map((s) => s.items.slice(-L));
     const gaps = sessions.map((s) => windowGaps(s, Math.min(L, s.items.length)));
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     const B = windows.length;
     const x = embedWindows(p, windows, T, gaps);
-    const r = tf.tidy(() => forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T) as unknown as tf.TensorContainer) as unknown as SequenceOutput;
-    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
-    const out = { hidden: read(r.hidden), keys: r.keys.map(read), values: r.values.map(read) };
-    tf.dispose([r.hidden, ...r.keys, ...r.values]);
+    // One read: [hidden; keys per block; values per block], each [B·T, d].
+    const all = yield () => {
+      const r = forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T);
+      return tf.concat([r.hidden, ...r.keys, ...r.values], 0);
+    };
+    const part = B * T * d;
+    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
+    const hidden = slab(0);
+    const keys = Array.from({ length: c.blocks }, (_, i) => slab(1 + i));
+    const values = Array.from({ length: c.blocks }, (_, i) => slab(1 + c.blocks + i));
     sessions.forEach((s, b) => {
       const n = windows[b]!.length;
       const at = b * T * d;
       const st = new TransformerSessionCache(
         n,
-        out.keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
-        out.values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
-        out.hidden.slice(at + (n - 1) * d, at + n * d),
+        keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
+        values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
+        hidden.slice(at + (n - 1) * d, at + n * d),
       );
       s.modelState = st;
     });
   }
 
-  /** One new position per session, attending over its cached keys and values. */
-  private stepOne(sessions: readonly SessionState[]): void {
+  /**
+   * One new position per session, attending over its cached keys and values. One read per block gives the
+   * residual stream and the new position's q, k, v (the attention itself runs in JavaScript over the cache);
+   * the next read finishes the block from there, and the last one gives the final layer norm.
+   */
+  private *stepOne(sessions: readonly SessionState[]): ReadingComputation<void> {
     const p = this.params, c = p.config, d = c.hiddenSize, H = c.heads, dh = d / H;
     const B = sessions.length;
     const caches = sessions.map((s) => s.modelState as TransformerSessionCache);
@@ -133,52 +164,65 @@ export class TransformerScorer implements Scorer {
         for (let i = 0; i < d; i++) x0[b * d + i] = x0[b * d + i]! + time[tb + i]!;
       }
     });
-    const hidden = readOut(() => {
-      let x: tf.Tensor2D = tf.tensor2d(x0, [B, d]);
-      const scale = 1 / Math.sqrt(dh);
-      const scores = new Float32Array(c.maxLength);
-      for (let blk = 0; blk < c.blocks; blk++) {
+    const scale = 1 / Math.sqrt(dh);
+    const scores = new Float32Array(c.maxLength);
+    let x: Float32Array = x0;
+    let o: Float32Array | undefined; // the previous block's attention output
+    for (let blk = 0; blk <= c.blocks; blk++) {
+      const xIn = x, oIn = o;
+      const read: Float32Array = yield () => {
+        let xt: tf.Tensor2D = tf.tensor2d(xIn, [B, d]);
+        if (oIn) xt = this.finishBlock(blk - 1, xt, tf.tensor2d(oIn, [B, d]));
+        if (blk === c.blocks) return layerNorm(xt, this.dense.get('final_ln_gamma')!, this.dense.get('final_ln_beta')!);
         const g = (n: string) => this.dense.get(`block_${blk}/${n}`)!;
-        const a = layerNorm(x, g('ln1_gamma'), g('ln1_beta'));
-        const q = tf.add(tf.matMul(a, g('wq') as tf.Tensor2D), g('bq')).dataSync() as Float32Array;
-        const k = tf.add(tf.matMul(a, g('wk') as tf.Tensor2D), g('bk')).dataSync() as Float32Array;
-        const v = tf.add(tf.matMul(a, g('wv') as tf.Tensor2D), g('bv')).dataSync() as Float32Array;
-        const o = new Float32Array(B * d);
-        for (let b = 0; b < B; b++) {
-          const st = caches[b]!;
-          const n = st.length;
-          const K = st.keys[blk]!, V = st.values[blk]!;
-          K.set(k.subarray(b * d, (b + 1) * d), n * d);
-          V.set(v.subarray(b * d, (b + 1) * d), n * d);
-          for (let h = 0; h < H; h++) {
-            const ho = h * dh;
-            let max = -Infinity;
-            for (let j = 0; j <= n; j++) {
-              let sdot = 0;
-              for (let i = 0; i < dh; i++) sdot += q[b * d + ho + i]! * K[j * d + ho + i]!;
-              scores[j] = sdot * scale;
-              if (scores[j]! > max) max = scores[j]!;
-            }
-            let sum = 0;
-            for (let j = 0; j <= n; j++) { scores[j] = Math.exp(scores[j]! - max); sum += scores[j]!; }
-            for (let j = 0; j <= n; j++) {
-              const w = scores[j]! / sum;
-              for (let i = 0; i < dh; i++) o[b * d + ho + i] = o[b * d + ho + i]! + w * V[j * d + ho + i]!;
-            }
+        const a = layerNorm(xt, g('ln1_gamma'), g('ln1_beta'));
+        const proj = (w: string, b: string): tf.Tensor2D => tf.add(tf.matMul(a, g(w) as tf.Tensor2D), g(b));
+        return tf.concat([xt, proj('wq', 'bq'), proj('wk', 'bk'), proj('wv', 'bv')], 0);
+      };
+      if (blk === c.blocks) { x = read; break; }
+      x = read.subarray(0, B * d);
+      const q = read.subarray(B * d, 2 * B * d), k = read.subarray(2 * B * d, 3 * B * d), v = read.subarray(3 * B * d, 4 * B * d);
+      const out = new Float32Array(B * d);
+      for (let b = 0; b < B; b++) {
+        const st = caches[b]!;
+        const n = st.length;
+        const K = st.keys[blk]!, V = st.values[blk]!;
+        K.set(k.subarray(b * d, (b + 1) * d), n * d);
+        V.set(v.subarray(b * d, (b + 1) * d), n * d);
+        for (let h = 0; h < H; h++) {
+          const ho = h * dh;
+          let max = -Infinity;
+          for (let j = 0; j <= n; j++) {
+            let sdot = 0;
+            for (let i = 0; i < dh; i++) sdot += q[b * d + ho + i]! * K[j * d + ho + i]!;
+            scores[j] = sdot * scale;
+            if (scores[j]! > max) max = scores[j]!;
+          }
+          let sum = 0;
+          for (let j = 0; j <= n; j++) { scores[j] = Math.exp(scores[j]! - max); sum += scores[j]!; }
+          for (let j = 0; j <= n; j++) {
+            const w = scores[j]! / sum;
+            for (let i = 0; i < dh; i++) out[b * d + ho + i] = out[b * d + ho + i]! + w * V[j * d + ho + i]!;
           }
         }
-        x = tf.add(x, tf.add(tf.matMul(tf.tensor2d(o, [B, d]), g('wo') as tf.Tensor2D), g('bo')));
-        const f = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(layerNorm(x, g('ln2_gamma'), g('ln2_beta')), g('w1') as tf.Tensor2D), g('b1'))), g('w2') as tf.Tensor2D), g('b2'));
-        x = tf.add(x, f);
       }
-      return layerNorm(x, this.dense.get('final_ln_gamma')!, this.dense.get('final_ln_beta')!);
-    });
+      o = out;
+    }
+    const hidden = x;
     sessions.forEach((s, b) => {
       const st = caches[b]!;
       st.length++;
       st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
       s.modelState = st;
     });
+  }
+
+  /** The rest of block `blk` after attention: output projection and residual, then the feed-forward layer. */
+  private finishBlock(blk: number, x: tf.Tensor2D, attention: tf.Tensor2D): tf.Tensor2D {
+    const g = (n: string) => this.dense.get(`block_${blk}/${n}`)!;
+    const h: tf.Tensor2D = tf.add(x, tf.add(tf.matMul(attention, g('wo') as tf.Tensor2D), g('bo')));
+    const f = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(layerNorm(h, g('ln2_gamma'), g('ln2_beta')), g('w1') as tf.Tensor2D), g('b1'))), g('w2') as tf.Tensor2D), g('b2'));
+    return tf.add(h, f);
   }
 
   dispose(): void {
@@ -189,19 +233,6 @@ export class TransformerScorer implements Scorer {
 
   private checkOpen(): void {
     if (this.disposed) throw new Error('TransformerScorer is disposed');
-  }
-}
-
-/**
- * Runs `fn` in a tidy scope and reads its result tensor. The array is read outside tidy: returning a
- * TypedArray from tidy makes TF.js walk every element looking for tensors (seconds for a score matrix).
- */
-function readOut(fn: () => tf.Tensor): Float32Array {
-  const t = tf.tidy(fn);
-  try {
-    return t.dataSync() as Float32Array;
-  } finally {
-    t.dispose();
   }
 }
 

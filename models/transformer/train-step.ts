@@ -1,10 +1,11 @@
 import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
-import { mm, mmTA, transposeJs } from './linalg.js';
+import { mmReading, mmTAReading, transposeJs } from './linalg.js';
+import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
 import { timeBucket, type TransformerConfig } from './config.js';
-import { trainBackward, trainForward, type MaskFactory } from './backprop.js';
+import { trainBackwardReading, trainForwardReading, type MaskFactory } from './backprop.js';
 import { embedWindows } from './forward.js';
 import { normalizeRows, normalizeRowsBackward } from './cosine.js';
 import type { TransformerParams } from './params.js';
@@ -45,8 +46,22 @@ export class TransformerStepper {
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
   }
 
-  /** Trains on windows (at most batchSize, each 2..maxLength+1 items); returns the mean loss per position. */
+  /**
+   * Trains on windows (at most batchSize, each 2..maxLength+1 items); returns the mean loss per position.
+   * Backends with sync reads only (cpu, wasm, tensorflow); {@link stepAsync} runs everywhere.
+   */
   step(windows: readonly TrainingWindow[]): number {
+    assertSyncReads('TransformerStepper.step', 'stepAsync');
+    return runReadsSync(this.computeStep(windows));
+  }
+
+  /** {@link step} reading every matrix product with `await data()`: runs on every backend (webgpu included). */
+  stepAsync(windows: readonly TrainingWindow[]): Promise<number> {
+    return runReadsAsync(this.computeStep(windows));
+  }
+
+  /** The step, yielding each matrix product to be computed on the backend and read back by the driver. */
+  private *computeStep(windows: readonly TrainingWindow[]): ReadingComputation<number> {
     const { p, c } = this;
     const d = c.hiddenSize;
     const B = windows.length;
@@ -68,7 +83,7 @@ export class TransformerStepper {
     this.outGrad?.clear();
     this.biasGrad.clear();
     const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? this.mask(n, c.dropoutHidden) : undefined);
-    const fwd = trainForward(p, x0, B, T, masks);
+    const fwd = yield* trainForwardReading(p, x0, B, T, masks);
     // Output layer and loss over the valid positions only.
     const hv = fwd.out;
     const outTable = p.outTable;
@@ -82,7 +97,7 @@ export class TransformerStepper {
     const oN = tau > 0 ? normalizeRows(oRaw, M, d) : undefined;
     const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
     const o = oN ? oN.normalized : oRaw;
-    const scores = mm(hs, P, d, transposeJs(o, M, d), M);
+    const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
     for (let i = 0; i < P; i++) for (let j = 0; j < M; j++) scores[i * M + j] = scores[i * M + j]! + p.outputBias[cols[j]!]!;
     const dS = new Float32Array(P * M);
     const lossIn = { scores, rows: P, cols: M, colItems: cols };
@@ -94,9 +109,9 @@ export class TransformerStepper {
       if (c.logq > 0) logQ = Float32Array.from(cols, (it) => c.logq * this.sampler.logProbability[it]!);
       loss = crossEntropyLoss(lossIn, dS, logQ);
     }
-    const dHs = mm(dS, P, M, o, d);
+    const dHs = yield* mmReading(dS, P, M, o, d);
     // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
-    const dO = transposeJs(mmTA(hs, P, d, dS, M), d, M);
+    const dO = transposeJs(yield* mmTAReading(hs, P, d, dS, M), d, M);
     if (hN && oN) {
       for (let i = 0; i < dHs.length; i++) dHs[i] = dHs[i]! / tau;
       normalizeRowsBackward(dHs, hN.normalized, hN.norms, P, d);
@@ -112,7 +127,7 @@ export class TransformerStepper {
     const dH = new Float32Array(B * T * d);
     rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
-    const dX = trainBackward(p, fwd, dH, grads);
+    const dX = yield* trainBackwardReading(p, fwd, dH, grads);
     // Input gradient: through the embedding dropout into item rows, positions and time gaps.
     const dPos = grads.get('position_table')!;
     const dTime = grads.get('time_table');

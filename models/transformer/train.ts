@@ -5,6 +5,7 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../gru4rec/train.js';
 import { EarlyStopping } from '../training/early-stopping.js';
+import { backendReadsSync } from '../training/matmul.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
@@ -118,6 +119,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   let best: Float32Array[] | undefined;
   let outOfTime = false;
   const started = performance.now();
+  // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
+  const syncReads = backendReadsSync();
   for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
     const batches = bucketBatches(windows, config.batchSize, batchRng);
     const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
@@ -127,7 +130,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
       if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
       const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
-      const loss = stepper.step(batch);
+      const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
       lossSum += loss * n; events += n; steps++;
       recent += loss; recentN++;
       if (steps % 10 === 0) {

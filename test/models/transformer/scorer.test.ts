@@ -19,7 +19,7 @@ function params(timeBuckets = 0): TransformerParams {
 }
 
 /** Sessions of different lengths (up to 3× the window), streamed event by event through two scorers. */
-function streamAndCompare(p: TransformerParams, withTimes: boolean): number {
+async function streamAndCompare(p: TransformerParams, withTimes: boolean): Promise<number> {
   const cached = new TransformerScorer(p);
   const full = new TransformerScorer(p, { cache: false });
   const r = new Rng(21);
@@ -35,10 +35,10 @@ function streamAndCompare(p: TransformerParams, withTimes: boolean): number {
       const item = r.int(ITEMS);
       for (const s of [a[i]!, b[i]!]) { s.items.push(item); if (withTimes) (s.times as number[]).push(time + i * 777); }
     }
-    cached.observe(active.map((i) => a[i]!));
-    full.observe(active.map((i) => b[i]!));
-    const sa = cached.score(active.map((i) => a[i]!));
-    const sb = full.score(active.map((i) => b[i]!));
+    await cached.observe(active.map((i) => a[i]!));
+    await full.observe(active.map((i) => b[i]!));
+    const sa = await cached.score(active.map((i) => a[i]!));
+    const sb = await full.score(active.map((i) => b[i]!));
     for (let k = 0; k < sa.length; k++) maxDiff = Math.max(maxDiff, Math.abs(sa[k]! - sb[k]!));
   }
   cached.dispose();
@@ -49,43 +49,43 @@ function streamAndCompare(p: TransformerParams, withTimes: boolean): number {
 describe('TransformerScorer', () => {
   beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
 
-  it('cached streaming scores equal full recomputation over sessions longer than the window', () => {
-    expect(streamAndCompare(params(), false)).toBeLessThan(1e-4);
+  it('cached streaming scores equal full recomputation over sessions longer than the window', async () => {
+    expect(await streamAndCompare(params(), false)).toBeLessThan(1e-4);
   });
 
-  it('the cache stays exact with the time-gap embedding', () => {
-    expect(streamAndCompare(params(8), true)).toBeLessThan(1e-4);
+  it('the cache stays exact with the time-gap embedding', async () => {
+    expect(await streamAndCompare(params(8), true)).toBeLessThan(1e-4);
   });
 
-  it('keeps per-session state in modelState and rebuilds a session whose state was dropped', () => {
+  it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {
     const p = params();
     const scorer = new TransformerScorer(p);
     const s = newSessionState('s', 0, 0);
-    for (const item of [3, 9, 4]) { s.items.push(item); scorer.observe([s]); }
+    for (const item of [3, 9, 4]) { s.items.push(item); await scorer.observe([s]); }
     expect(s.modelState).toBeInstanceOf(TransformerSessionCache);
-    const before = scorer.score([s]);
+    const before = await scorer.score([s]);
     s.modelState = undefined;
-    scorer.observe([s]);
-    const after = scorer.score([s]);
+    await scorer.observe([s]);
+    const after = await scorer.score([s]);
     let max = 0;
     for (let i = 0; i < before.length; i++) max = Math.max(max, Math.abs(before[i]! - after[i]!));
     expect(max).toBeLessThan(1e-4);
     // Scoring does not change state.
-    expect(Array.from(scorer.score([s]))).toEqual(Array.from(after));
+    expect(Array.from(await scorer.score([s]))).toEqual(Array.from(after));
     scorer.dispose();
   });
 
-  it('does not leak tensors across repeated observe and score calls', () => {
+  it('does not leak tensors across repeated observe and score calls', async () => {
     const scorer = new TransformerScorer(params());
     const sessions: SessionState[] = Array.from({ length: 4 }, (_, i) => newSessionState(String(i), 0, 0));
-    const round = (k: number) => {
+    const round = async (k: number) => {
       sessions.forEach((s, i) => s.items.push((k * 7 + i) % ITEMS));
-      scorer.observe(sessions);
-      scorer.score(sessions);
+      await scorer.observe(sessions);
+      await scorer.score(sessions);
     };
-    round(0);
+    await round(0);
     const base = tf.memory().numTensors;
-    for (let k = 1; k < 15; k++) round(k); // crosses the window (6), so both paths run
+    for (let k = 1; k < 15; k++) await round(k); // crosses the window (6), so both paths run
     expect(tf.memory().numTensors).toBe(base);
     scorer.dispose();
     expect(tf.memory().numTensors).toBeLessThan(base);

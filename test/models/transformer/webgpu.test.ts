@@ -1,0 +1,236 @@
+// The transformer (streaming scorer with the KV cache, training steps through trainTransformer and
+// TransformerStepper.stepAsync) and the BST ranker (logitsAsync, a trainBstRanker run) on the WebGPU backend
+// (Dawn over Vulkan; here Mesa's lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm. Skips loudly
+// without a Vulkan driver; NEXTCLICK_REQUIRE_WEBGPU=1 makes that a failure (as test/src/backend/webgpu.test.ts
+// does). A 3000-item catalogue keeps the score products on the GPU (tiny ops are forwarded to the CPU, where
+// sync reads would work and hide the problem; the test checks that a sync read of that size fails), and a spy
+// on Tensor.dataSync checks the webgpu runs never read synchronously.
+// Tolerances: float32 sums may run in a different order on each backend. Measured on lavapipe: streaming
+// scores, the KV cache and the BST logits differ by ≤ 7e-7, limit 1e-4; weights after the steps by
+// ≤ 7e-7 (most exactly equal), limit 1e-4 (Adam divides small gradients by their own size, so float noise in a
+// near-zero gradient can move a weight by up to ~lr); losses by ≤ 1.3e-10, limit 1e-5.
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { BstRankerParams } from '../../../models/bst-ranker/params.js';
+import { BstRanker } from '../../../models/bst-ranker/ranker.js';
+import { trainBstRanker } from '../../../models/bst-ranker/train.js';
+import { mat, matMulRead, readSync } from '../../../models/training/matmul.js';
+import { Rng } from '../../../models/training/rng.js';
+import { PopularitySampler } from '../../../models/training/sampler.js';
+import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
+import { TransformerParams } from '../../../models/transformer/params.js';
+import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
+import { TransformerStepper, type TrainingWindow } from '../../../models/transformer/train-step.js';
+import { trainTransformer, type TransformerTrainResult } from '../../../models/transformer/train.js';
+import { buildCorpus } from '../../../src/baselines/corpus.js';
+import { selectBackend } from '../../../src/backend/select-backend.js';
+import { tf } from '../../../src/backend/tf.js';
+import { probeWebGpuAdapter } from '../../../src/backend/webgpu.js';
+import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
+import { generateSessions } from '../../../src/synthetic/index.js';
+import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
+import { configureVulkan, requireWebGpu } from '../../src/backend/webgpu-vulkan.js';
+
+const vulkan = configureVulkan();
+let skipReason: string | undefined = vulkan.configured ? undefined : vulkan.why;
+if (!skipReason) {
+  try {
+    if (!(await probeWebGpuAdapter())) skipReason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
+  } catch (err) {
+    skipReason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
+  }
+}
+if (skipReason && !requireWebGpu) {
+  console.warn(`\n*** transformer/BST WebGPU tests SKIPPED: ${skipReason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
+}
+if (skipReason && requireWebGpu) {
+  describe('transformer on webgpu', () => {
+    it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {
+      throw new Error(`WebGPU required but unavailable: ${skipReason}`);
+    });
+  });
+}
+
+const ITEMS = 3000;
+type Backend = 'wasm' | 'webgpu';
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function use(backend: Backend): Promise<void> {
+  await selectBackend({ backend, strict: true, force: true });
+  expect(tf.getBackend()).toBe(backend);
+}
+
+/** Runs `fn` on `backend`; on webgpu, fails if anything calls Tensor.dataSync meanwhile. */
+async function on<T>(backend: Backend, fn: () => Promise<T>): Promise<T> {
+  await use(backend);
+  const spy = vi.spyOn(tf.Tensor.prototype, 'dataSync');
+  try {
+    return await fn();
+  } finally {
+    if (backend === 'webgpu') expect(spy, 'sync reads on webgpu').not.toHaveBeenCalled();
+    else expect(spy).toHaveBeenCalled(); // the spy sees the reads (wasm reads synchronously)
+    spy.mockRestore();
+  }
+}
+
+function randomParams(overrides: Partial<TransformerConfig>): TransformerParams {
+  const c = resolveTransformerConfig({ hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, timeBuckets: 4, ...overrides });
+  const p = new TransformerParams(c, ITEMS);
+  p.initialize(new Rng(5));
+  const r = new Rng(9);
+  // Non-trivial biases and layer norms, so every weight matters.
+  for (let i = 0; i < ITEMS; i++) p.outputBias[i] = r.next() * 0.1;
+  for (const w of p.dense) if (/gamma|beta|b[qkvo12]$/.test(w.name)) for (let i = 0; i < w.values.length; i++) w.values[i] = w.values[i]! + (r.next() - 0.5) * 0.4;
+  return p;
+}
+
+/** Sessions of lengths up to twice the window streamed event by event: observe + score every step (awaited). */
+async function stream(p: TransformerParams): Promise<{ scores: Float32Array[]; caches: TransformerSessionCache[] }> {
+  const scorer = new TransformerScorer(p);
+  const r = new Rng(21);
+  const lengths = [1, 3, 5, 7, 9, 12];
+  const sessions: SessionState[] = lengths.map((_, i) => newSessionState(`s${i}`, 0, 0));
+  const scores: Float32Array[] = [];
+  try {
+    for (let t = 0; t < 12; t++) {
+      const active = sessions.filter((_, i) => t < lengths[i]!);
+      active.forEach((s, i) => { s.items.push(r.int(ITEMS)); (s.times as number[]).push(1000 * t * t + i * 777); });
+      await scorer.observe(active);
+      scores.push((await scorer.score(active)).slice());
+    }
+  } finally {
+    scorer.dispose();
+  }
+  return { scores, caches: sessions.map((s) => s.modelState as TransformerSessionCache) };
+}
+
+/** Two TransformerStepper steps from the same initial weights; step on wasm, stepAsync on webgpu. */
+async function twoSteps(backend: Backend, overrides: Partial<TransformerConfig>): Promise<{ losses: number[]; params: TransformerParams }> {
+  const p = randomParams(overrides);
+  const c = p.config;
+  const support = Float64Array.from({ length: ITEMS }, (_, i) => 1 + (i % 13));
+  const stepper = new TransformerStepper(p, c, new PopularitySampler(support, c.sampleAlpha), new Rng(3));
+  const r = new Rng(4);
+  const losses: number[] = [];
+  for (let k = 0; k < 2; k++) {
+    const windows: TrainingWindow[] = Array.from({ length: c.batchSize }, () => {
+      const n = 2 + r.int(c.maxLength);
+      return { items: Int32Array.from({ length: n }, () => r.int(ITEMS)), gaps: Float64Array.from({ length: n - 1 }, () => r.int(600_000)) };
+    });
+    losses.push(backend === 'wasm' ? stepper.step(windows) : await stepper.stepAsync(windows));
+  }
+  return { losses, params: p };
+}
+
+async function corpus() {
+  const log = generateSessions({ items: ITEMS, intents: 25, sessions: 60, meanExtraLength: 3, seed: 5 });
+  const vocabulary = ItemVocabulary.fromIds(Array.from({ length: ITEMS }, (_, i) => `i${i}`));
+  return buildCorpus(log.train.map((s) => ({ items: s.items })), { vocabulary });
+}
+
+const TRAIN = { hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, batchSize: 16, nSample: 128, epochs: 1, validationFraction: 0, seed: 7 };
+const BST = { hiddenSize: 16, heads: 2, feedForwardSize: 24, mlp: [16, 8], maxLength: 6, batchSize: 32, maxPrefixes: 64, negatives: 4, useCandidateScore: false, seed: 3 };
+
+describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu (Dawn over Vulkan) agree with wasm', () => {
+  afterAll(async () => { await selectBackend({ backend: 'wasm', force: true }); });
+
+  it('streams observe + score through the KV cache (steps and window slides) like wasm, with no sync reads', async () => {
+    const p = randomParams({});
+    const a = await on('wasm', () => stream(p));
+    const b = await on('webgpu', () => stream(p));
+    b.scores.forEach((s, t) => expect(maxAbsDiff(s, a.scores[t]!), `scores at step ${t}`).toBeLessThan(1e-4));
+    expect(new Set(a.scores[0]).size).toBeGreaterThan(ITEMS * 0.9); // not degenerate
+    b.caches.forEach((st, i) => {
+      const ref = a.caches[i]!;
+      expect(st.length).toBe(ref.length);
+      expect(maxAbsDiff(st.hidden, ref.hidden)).toBeLessThan(1e-4);
+      st.keys.forEach((k, blk) => expect(maxAbsDiff(k, ref.keys[blk]!)).toBeLessThan(1e-4));
+      st.values.forEach((v, blk) => expect(maxAbsDiff(v, ref.values[blk]!)).toBeLessThan(1e-4));
+    });
+    // A score product of this size lives on the GPU: a sync read fails (so the await path was needed).
+    await use('webgpu');
+    const d = p.hiddenSize;
+    expect(() => readSync(matMulRead(mat(new Float32Array(6 * d).fill(0.5), 6, d), mat(new Float32Array(d * ITEMS).fill(0.5), d, ITEMS)))).toThrow(/OffscreenCanvas/);
+    // The sync API refuses clearly instead of failing inside TF.js.
+    const scorer = new TransformerScorer(p);
+    expect(() => scorer.scoreHidden(new Float32Array(d), 1)).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
+    scorer.dispose();
+  }, 120_000);
+
+  it('a training step (dot product and cosine scoring, time gaps, dropout) gives wasm\'s loss and weights', async () => {
+    for (const cosineTemperature of [0, 0.2]) {
+      const overrides = { batchSize: 24, nSample: 256, cosineTemperature };
+      const a = await on('wasm', () => twoSteps('wasm', overrides));
+      const b = await on('webgpu', () => twoSteps('webgpu', overrides));
+      b.losses.forEach((l, k) => expect(Math.abs(l - a.losses[k]!), `loss ${k} (τ ${cosineTemperature})`).toBeLessThan(1e-5));
+      const fresh = randomParams(overrides).named();
+      const refW = a.params.named();
+      b.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
+      // The steps trained: the first block's query weights moved.
+      const wq = refW.findIndex((w) => w.name === 'block_0/wq');
+      expect(maxAbsDiff(fresh[wq]!.values, refW[wq]!.values)).toBeGreaterThan(1e-3);
+    }
+    await use('webgpu');
+    const p = randomParams({});
+    const stepper = new TransformerStepper(p, p.config, new PopularitySampler(new Float64Array(ITEMS).fill(1), 0.5), new Rng(1));
+    expect(() => stepper.step([{ items: Int32Array.of(1, 2, 3) }])).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
+  }, 120_000);
+
+  it('trainTransformer (one epoch) matches wasm', async () => {
+    const data = await corpus();
+    const run = (backend: Backend) => on(backend, (): Promise<TransformerTrainResult> => trainTransformer(data, { backend, config: TRAIN }));
+    const ref = await run('wasm');
+    const got = await run('webgpu');
+    expect(got.backend).toBe('webgpu');
+    expect(ref.epochs[0]!.events).toBeGreaterThan(3 * TRAIN.batchSize); // several steps ran
+    expect(got.epochs[0]!.events).toBe(ref.epochs[0]!.events);
+    expect(Math.abs(got.epochs[0]!.loss - ref.epochs[0]!.loss)).toBeLessThan(1e-5);
+    const refW = ref.params.named();
+    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
+  }, 120_000);
+
+  it('BST ranker: logitsAsync and a trainBstRanker run match wasm', async () => {
+    const p = BstRankerParams.fromConfig({ ...BST, timeBuckets: 6 }, ITEMS);
+    const r = new Rng(1);
+    for (const w of p.block.dense) for (let i = 0; i < w.values.length; i++) w.values[i] = w.values[i]! + (r.next() - 0.5) * 0.2;
+    const sessions = [[3, 4, 5, 6, 7, 8, 9, 10], [11], [12, 13]].map((items, i) => {
+      const s = newSessionState(`b${i}`, 0, 0);
+      s.items.push(...items);
+      (s.times as number[]).push(...items.map((_, t) => t * 60_000 + i));
+      return s;
+    });
+    const M = 40;
+    const cands = Int32Array.from({ length: sessions.length * M }, () => r.int(ITEMS));
+    const logits = (backend: Backend) => on(backend, async () => {
+      const ranker = new BstRanker(p);
+      try {
+        return backend === 'wasm' ? ranker.logits(sessions, cands, M) : await ranker.logitsAsync(sessions, cands, M);
+      } finally {
+        ranker.dispose();
+      }
+    });
+    const a = await logits('wasm');
+    const b = await logits('webgpu');
+    expect(maxAbsDiff(b, a)).toBeLessThan(1e-4);
+    expect(new Set(a).size).toBeGreaterThan(a.length * 0.9);
+    await use('webgpu');
+    const ranker = new BstRanker(p);
+    expect(() => ranker.logits(sessions, cands, M)).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
+    ranker.dispose();
+
+    const data = await corpus();
+    const train = (backend: Backend) => on(backend, () => trainBstRanker(data, { backend, config: BST }));
+    const ref = await train('wasm');
+    const got = await train('webgpu');
+    expect(got.backend).toBe('webgpu');
+    expect(ref.epochs[0]!.prefixes).toBe(BST.maxPrefixes);
+    expect(Math.abs(got.epochs[0]!.loss - ref.epochs[0]!.loss)).toBeLessThan(1e-5);
+    const refW = ref.params.named();
+    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
+  }, 120_000);
+});
