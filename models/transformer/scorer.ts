@@ -5,6 +5,7 @@ import { timeBucket } from './config.js';
 import { embedWindows, forwardSequence, layerNorm, uploadDense, type SequenceOutput } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
+import { weightsInto } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -24,8 +25,10 @@ export class TransformerSessionCache {
     /** Per block, keys and values `[maxLength, d]`; rows `0..length-1` are valid. */
     readonly keys: Float32Array[],
     readonly values: Float32Array[],
-    /** Final-layer-norm output of the newest position `[d]`. */
+    /** The session vector scored against the items `[d]`: the newest position's output, or the readout. */
     readonly hidden: Float32Array,
+    /** Item-attention readout: `v·h_j` per window position (rows `0..length-1` valid). */
+    readonly readoutLogits?: Float32Array,
   ) {}
 }
 
@@ -43,6 +46,7 @@ export class TransformerScorer implements Scorer {
   private readonly dense: Map<string, tf.Tensor>;
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
+  private readonly readoutV: Float32Array | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -55,6 +59,7 @@ export class TransformerScorer implements Scorer {
     const table = params.config.cosineTemperature > 0 ? normalizeRows(params.outTable, params.itemCount, d).normalized : params.outTable;
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
     this.outputBias = tf.tensor1d(params.outputBias.slice());
+    this.readoutV = params.config.readout === 'item-attention' ? params.get('readout_v').slice() : undefined;
   }
 
   observe(sessions: readonly SessionState[]): void {
@@ -110,7 +115,12 @@ export class TransformerScorer implements Scorer {
         out.keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
         out.values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
         out.hidden.slice(at + (n - 1) * d, at + n * d),
+        c.readout === 'item-attention' ? new Float32Array(L) : undefined,
       );
+      if (st.readoutLogits) {
+        for (let j = 0; j < n; j++) st.readoutLogits[j] = dot(this.readoutV!, out.hidden, at + j * d, d);
+        this.readoutInto(st, windows[b]!);
+      }
       s.modelState = st;
     });
   }
@@ -176,9 +186,26 @@ export class TransformerScorer implements Scorer {
     sessions.forEach((s, b) => {
       const st = caches[b]!;
       st.length++;
-      st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
+      if (st.readoutLogits) {
+        st.readoutLogits[st.length - 1] = dot(this.readoutV!, hidden, b * d, d);
+        this.readoutInto(st, s.items.slice(-st.length));
+      } else {
+        st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
+      }
       s.modelState = st;
     });
+  }
+
+  /** Sets `st.hidden` to the item-attention readout over the window's items (see readout.ts). */
+  private readoutInto(st: TransformerSessionCache, window: readonly number[]): void {
+    const d = this.params.hiddenSize, n = st.length, E = this.params.itemTable;
+    const w = new Float32Array(n);
+    weightsInto(st.readoutLogits!, 0, n, w, 0);
+    st.hidden.fill(0);
+    for (let j = 0; j < n; j++) {
+      const e = window[j]! * d, a = w[j]!;
+      for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + a * E[e + i]!;
+    }
   }
 
   dispose(): void {
@@ -215,4 +242,10 @@ function gapAt(s: SessionState, k: number): number | undefined {
 function windowGaps(s: SessionState, n: number): (number | undefined)[] {
   const start = s.items.length - n;
   return Array.from({ length: n }, (_, t) => (start + t > 0 ? gapAt(s, start + t) : undefined));
+}
+
+function dot(v: Float32Array, a: Float32Array, at: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += v[i]! * a[at + i]!;
+  return s;
 }
