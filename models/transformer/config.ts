@@ -55,6 +55,8 @@ export interface TransformerConfig {
   readonly optimizer: OptimizerName;
   /** @defaultValue 0.002 */
   readonly learningRate: number;
+  /** Learning-rate multiplier per epoch (epoch e trains at learningRate × decay^(e−1); 1 = constant). @defaultValue 1 */
+  readonly learningRateDecay: number;
   /** Nesterov momentum (Adagrad only). @defaultValue 0 */
   readonly momentum: number;
   /** @defaultValue 10 */
@@ -92,6 +94,7 @@ export const defaultTransformerConfig = {
   sampleAlpha: 0.5,
   optimizer: 'adam',
   learningRate: 0.002,
+  learningRateDecay: 1,
   momentum: 0,
   epochs: 10,
   validationFraction: 0.05,
@@ -128,6 +131,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
+  if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
   if (c.readout !== 'last' && c.readout !== 'item-attention') throw new InvalidOptionError('readout', `readout must be 'last' or 'item-attention', got "${String(c.readout)}"`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);

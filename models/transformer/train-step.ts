@@ -46,6 +46,11 @@ export class TransformerStepper {
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
   }
 
+  /** Scales every parameter's learning rate (per-epoch decay). */
+  setLearningRateScale(scale: number): void {
+    for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = scale;
+  }
+
   /** Trains on windows (at most batchSize, each 2..maxLength+1 items); returns the mean loss per position. */
   step(windows: readonly TrainingWindow[]): number {
     const { p, c } = this;
