@@ -34,6 +34,8 @@ export const defaultOptimizerOptions = {
 export class OptimizedParameter {
   readonly first: Float32Array;
   readonly second: Float32Array;
+  /** Multiplies the configured learning rate (a schedule sets it, e.g. per-epoch decay). */
+  learningRateScale = 1;
 
   constructor(readonly values: Float32Array, private readonly o: OptimizerOptions) {
     // Adagrad: first = momentum velocity, second = squared-gradient sum. Adam: first/second moments.
@@ -55,7 +57,7 @@ export class OptimizedParameter {
 
   private updateRange(grad: Float32Array, gOff: number, pOff: number, len: number, step: number): void {
     const { values: p, first: m, second: v } = this;
-    const lr = this.o.learningRate;
+    const lr = this.o.learningRate * this.learningRateScale;
     const eps = this.o.epsilon;
     if (this.o.name === 'adagrad') {
       const mu = this.o.momentum;

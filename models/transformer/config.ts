@@ -40,6 +40,11 @@ export interface TransformerConfig {
    * items' embeddings grow and dominate the ranking. @defaultValue 0
    */
   readonly cosineTemperature: number;
+  /**
+   * Session vector: `last` = the transformer's output at the newest position (SASRec); `item-attention` = a
+   * weighted sum of the session's item embeddings with weights from the transformer (CORE). @defaultValue 'last'
+   */
+  readonly readout: 'last' | 'item-attention';
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
@@ -50,6 +55,8 @@ export interface TransformerConfig {
   readonly optimizer: OptimizerName;
   /** @defaultValue 0.002 */
   readonly learningRate: number;
+  /** Learning-rate multiplier per epoch (epoch e trains at learningRate × decay^(e−1); 1 = constant). @defaultValue 1 */
+  readonly learningRateDecay: number;
   /** Nesterov momentum (Adagrad only). @defaultValue 0 */
   readonly momentum: number;
   /** @defaultValue 10 */
@@ -81,11 +88,13 @@ export const defaultTransformerConfig = {
   bpreg: 0.9,
   logq: 1,
   cosineTemperature: 0,
+  readout: 'last',
   batchSize: 128,
   nSample: 2048,
   sampleAlpha: 0.5,
   optimizer: 'adam',
   learningRate: 0.002,
+  learningRateDecay: 1,
   momentum: 0,
   epochs: 10,
   validationFraction: 0.05,
@@ -122,6 +131,8 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
+  if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
+  if (c.readout !== 'last' && c.readout !== 'item-attention') throw new InvalidOptionError('readout', `readout must be 'last' or 'item-attention', got "${String(c.readout)}"`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");

@@ -6,6 +6,7 @@ import { embedWindows, forwardSequence, layerNorm, uploadDense } from './forward
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { weightsInto } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -25,8 +26,10 @@ export class TransformerSessionCache {
     /** Per block, keys and values `[maxLength, d]`; rows `0..length-1` are valid. */
     readonly keys: Float32Array[],
     readonly values: Float32Array[],
-    /** Final-layer-norm output of the newest position `[d]`. */
+    /** The session vector scored against the items `[d]`: the newest position's output, or the readout. */
     readonly hidden: Float32Array,
+    /** Item-attention readout: `v·h_j` per window position (rows `0..length-1` valid). */
+    readonly readoutLogits?: Float32Array,
   ) {}
 }
 
@@ -44,6 +47,7 @@ export class TransformerScorer implements Scorer {
   private readonly dense: Map<string, tf.Tensor>;
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
+  private readonly readoutV: Float32Array | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -56,6 +60,7 @@ export class TransformerScorer implements Scorer {
     const table = params.config.cosineTemperature > 0 ? normalizeRows(params.outTable, params.itemCount, d).normalized : params.outTable;
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
     this.outputBias = tf.tensor1d(params.outputBias.slice());
+    this.readoutV = params.config.readout === 'item-attention' ? params.get('readout_v').slice() : undefined;
   }
 
   /**
@@ -137,7 +142,12 @@ export class TransformerScorer implements Scorer {
         keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
         values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
         hidden.slice(at + (n - 1) * d, at + n * d),
+        c.readout === 'item-attention' ? new Float32Array(L) : undefined,
       );
+      if (st.readoutLogits) {
+        for (let j = 0; j < n; j++) st.readoutLogits[j] = dot(this.readoutV!, hidden, at + j * d, d);
+        this.readoutInto(st, windows[b]!);
+      }
       s.modelState = st;
     });
   }
@@ -212,7 +222,12 @@ export class TransformerScorer implements Scorer {
     sessions.forEach((s, b) => {
       const st = caches[b]!;
       st.length++;
-      st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
+      if (st.readoutLogits) {
+        st.readoutLogits[st.length - 1] = dot(this.readoutV!, hidden, b * d, d);
+        this.readoutInto(st, s.items.slice(-st.length));
+      } else {
+        st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
+      }
       s.modelState = st;
     });
   }
@@ -223,6 +238,18 @@ export class TransformerScorer implements Scorer {
     const h: tf.Tensor2D = tf.add(x, tf.add(tf.matMul(attention, g('wo') as tf.Tensor2D), g('bo')));
     const f = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(layerNorm(h, g('ln2_gamma'), g('ln2_beta')), g('w1') as tf.Tensor2D), g('b1'))), g('w2') as tf.Tensor2D), g('b2'));
     return tf.add(h, f);
+  }
+
+  /** Sets `st.hidden` to the item-attention readout over the window's items (see readout.ts). */
+  private readoutInto(st: TransformerSessionCache, window: readonly number[]): void {
+    const d = this.params.hiddenSize, n = st.length, E = this.params.itemTable;
+    const w = new Float32Array(n);
+    weightsInto(st.readoutLogits!, 0, n, w, 0);
+    st.hidden.fill(0);
+    for (let j = 0; j < n; j++) {
+      const e = window[j]! * d, a = w[j]!;
+      for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + a * E[e + i]!;
+    }
   }
 
   dispose(): void {
@@ -246,4 +273,10 @@ function gapAt(s: SessionState, k: number): number | undefined {
 function windowGaps(s: SessionState, n: number): (number | undefined)[] {
   const start = s.items.length - n;
   return Array.from({ length: n }, (_, t) => (start + t > 0 ? gapAt(s, start + t) : undefined));
+}
+
+function dot(v: Float32Array, a: Float32Array, at: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += v[i]! * a[at + i]!;
+  return s;
 }

@@ -8,6 +8,7 @@ import { timeBucket, type TransformerConfig } from './config.js';
 import { trainBackwardReading, trainForwardReading, type MaskFactory } from './backprop.js';
 import { embedWindows } from './forward.js';
 import { normalizeRows, normalizeRowsBackward } from './cosine.js';
+import { readoutBackward, readoutForward } from './readout.js';
 import type { TransformerParams } from './params.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
@@ -44,6 +45,11 @@ export class TransformerStepper {
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));
     this.outGrad = p.outputTable ? new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxCols) : undefined;
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
+  }
+
+  /** Scales every parameter's learning rate (per-epoch decay). */
+  setLearningRateScale(scale: number): void {
+    for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = scale;
   }
 
   /**
@@ -85,7 +91,22 @@ export class TransformerStepper {
     const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? this.mask(n, c.dropoutHidden) : undefined);
     const fwd = yield* trainForwardReading(p, x0, B, T, masks);
     // Output layer and loss over the valid positions only.
-    const hv = fwd.out;
+    // Session vectors: the output at each position, or the item-attention readout over the inputs' item rows.
+    const lengths = windows.map((w) => w.items.length - 1);
+    let xr: Float32Array | undefined;
+    let ro: ReturnType<typeof readoutForward> | undefined;
+    if (c.readout === 'item-attention') {
+      const x = new Float32Array(B * T * d);
+      xr = x;
+      windows.forEach((w, b) => {
+        for (let t = 0; t + 1 < w.items.length; t++) {
+          const o = (b * T + t) * d, e = w.items[t]! * d;
+          for (let i = 0; i < d; i++) x[o + i] = p.itemTable[e + i]! * dropEmb[o + i]!;
+        }
+      });
+      ro = readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d);
+    }
+    const hv = ro ? ro.s : fwd.out;
     const outTable = p.outTable;
     const hsRaw = new Float32Array(P * d);
     rows.forEach((r, i) => hsRaw.set(hv.subarray(r * d, (r + 1) * d), i * d));
@@ -124,9 +145,21 @@ export class TransformerStepper {
       for (let i = 0; i < P; i++) gsum += dS[i * M + j]!;
       this.biasGrad.addScalar(cols[j]!, gsum);
     }
-    const dH = new Float32Array(B * T * d);
+    let dH: Float32Array = new Float32Array(B * T * d);
     rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
+    if (ro && xr) {
+      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d);
+      dH = back.dh;
+      // The readout's own path into the item rows (through the same embedding dropout, no positions).
+      windows.forEach((w, b) => {
+        for (let t = 0; t + 1 < w.items.length; t++) {
+          const o = (b * T + t) * d;
+          for (let i = 0; i < d; i++) back.dx[o + i] = back.dx[o + i]! * dropEmb[o + i]!;
+          this.tableGrad.add(w.items[t]!, back.dx, o);
+        }
+      });
+    }
     const dX = yield* trainBackwardReading(p, fwd, dH, grads);
     // Input gradient: through the embedding dropout into item rows, positions and time gaps.
     const dPos = grads.get('position_table')!;

@@ -123,6 +123,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const syncReads = backendReadsSync();
   for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
     const batches = bucketBatches(windows, config.batchSize, batchRng);
+    stepper.setLearningRateScale(Math.pow(config.learningRateDecay, epoch - 1));
     const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
     const t0 = performance.now();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0;

@@ -2,15 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
-import { resolveTransformerConfig } from '../../../models/transformer/config.js';
+import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
 
 const ITEMS = 50;
 
-function params(timeBuckets = 0): TransformerParams {
-  const c = resolveTransformerConfig({ hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, timeBuckets });
+function params(timeBuckets = 0, extra: Partial<TransformerConfig> = {}): TransformerParams {
+  const c = resolveTransformerConfig({ hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, timeBuckets, ...extra });
   const p = new TransformerParams(c, ITEMS);
   p.initialize(new Rng(5));
   const r = new Rng(9);
@@ -55,6 +55,13 @@ describe('TransformerScorer', () => {
 
   it('the cache stays exact with the time-gap embedding', async () => {
     expect(await streamAndCompare(params(8), true)).toBeLessThan(1e-4);
+  });
+
+  it('the cache stays exact with the item-attention readout and cosine scoring', async () => {
+    const p = params(0, { readout: 'item-attention', cosineTemperature: 0.1 });
+    const r = new Rng(3);
+    p.get('readout_v').forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
+    expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
   });
 
   it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { readoutBackward, readoutForward } from '../../../models/transformer/readout.js';
+import { Rng } from '../../../models/training/rng.js';
+
+describe('item-attention readout', () => {
+  const B = 2, T = 4, d = 3;
+  const lengths = [4, 2];
+  const rng = new Rng(11);
+  const rand = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+  const h = rand(B * T * d), x = rand(B * T * d), v = rand(d), g = rand(B * T * d);
+  // Padded rows carry no gradient.
+  for (let t = lengths[1]!; t < T; t++) g.fill(0, (T + t) * d, (T + t + 1) * d);
+  const loss = (hh: Float32Array, xx: Float32Array, vv: Float32Array) => {
+    const { s } = readoutForward(hh, xx, vv, lengths, T, d);
+    let l = 0;
+    for (let i = 0; i < s.length; i++) l += g[i]! * s[i]!;
+    return l;
+  };
+
+  it('is a causal weighted mean: the first position is its own item, weights sum to one', () => {
+    const { s, cache } = readoutForward(h, x, v, lengths, T, d);
+    expect(Array.from(s.subarray(0, d))).toEqual(Array.from(x.subarray(0, d)));
+    for (let t = 0; t < T; t++) {
+      let sum = 0;
+      for (let j = 0; j <= t; j++) sum += cache.alpha[t * T + j]!;
+      expect(sum).toBeCloseTo(1, 6);
+    }
+    // Past a window's length the output stays zero.
+    expect(Array.from(s.subarray((T + 2) * d, 2 * T * d)).every((z) => z === 0)).toBe(true);
+  });
+
+  it('backward matches finite differences for h, x and v', () => {
+    const { s, cache } = readoutForward(h, x, v, lengths, T, d);
+    const dv = new Float32Array(d);
+    const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d);
+    const eps = 1e-3;
+    const check = (arr: Float32Array, grad: Float32Array, f: () => number) => {
+      for (let k = 0; k < arr.length; k++) {
+        const keep = arr[k]!;
+        arr[k] = keep + eps; const up = f();
+        arr[k] = keep - eps; const dn = f();
+        arr[k] = keep;
+        expect(grad[k]).toBeCloseTo((up - dn) / (2 * eps), 3);
+      }
+    };
+    check(h, dh, () => loss(h, x, v));
+    check(x, dx, () => loss(h, x, v));
+    check(v, dv, () => loss(h, x, v));
+  });
+});
