@@ -16,9 +16,11 @@ export interface LossInput {
 
 /**
  * Softmax cross-entropy. With `logQ` (log sampling probability per column) the logits become
- * `score − logQ`, which corrects the popularity bias of sampled negatives (the logQ correction).
+ * `score − logQ`, which corrects the popularity bias of sampled negatives (the logQ correction); a per-column
+ * bias can be folded in the same way (pass logQ − bias). `columnSums`, when given, receives the column sums of
+ * the gradient (the bias gradient) without another pass over the matrix.
  */
-export function crossEntropyLoss(x: LossInput, grad: Float32Array, logQ?: Float32Array): number {
+export function crossEntropyLoss(x: LossInput, grad: Float32Array, logQ?: Float32Array, columnSums?: Float64Array): number {
   const { scores, rows, cols, colItems } = x;
   const inv = 1 / rows;
   let total = 0;
@@ -44,6 +46,7 @@ export function crossEntropyLoss(x: LossInput, grad: Float32Array, logQ?: Float3
     const scale = inv / sum;
     for (let j = 0; j < cols; j++) grad[o + j] = grad[o + j]! * scale;
     grad[o + i] = grad[o + i]! - inv;
+    if (columnSums) for (let j = 0; j < cols; j++) columnSums[j] = columnSums[j]! + grad[o + j]!;
   }
   return total;
 }

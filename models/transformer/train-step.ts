@@ -119,16 +119,26 @@ export class TransformerStepper {
     const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
     const o = oN ? oN.normalized : oRaw;
     const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
-    for (let i = 0; i < P; i++) for (let j = 0; j < M; j++) scores[i * M + j] = scores[i * M + j]! + p.outputBias[cols[j]!]!;
+    const colBias = Float32Array.from(cols, (it) => p.outputBias[it]!);
+    // Column sums of dS = the bias gradient. Cross-entropy folds the bias into its logQ shift and sums the
+    // columns in its own last pass (two fewer passes over P×M ≈ 10⁷ values); BPR-max gets them added.
+    const colGrad = new Float64Array(M);
     const dS = new Float32Array(P * M);
     const lossIn = { scores, rows: P, cols: M, colItems: cols };
     let loss: number;
     if (c.loss === 'bpr-max') {
+      for (let i = 0; i < P; i++) {
+        const base = i * M;
+        for (let j = 0; j < M; j++) scores[base + j] = scores[base + j]! + colBias[j]!;
+      }
       loss = bprMaxLoss(lossIn, dS, c.bpreg, c.finalActivation === 'elu');
+      for (let i = 0; i < P; i++) {
+        const base = i * M;
+        for (let j = 0; j < M; j++) colGrad[j] = colGrad[j]! + dS[base + j]!;
+      }
     } else {
-      let logQ: Float32Array | undefined;
-      if (c.logq > 0) logQ = Float32Array.from(cols, (it) => c.logq * this.sampler.logProbability[it]!);
-      loss = crossEntropyLoss(lossIn, dS, logQ);
+      const shift = Float32Array.from(cols, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - colBias[j]!);
+      loss = crossEntropyLoss(lossIn, dS, shift, colGrad);
     }
     const dHs = yield* mmReading(dS, P, M, o, d);
     // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
@@ -141,9 +151,7 @@ export class TransformerStepper {
     const outAcc = this.outGrad ?? this.tableGrad;
     for (let j = 0; j < M; j++) {
       outAcc.add(cols[j]!, dO, j * d);
-      let gsum = 0;
-      for (let i = 0; i < P; i++) gsum += dS[i * M + j]!;
-      this.biasGrad.addScalar(cols[j]!, gsum);
+      this.biasGrad.addScalar(cols[j]!, colGrad[j]!);
     }
     let dH: Float32Array = new Float32Array(B * T * d);
     rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
