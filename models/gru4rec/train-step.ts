@@ -128,7 +128,13 @@ export class Gru4RecStepper {
     }
     const finalOut = x;
     const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
-    for (let r = 0; r < R; r++) for (let j = 0; j < M; j++) scores[r * M + j] = scores[r * M + j]! + p.outputBias[cols[j]!]!;
+    // Row-major passes only (a column-wise walk over R×M is several times slower).
+    const colBias = new Float32Array(M);
+    for (let j = 0; j < M; j++) colBias[j] = p.outputBias[cols[j]!]!;
+    for (let r = 0; r < R; r++) {
+      const base = r * M;
+      for (let j = 0; j < M; j++) scores[base + j] = scores[base + j]! + colBias[j]!;
+    }
     const dS = new Float32Array(R * M);
     const lossIn = { scores, rows: R, cols: M, colItems: cols.subarray(0, M) };
     let loss: number;
@@ -147,11 +153,14 @@ export class Gru4RecStepper {
     const dO = yield matMulRead(mat(dS, R, M), mat(finalOut, R, d), true, false);
     this.tableGrad.clear();
     this.biasGrad.clear();
+    const colGrad = new Float64Array(M);
+    for (let r = 0; r < R; r++) {
+      const base = r * M;
+      for (let j = 0; j < M; j++) colGrad[j] = colGrad[j]! + dS[base + j]!;
+    }
     for (let j = 0; j < M; j++) {
       this.tableGrad.add(cols[j]!, dO, j * d);
-      let gsum = 0;
-      for (let r = 0; r < R; r++) gsum += dS[r * M + j]!;
-      this.biasGrad.addScalar(cols[j]!, gsum);
+      this.biasGrad.addScalar(cols[j]!, colGrad[j]!);
     }
     // GRU layers backward (one step: the previous hidden state is treated as a constant).
     const layerGrads: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[] = [];
