@@ -85,5 +85,5 @@ describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker, broker kill -9 a
     const v = verify(await readTopic(brokers, n.output, { isolation: 'read_committed' }), await inputOffsets(brokers, n.input));
     console.log(`[eos combined] ${steps.join(' ')} inputs=${v.inputs} outputs=${v.outputs} lost=${v.lost} duplicated=${v.duplicated} outOfOrderSessions=${v.outOfOrderSessions}`);
     expect(v).toMatchObject({ inputs: 12_000, outputs: 12_000, lost: 0, duplicated: 0, outOfOrderSessions: 0 });
-  });
+  }, 180_000); // four crashes and a broker restart: ~40 s idle, longer on a loaded 2-core machine
 });
