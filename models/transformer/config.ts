@@ -42,9 +42,10 @@ export interface TransformerConfig {
   readonly cosineTemperature: number;
   /**
    * Session vector: `last` = the transformer's output at the newest position (SASRec); `item-attention` = a
-   * weighted sum of the session's item embeddings with weights from the transformer (CORE). @defaultValue 'last'
+   * weighted sum of the session's item embeddings with weights from the transformer (CORE); `mixed` = the sum
+   * of both (the readout's item-space vector plus the order-aware output). @defaultValue 'last'
    */
-  readonly readout: 'last' | 'item-attention';
+  readonly readout: 'last' | 'item-attention' | 'mixed';
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
@@ -132,7 +133,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
   if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
-  if (c.readout !== 'last' && c.readout !== 'item-attention') throw new InvalidOptionError('readout', `readout must be 'last' or 'item-attention', got "${String(c.readout)}"`);
+  if (c.readout !== 'last' && c.readout !== 'item-attention' && c.readout !== 'mixed') throw new InvalidOptionError('readout', `readout must be 'last', 'item-attention' or 'mixed', got "${String(c.readout)}"`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");

@@ -45,7 +45,7 @@ export class TransformerParams {
     }
     this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
-    if (config.readout === 'item-attention') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
+    if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
     for (const w of this.dense) this.byName.set(w.name, w);
   }
 

@@ -60,7 +60,7 @@ export class TransformerScorer implements Scorer {
     const table = params.config.cosineTemperature > 0 ? normalizeRows(params.outTable, params.itemCount, d).normalized : params.outTable;
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
     this.outputBias = tf.tensor1d(params.outputBias.slice());
-    this.readoutV = params.config.readout === 'item-attention' ? params.get('readout_v').slice() : undefined;
+    this.readoutV = params.config.readout !== 'last' ? params.get('readout_v').slice() : undefined;
   }
 
   /**
@@ -142,11 +142,11 @@ export class TransformerScorer implements Scorer {
         keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
         values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
         hidden.slice(at + (n - 1) * d, at + n * d),
-        c.readout === 'item-attention' ? new Float32Array(L) : undefined,
+        c.readout !== 'last' ? new Float32Array(L) : undefined,
       );
       if (st.readoutLogits) {
         for (let j = 0; j < n; j++) st.readoutLogits[j] = dot(this.readoutV!, hidden, at + j * d, d);
-        this.readoutInto(st, windows[b]!);
+        this.readoutInto(st, windows[b]!, hidden, at + (n - 1) * d);
       }
       s.modelState = st;
     });
@@ -224,7 +224,7 @@ export class TransformerScorer implements Scorer {
       st.length++;
       if (st.readoutLogits) {
         st.readoutLogits[st.length - 1] = dot(this.readoutV!, hidden, b * d, d);
-        this.readoutInto(st, s.items.slice(-st.length));
+        this.readoutInto(st, s.items.slice(-st.length), hidden, b * d);
       } else {
         st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
       }
@@ -240,8 +240,11 @@ export class TransformerScorer implements Scorer {
     return tf.add(h, f);
   }
 
-  /** Sets `st.hidden` to the item-attention readout over the window's items (see readout.ts). */
-  private readoutInto(st: TransformerSessionCache, window: readonly number[]): void {
+  /**
+   * Sets `st.hidden` to the item-attention readout over the window's items (see readout.ts), plus the newest
+   * output `out[at ..]` for the `mixed` readout.
+   */
+  private readoutInto(st: TransformerSessionCache, window: readonly number[], out: Float32Array, at: number): void {
     const d = this.params.hiddenSize, n = st.length, E = this.params.itemTable;
     const w = new Float32Array(n);
     weightsInto(st.readoutLogits!, 0, n, w, 0);
@@ -250,6 +253,7 @@ export class TransformerScorer implements Scorer {
       const e = window[j]! * d, a = w[j]!;
       for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + a * E[e + i]!;
     }
+    if (this.params.config.readout === 'mixed') for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + out[at + i]!;
   }
 
   dispose(): void {

@@ -95,7 +95,7 @@ export class TransformerStepper {
     const lengths = windows.map((w) => w.items.length - 1);
     let xr: Float32Array | undefined;
     let ro: ReturnType<typeof readoutForward> | undefined;
-    if (c.readout === 'item-attention') {
+    if (c.readout !== 'last') {
       const x = new Float32Array(B * T * d);
       xr = x;
       windows.forEach((w, b) => {
@@ -106,7 +106,12 @@ export class TransformerStepper {
       });
       ro = readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d);
     }
-    const hv = ro ? ro.s : fwd.out;
+    let hv = ro ? ro.s : fwd.out;
+    if (ro && c.readout === 'mixed') {
+      const sum = ro.s.slice();
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + fwd.out[i]!;
+      hv = sum;
+    }
     const outTable = p.outTable;
     const hsRaw = new Float32Array(P * d);
     rows.forEach((r, i) => hsRaw.set(hv.subarray(r * d, (r + 1) * d), i * d));
@@ -158,6 +163,7 @@ export class TransformerStepper {
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     if (ro && xr) {
       const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d);
+      if (c.readout === 'mixed') for (let i = 0; i < dH.length; i++) back.dh[i] = back.dh[i]! + dH[i]!;
       dH = back.dh;
       // The readout's own path into the item rows (through the same embedding dropout, no positions).
       windows.forEach((w, b) => {

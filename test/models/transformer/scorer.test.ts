@@ -57,8 +57,8 @@ describe('TransformerScorer', () => {
     expect(await streamAndCompare(params(8), true)).toBeLessThan(1e-4);
   });
 
-  it('the cache stays exact with the item-attention readout and cosine scoring', async () => {
-    const p = params(0, { readout: 'item-attention', cosineTemperature: 0.1 });
+  it.each(['item-attention', 'mixed'] as const)('the cache stays exact with the %s readout and cosine scoring', async (readout) => {
+    const p = params(0, { readout, cosineTemperature: 0.1 });
     const r = new Rng(3);
     p.get('readout_v').forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
     expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
