@@ -123,7 +123,7 @@ for (const n of buildOnly ? [] : pipelineItems) {
     const rng = new Rng(5);
     const live = 20_000;
     const nextEvent = (t) => ({ sessionId: `s${rng.int(live)}`, itemId: `i${Math.floor(Math.pow(rng.next(), 3) * n)}`, timestamp: t });
-    const mkPipe = () => new ClickPipeline(scorer, vocab, { k: K, maxBatchSize: 256, maxDelayMs: 2 });
+    const mkPipe = () => new ClickPipeline(scorer, vocab, { k: K, maxBatchSize: 256 });
     // Sustained: keep 2048 events outstanding; the pipeline cuts batches of ≤ 256 (one step in flight).
     let pipe = mkPipe();
     let ts = 0;
