@@ -68,7 +68,7 @@ export interface TransformerConfig {
   readonly validationFraction: number;
   /** @defaultValue 20000 */
   readonly validationMaxEvents: number;
-  /** Epochs without a better validation MRR@20 before stopping (0 = never). @defaultValue 3 */
+  /** Epochs without a better validation Recall@20 + MRR@20 before stopping (0 = never). @defaultValue 3 */
   readonly patience: number;
   /** Stop training after this many seconds (checked between steps; 0 = no limit). @defaultValue 0 */
   readonly maxSeconds: number;
