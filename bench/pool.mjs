@@ -4,7 +4,7 @@
 // The output table is bench/synthetic-table.mjs's clustered table (ANN behaves as on a trained model; random
 // weights would make every item equidistant). Prints a table, writes bench/results/pool.json. Build first.
 // usage: node bench/pool.mjs [--items 43000] [--hidden 100] [--scoring exact,ann] [--workers 1,2] [--seconds 4]
-//        [--candidates N]   (NEXTCLICK_ANN_CANDIDATES for every worker)
+//        [--candidates N]   (NEXTCLICK_ANN_CANDIDATES for every worker) [--offered N]  (latency phase rate; default half the sustained rate)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ const seconds = Number(arg('--seconds', '4'));
 const outstanding = Number(arg('--outstanding', '4096'));
 const out = arg('--out', 'bench/results/pool.json');
 const candidates = arg('--candidates', undefined);
+const offered = arg('--offered', undefined);
 if (candidates) process.env['NEXTCLICK_ANN_CANDIDATES'] = candidates;
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -57,7 +58,7 @@ for (const scoring of scorings) {
     while (performance.now() - s < seconds * 1000) { await round(); done += outstanding; }
     const eps = Math.round(done / ((performance.now() - s) / 1000));
     // Latency at half the sustained rate: events on a 1 ms clock, latency = observe → recommendation.
-    const rate = Math.max(1, Math.floor(eps / 2));
+    const rate = offered ? Number(offered) : Math.max(1, Math.floor(eps / 2));
     const lat = [];
     const start = performance.now();
     let sent = 0;
