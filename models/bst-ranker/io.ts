@@ -3,7 +3,8 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileIOHandler, loadWeights, saveWeights } from '../../src/backend/weights-io.js';
 import { selectBackend } from '../../src/backend/select-backend.js';
 import { ModelFormatError } from '../../src/errors.js';
-import { readManifest, safeJoin, writeManifest, type ModelManifest } from '../../src/persistence/model-dir.js';
+import { safeJoin, writeManifest, type ModelManifest } from '../../src/persistence/model-dir.js';
+import { readModelDirectory, VOCABULARY_FILE } from '../training/model-directory.js';
 import { loadModel, type LoadedModel } from '../../src/scoring/model-registry.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { resolveBstRankerConfig, type BstRankerConfig } from './config.js';
@@ -13,7 +14,6 @@ import { TwoStageScorer, defaultTwoStageOptions, type TwoStageOptions } from './
 
 export const BST_RANKER_KIND = 'bst-ranker';
 export const BST_RANKER_FORMAT_VERSION = 1;
-const VOCABULARY_FILE = 'vocabulary.json';
 
 export interface SavableBstRanker {
   readonly params: BstRankerParams;
@@ -42,18 +42,15 @@ export async function saveBstRanker(dir: string, m: SavableBstRanker): Promise<M
 }
 
 export async function readBstRanker(dir: string, manifest?: ModelManifest): Promise<{ params: BstRankerParams; vocabulary: ItemVocabulary; candidatesDir: string; twoStage: TwoStageOptions; manifest: ModelManifest }> {
-  const man = manifest ?? (await readManifest(dir));
-  if (man.kind !== BST_RANKER_KIND) throw new ModelFormatError(`${dir} holds a "${man.kind}" model, not a bst-ranker`);
-  const { bstRankerFormatVersion, candidatesDir, twoStage, ...raw } = man.config as Record<string, unknown>;
-  if (typeof bstRankerFormatVersion === 'number' && bstRankerFormatVersion > BST_RANKER_FORMAT_VERSION) throw new ModelFormatError(`${dir} uses bst-ranker format ${bstRankerFormatVersion}; this nextclick reads up to ${BST_RANKER_FORMAT_VERSION}`);
+  const { config, vocabulary, manifest: man } = await readModelDirectory<BstRankerConfig>(dir, {
+    kind: BST_RANKER_KIND,
+    versionKey: 'bstRankerFormatVersion',
+    version: BST_RANKER_FORMAT_VERSION,
+    // The two-stage fields sit beside the ranker's own config in model.json.
+    resolve: ({ candidatesDir: _c, twoStage: _t, ...raw }) => resolveBstRankerConfig(raw as Partial<BstRankerConfig>),
+  }, manifest);
+  const { candidatesDir, twoStage } = man.config as { candidatesDir?: unknown; twoStage?: unknown };
   if (typeof candidatesDir !== 'string') throw new ModelFormatError(`${dir}/model.json does not name its candidates model (config.candidatesDir)`);
-  let config: BstRankerConfig;
-  try {
-    config = resolveBstRankerConfig(raw as Partial<BstRankerConfig>);
-  } catch (err) {
-    throw new ModelFormatError(`${dir}/model.json has an invalid bst-ranker config: ${(err as Error).message}`, { cause: err });
-  }
-  const vocabulary = await ItemVocabulary.load(safeJoin(dir, VOCABULARY_FILE));
   const params = BstRankerParams.fromNamed(config, vocabulary.size, await loadWeights(fileIOHandler(dir)));
   return { params, vocabulary, candidatesDir: isAbsolute(candidatesDir) ? candidatesDir : resolve(dir, candidatesDir), twoStage: (twoStage ?? {}) as TwoStageOptions, manifest: man };
 }
