@@ -4,7 +4,7 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { affineReading, layerNormForward } from '../transformer/backprop.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { timeBucket } from '../transformer/config.js';
-import { embedWindows, forwardSequence, uploadDense } from '../transformer/forward.js';
+import { embedWindows, readSequence, uploadDense } from '../transformer/forward.js';
 import type { BstRankerParams } from './params.js';
 
 /** The window of a session the ranker reads: its last `maxLength` items and their gaps to the newest event. */
@@ -99,16 +99,7 @@ export class BstRanker {
     const wins = sessions.map((s) => rankerWindow(s, L));
     const T = wins.reduce((m, w) => Math.max(m, w.items.length), 1);
     const x = embedWindows(bp, wins.map((w) => w.items), T, wins.map((w) => w.gaps));
-    // One read: [hidden; keys per block; values per block], each [B·T, d].
-    const all = yield () => {
-      const r = forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T);
-      return tf.concat([r.hidden, ...r.keys, ...r.values], 0);
-    };
-    const part = B * T * d;
-    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
-    const hidden = slab(0);
-    const keys = Array.from({ length: c.blocks }, (_, i) => slab(1 + i));
-    const values = Array.from({ length: c.blocks }, (_, i) => slab(1 + c.blocks + i));
+    const { hidden, keys, values } = yield* readSequence(this.dense, c, x, B, T);
     // Candidate rows: item + position n + the "now" time bucket.
     const R = B * M;
     const pos = bp.get('position_table');

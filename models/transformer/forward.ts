@@ -1,6 +1,7 @@
 import { tf } from '../../src/backend/tf.js';
 import { timeBucket, type TransformerConfig } from './config.js';
 import type { TransformerParams } from './params.js';
+import type { ReadingComputation } from '../training/matmul.js';
 
 /** Dense weights as tensors, by the names of {@link TransformerParams.dense}. */
 export type DenseTensors = ReadonlyMap<string, tf.Tensor>;
@@ -98,4 +99,28 @@ export function embedWindows(p: TransformerParams, windows: readonly ArrayLike<n
     }
   });
   return out;
+}
+
+/** {@link forwardSequence}'s outputs as Float32Arrays, each `[B·T, d]`. */
+export interface SequenceArrays {
+  readonly hidden: Float32Array;
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+}
+
+/** Runs {@link forwardSequence} over embedded windows `x` and reads hidden, keys and values back in one read. */
+export function* readSequence(w: DenseTensors, c: TransformerConfig, x: Float32Array, B: number, T: number): ReadingComputation<SequenceArrays> {
+  const d = c.hiddenSize;
+  // One read: [hidden; keys per block; values per block].
+  const all = yield () => {
+    const r = forwardSequence(w, c, tf.tensor2d(x, [B * T, d]), B, T);
+    return tf.concat([r.hidden, ...r.keys, ...r.values], 0);
+  };
+  const part = B * T * d;
+  const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
+  return {
+    hidden: slab(0),
+    keys: Array.from({ length: c.blocks }, (_, i) => slab(1 + i)),
+    values: Array.from({ length: c.blocks }, (_, i) => slab(1 + c.blocks + i)),
+  };
 }

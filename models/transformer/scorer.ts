@@ -2,7 +2,7 @@ import { tf } from '../../src/backend/tf.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { timeBucket } from './config.js';
-import { embedWindows, forwardSequence, layerNorm, uploadDense } from './forward.js';
+import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
@@ -124,16 +124,7 @@ export class TransformerScorer implements Scorer {
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     const B = windows.length;
     const x = embedWindows(p, windows, T, gaps);
-    // One read: [hidden; keys per block; values per block], each [B·T, d].
-    const all = yield () => {
-      const r = forwardSequence(this.dense, c, tf.tensor2d(x, [B * T, d]), B, T);
-      return tf.concat([r.hidden, ...r.keys, ...r.values], 0);
-    };
-    const part = B * T * d;
-    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
-    const hidden = slab(0);
-    const keys = Array.from({ length: c.blocks }, (_, i) => slab(1 + i));
-    const values = Array.from({ length: c.blocks }, (_, i) => slab(1 + c.blocks + i));
+    const { hidden, keys, values } = yield* readSequence(this.dense, c, x, B, T);
     sessions.forEach((s, b) => {
       const n = windows[b]!.length;
       const at = b * T * d;

@@ -13,25 +13,13 @@ import { mat, matMulRead, readSync } from '../../../models/training/matmul.js';
 import { buildCorpus } from '../../../src/baselines/corpus.js';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
-import { probeWebGpuAdapter } from '../../../src/backend/webgpu.js';
 import { loadWeights, memoryIOHandler, saveWeights } from '../../../src/backend/weights-io.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
-import { configureVulkan, requireWebGpu } from '../../src/backend/webgpu-vulkan.js';
+import { requireWebGpu, webGpuSkipReason } from '../../src/backend/webgpu-vulkan.js';
 
-const vulkan = configureVulkan();
-let skipReason: string | undefined = vulkan.configured ? undefined : vulkan.why;
-if (!skipReason) {
-  try {
-    if (!(await probeWebGpuAdapter())) skipReason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
-  } catch (err) {
-    skipReason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
-  }
-}
-if (skipReason && !requireWebGpu) {
-  console.warn(`\n*** GRU4Rec WebGPU tests SKIPPED: ${skipReason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
-}
+const skipReason = await webGpuSkipReason('GRU4Rec');
 if (skipReason && requireWebGpu) {
   describe('GRU4Rec on webgpu', () => {
     it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {

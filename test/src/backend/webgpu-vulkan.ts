@@ -39,3 +39,22 @@ export function configureVulkan(): { configured: boolean; why: string } {
   }
   return { configured: true, why: `lavapipe from ${envFile}` };
 }
+
+/**
+ * Why the WebGPU tests of `suite` cannot run here (undefined when they can): no Vulkan driver, no adapter, or
+ * Dawn failed to load. Warns when skipping; the caller registers a failing test when {@link requireWebGpu}.
+ */
+export async function webGpuSkipReason(suite: string): Promise<string | undefined> {
+  const vulkan = configureVulkan();
+  let reason: string | undefined = vulkan.configured ? undefined : vulkan.why;
+  if (!reason) {
+    try {
+      const { probeWebGpuAdapter } = await import('../../../src/backend/webgpu.js');
+      if (!(await probeWebGpuAdapter())) reason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
+    } catch (err) {
+      reason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
+    }
+  }
+  if (reason && !requireWebGpu) console.warn(`\n*** ${suite} WebGPU tests SKIPPED: ${reason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
+  return reason;
+}
