@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../src/errors.js';
+import { mergeConfig, parseConfigParams } from '../training/config-fields.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 import { resolveTransformerConfig, type TransformerConfig } from '../transformer/config.js';
 
@@ -82,9 +83,7 @@ export const defaultBstRankerConfig = {
 } as const satisfies BstRankerConfig;
 
 export function resolveBstRankerConfig(partial: Partial<BstRankerConfig> = {}): BstRankerConfig {
-  const known = new Set(Object.keys(defaultBstRankerConfig));
-  for (const k of Object.keys(partial)) if (!known.has(k)) throw new InvalidOptionError(k, `unknown bst-ranker parameter "${k}"; known: ${[...known].join(', ')}`);
-  const c: BstRankerConfig = { ...defaultBstRankerConfig, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  const c: BstRankerConfig = mergeConfig<BstRankerConfig>(defaultBstRankerConfig, partial, 'bst-ranker');
   const mlp = typeof c.mlp === 'number' ? [c.mlp] : c.mlp;
   if (!Array.isArray(mlp) || mlp.length === 0 || !mlp.every((n) => Number.isInteger(n) && n > 0)) throw new InvalidOptionError('mlp', 'mlp must be a non-empty list of positive layer sizes, e.g. 128,64');
   for (const k of ['negatives', 'batchSize'] as const) if (!Number.isInteger(c[k]) || c[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1`);
@@ -113,13 +112,5 @@ export function blockConfig(c: BstRankerConfig): TransformerConfig {
 
 /** `key=value` CLI params; `mlp=256,128` is a list. */
 export function parseBstRankerParams(params: Record<string, string>): Partial<BstRankerConfig> {
-  const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(params)) {
-    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
-    if (camel === 'mlp') out[camel] = raw.split(',').map(Number);
-    else if (raw === 'true' || raw === 'false') out[camel] = raw === 'true';
-    else if (raw !== '' && Number.isFinite(Number(raw))) out[camel] = Number(raw);
-    else out[camel] = raw;
-  }
-  return out as Partial<BstRankerConfig>;
+  return parseConfigParams(params, ['mlp']) as Partial<BstRankerConfig>;
 }

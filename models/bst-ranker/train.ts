@@ -7,7 +7,7 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
-import { Rng } from '../training/rng.js';
+import { Rng, dropoutMask } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
 import { trainBackwardReading, trainForwardReading, type MaskFactory } from '../transformer/backprop.js';
@@ -257,10 +257,6 @@ class BstStepper {
   }
 
   private mask(n: number, rate: number): Float32Array {
-    const m = new Float32Array(n);
-    if (rate <= 0) return m.fill(1);
-    const keep = 1 / (1 - rate);
-    for (let i = 0; i < n; i++) m[i] = this.rng.next() < rate ? 0 : keep;
-    return m;
+    return dropoutMask(this.rng, n, rate);
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../src/errors.js';
+import { fieldChecks, mergeConfig, parseConfigParams } from '../training/config-fields.js';
 import type { LossName } from '../training/losses.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 
@@ -81,22 +82,11 @@ export const defaultGru4RecConfig = {
 
 /** Fills defaults and validates; throws InvalidOptionError naming the bad field. */
 export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4RecConfig {
-  const known = new Set(Object.keys(defaultGru4RecConfig));
-  for (const k of Object.keys(partial)) {
-    if (!known.has(k)) throw new InvalidOptionError(k, `unknown GRU4Rec parameter "${k}"; known: ${[...known].join(', ')}`);
-  }
-  const c: Gru4RecConfig = { ...defaultGru4RecConfig, ...stripUndefined(partial) };
+  const c: Gru4RecConfig = mergeConfig(defaultGru4RecConfig, partial, 'GRU4Rec');
   if (!Array.isArray(c.layers) || c.layers.length === 0 || !c.layers.every((n) => Number.isInteger(n) && n > 0)) {
     throw new InvalidOptionError('layers', 'layers must be a non-empty list of positive integers, e.g. [256]');
   }
-  const int = (name: keyof Gru4RecConfig, min: number) => {
-    const v = c[name] as number;
-    if (!Number.isInteger(v) || v < min) throw new InvalidOptionError(name, `${name} must be an integer ≥ ${min}, got ${String(v)}`);
-  };
-  const frac = (name: keyof Gru4RecConfig, maxExclusive = 1) => {
-    const v = c[name] as number;
-    if (!(typeof v === 'number' && v >= 0 && v < maxExclusive)) throw new InvalidOptionError(name, `${name} must be in [0, ${maxExclusive}), got ${String(v)}`);
-  };
+  const { int, frac } = fieldChecks(c);
   int('embeddingSize', 0);
   int('batchSize', 1);
   int('nSample', 0);
@@ -128,27 +118,5 @@ export function inputSize(c: Gru4RecConfig): number {
  * comma-separated layer sizes (`layers=512` or `layers=256,256`; `hidden=` is an alias of `layers=`).
  */
 export function parseGru4RecParams(params: readonly string[]): Partial<Gru4RecConfig> {
-  const out: Record<string, unknown> = {};
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new InvalidOptionError('param', `--param expects key=value, got "${p}"`);
-    let key = p.slice(0, eq).trim();
-    const raw = p.slice(eq + 1).trim();
-    if (key === 'hidden') key = 'layers';
-    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
-    if (camel === 'layers') {
-      out[camel] = raw.split(',').map((x) => Number(x));
-    } else if (raw === 'true' || raw === 'false') {
-      out[camel] = raw === 'true';
-    } else if (raw !== '' && Number.isFinite(Number(raw))) {
-      out[camel] = Number(raw);
-    } else {
-      out[camel] = raw;
-    }
-  }
-  return out as Partial<Gru4RecConfig>;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return parseConfigParams(params, ['layers'], { hidden: 'layers' }) as Partial<Gru4RecConfig>;
 }

@@ -2,6 +2,7 @@ import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
 import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
+import { dropoutMask } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
 import type { SessionBatch } from '../training/session-batcher.js';
 import type { Gru4RecConfig } from './config.js';
@@ -228,11 +229,7 @@ export class Gru4RecStepper {
   }
 
   private dropoutMask(n: number, rate: number): Float32Array {
-    const m = new Float32Array(n);
-    if (rate <= 0) return m.fill(1);
-    const keep = 1 / (1 - rate);
-    for (let i = 0; i < n; i++) m[i] = this.rng.next() < rate ? 0 : keep;
-    return m;
+    return dropoutMask(this.rng, n, rate);
   }
 }
 

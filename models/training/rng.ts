@@ -37,3 +37,12 @@ export class Rng {
     return new Rng(this.nextUint32());
   }
 }
+
+/** Inverted-dropout keep-multipliers: each of `n` values is 0 with probability `rate`, else 1/(1−rate). */
+export function dropoutMask(rng: Rng, n: number, rate: number): Float32Array {
+  const m = new Float32Array(n);
+  if (rate <= 0) return m.fill(1);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) m[i] = rng.next() < rate ? 0 : keep;
+  return m;
+}

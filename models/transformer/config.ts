@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../../src/errors.js';
+import { fieldChecks, mergeConfig, parseConfigParams } from '../training/config-fields.js';
 import type { LossName } from '../training/losses.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 
@@ -109,19 +110,8 @@ export const defaultTransformerConfig = {
 
 /** Fills defaults and validates; throws InvalidOptionError naming the bad field. */
 export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {}): TransformerConfig {
-  const known = new Set(Object.keys(defaultTransformerConfig));
-  for (const k of Object.keys(partial)) {
-    if (!known.has(k)) throw new InvalidOptionError(k, `unknown transformer parameter "${k}"; known: ${[...known].join(', ')}`);
-  }
-  const c: TransformerConfig = { ...defaultTransformerConfig, ...stripUndefined(partial) };
-  const int = (name: keyof TransformerConfig, min: number) => {
-    const v = c[name] as number;
-    if (!Number.isInteger(v) || v < min) throw new InvalidOptionError(name, `${name} must be an integer ≥ ${min}, got ${String(v)}`);
-  };
-  const frac = (name: keyof TransformerConfig, maxExclusive = 1) => {
-    const v = c[name] as number;
-    if (!(typeof v === 'number' && v >= 0 && v < maxExclusive)) throw new InvalidOptionError(name, `${name} must be in [0, ${maxExclusive}), got ${String(v)}`);
-  };
+  const c: TransformerConfig = mergeConfig(defaultTransformerConfig, partial, 'transformer');
+  const { int, frac } = fieldChecks(c);
   for (const k of ['hiddenSize', 'heads', 'blocks', 'feedForwardSize', 'maxLength', 'batchSize'] as const) int(k, 1);
   for (const k of ['timeBuckets', 'nSample', 'epochs', 'patience', 'seed', 'maxSeconds'] as const) int(k, 0);
   int('validationMaxEvents', 1);
@@ -145,21 +135,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
 
 /** Parses `key=value` strings (the CLI's `--param`) into a partial config (numbers, booleans, strings). */
 export function parseTransformerParams(params: readonly string[] | Record<string, string>): Partial<TransformerConfig> {
-  const pairs = Array.isArray(params) ? params.map((p) => splitPair(p)) : Object.entries(params);
-  const out: Record<string, unknown> = {};
-  for (const [key, raw] of pairs) {
-    const camel = key.replace(/[-_]([a-z])/g, (_, ch: string) => ch.toUpperCase());
-    if (raw === 'true' || raw === 'false') out[camel] = raw === 'true';
-    else if (raw !== '' && Number.isFinite(Number(raw))) out[camel] = Number(raw);
-    else out[camel] = raw;
-  }
-  return out as Partial<TransformerConfig>;
-}
-
-function splitPair(p: string): [string, string] {
-  const eq = p.indexOf('=');
-  if (eq <= 0) throw new InvalidOptionError('param', `--param expects key=value, got "${p}"`);
-  return [p.slice(0, eq).trim(), p.slice(eq + 1).trim()];
+  return parseConfigParams(params) as Partial<TransformerConfig>;
 }
 
 /**
@@ -170,8 +146,4 @@ export function timeBucket(gapMs: number | undefined, buckets: number): number {
   if (gapMs === undefined || !Number.isFinite(gapMs)) return 0;
   const b = 1 + Math.floor(Math.log2(1 + Math.max(0, gapMs) / 1000));
   return Math.min(buckets - 1, b);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

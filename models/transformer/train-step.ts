@@ -3,6 +3,7 @@ import { mmReading, mmTAReading, transposeJs } from './linalg.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
+import { dropoutMask } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
 import { timeBucket, type TransformerConfig } from './config.js';
 import { trainBackwardReading, trainForwardReading, type MaskFactory } from './backprop.js';
@@ -199,10 +200,6 @@ export class TransformerStepper {
   }
 
   private mask(n: number, rate: number): Float32Array {
-    const m = new Float32Array(n);
-    if (rate <= 0) return m.fill(1);
-    const keep = 1 / (1 - rate);
-    for (let i = 0; i < n; i++) m[i] = this.rng.next() < rate ? 0 : keep;
-    return m;
+    return dropoutMask(this.rng, n, rate);
   }
 }
