@@ -192,9 +192,9 @@ class BstStepper {
     const S = windows.length;
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     this.steps++;
-    const dropEmb = this.mask(S * T * d, c.dropout);
+    const dropEmb = dropoutMask(this.rng, S * T * d, c.dropout);
     const x0 = embedWindows(bp, windows, T, gaps, dropEmb);
-    const masks: MaskFactory = (n) => (c.dropout > 0 ? this.mask(n, c.dropout) : undefined);
+    const masks: MaskFactory = (n) => (c.dropout > 0 ? dropoutMask(this.rng, n, c.dropout) : undefined);
     const fwd = yield* trainForwardReading(bp, x0, S, T, masks);
     const width = 3 * d + (useScore ? 1 : 0);
     const z0 = new Float32Array(S * width);
@@ -254,9 +254,5 @@ class BstStepper {
     this.optMlp.forEach((o, i) => { o.w.updateDense(mlpGrads[i]!.w, step); o.b.updateDense(mlpGrads[i]!.b, step); });
     if (useScore) this.optScore.updateDense(Float32Array.of(dScoreWeight), step);
     return loss / S;
-  }
-
-  private mask(n: number, rate: number): Float32Array {
-    return dropoutMask(this.rng, n, rate);
   }
 }

@@ -3,7 +3,7 @@ import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
-import { assertSyncReads, backendReadsSync, readAsync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import type { Gru4RecParams } from './params.js';
 
 interface LayerTensors {
@@ -140,12 +140,7 @@ export class Gru4RecScorer implements Scorer {
   /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item (backends with sync reads only). */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
     assertSyncReads('Gru4RecScorer.scoreHidden', 'scoreHiddenAsync');
-    const t = this.scoreTensor(hidden, rows);
-    try {
-      return t.dataSync() as Float32Array;
-    } finally {
-      t.dispose();
-    }
+    return readSync(() => this.scoreTensor(hidden, rows));
   }
 
   /** {@link scoreHidden} read with `await data()`: safe on every backend. */

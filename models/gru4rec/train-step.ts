@@ -76,7 +76,7 @@ export class Gru4RecStepper {
     const inTable = p.inputTable ?? p.itemTable;
     const e = p.inSize;
     const x0 = new Float32Array(R * e);
-    const mask0 = this.dropoutMask(R * e, c.dropoutEmbedding);
+    const mask0 = dropoutMask(this.rng, R * e, c.dropoutEmbedding);
     for (let r = 0; r < R; r++) {
       const src = batch.inputs[r]! * e;
       for (let i = 0; i < e; i++) x0[r * e + i] = inTable[src + i]! * mask0[r * e + i]!;
@@ -97,7 +97,7 @@ export class Gru4RecStepper {
       const a = yield matMulRead(mat(x, R, l.inSize), mat(l.kernel, l.inSize, 3 * h));
       const cc = yield matMulRead(mat(hp, R, h), mat(l.recurrent, h, 3 * h));
       const gates = new Float32Array(R * 3 * h);
-      const mask = this.dropoutMask(R * h, c.dropoutHidden);
+      const mask = dropoutMask(this.rng, R * h, c.dropoutHidden);
       const out = new Float32Array(R * h);
       for (let r = 0; r < R; r++) {
         const g = r * 3 * h;
@@ -226,10 +226,6 @@ export class Gru4RecStepper {
   /** Zeroes all slots' hidden state (start of an epoch). */
   resetHidden(): void {
     for (const h of this.hidden) h.fill(0);
-  }
-
-  private dropoutMask(n: number, rate: number): Float32Array {
-    return dropoutMask(this.rng, n, rate);
   }
 }
 

@@ -19,17 +19,7 @@ export function mat(data: Float32Array, rows: number, cols: number): Mat {
  * backend (its SIMD kernels are ~25× faster than JavaScript loops here).
  */
 export function matMul(a: Mat, b: Mat, transposeA = false, transposeB = false): Float32Array {
-  // The result leaves tidy through a closure variable: returning a TypedArray from tidy makes TF.js walk
-  // every element looking for tensors (that walk cost more than the matMuls).
-  let out: Float32Array | undefined;
-  tf.tidy(() => {
-    let ta: tf.Tensor2D = tf.tensor2d(a.data.subarray(0, a.rows * a.cols), [a.rows, a.cols]);
-    let tb: tf.Tensor2D = tf.tensor2d(b.data.subarray(0, b.rows * b.cols), [b.rows, b.cols]);
-    if (transposeA) ta = tf.transpose(ta);
-    if (transposeB) tb = tf.transpose(tb);
-    out = tf.matMul(ta, tb).dataSync() as Float32Array;
-  });
-  return out!;
+  return readSync(matMulRead(a, b, transposeA, transposeB));
 }
 
 /** Backends whose tensors can be read synchronously (`dataSync`) in Node; on the others (webgpu, webgl) it throws. */
@@ -51,15 +41,6 @@ export function assertSyncReads(what: string, alternative: string): void {
 }
 
 /**
- * The float32 values of `t` (a copy the caller owns): `dataSync()` on backends that read synchronously (it is
- * cheaper than a promise round trip on wasm), `await data()` elsewhere. Does not dispose `t`.
- */
-export async function readTensor(t: tf.Tensor): Promise<Float32Array> {
-  if (backendReadsSync()) return t.dataSync() as Float32Array;
-  return (await t.data()) as Float32Array;
-}
-
-/**
  * A computation whose result tensor is read back into a Float32Array: run inside `tf.tidy` (its
  * intermediates are freed), read, then the result is disposed.
  */
@@ -78,7 +59,8 @@ export function matMulRead(a: Mat, b: Mat, transposeA = false, transposeB = fals
 
 /** `fn`'s tensor read with `dataSync()` (only on backends where {@link backendReadsSync}). */
 export function readSync(fn: TensorRead): Float32Array {
-  // The result leaves tidy through a closure variable (see matMul).
+  // The result leaves tidy through a closure variable: returning a TypedArray from tidy makes TF.js walk every
+  // element looking for tensors (that walk cost more than the matMuls).
   let out: Float32Array | undefined;
   tf.tidy(() => { out = fn().dataSync() as Float32Array; });
   return out!;
@@ -92,12 +74,6 @@ export async function readAsync(fn: TensorRead): Promise<Float32Array> {
   } finally {
     t.dispose();
   }
-}
-
-/** `matMul` read with `await data()` (safe on webgpu), or with `dataSync()` where the backend reads synchronously. */
-export function matMulAsync(a: Mat, b: Mat, transposeA = false, transposeB = false): Promise<Float32Array> {
-  if (backendReadsSync()) return Promise.resolve(matMul(a, b, transposeA, transposeB));
-  return readAsync(matMulRead(a, b, transposeA, transposeB));
 }
 
 /**

@@ -83,30 +83,19 @@ export class TransformerStepper {
     const cols = new Int32Array(M);
     cols.set(targets);
     this.sampler.sample(this.rng, cols, P, M);
-    const dropEmb = this.mask(B * T * d, c.dropoutEmbedding);
+    const dropEmb = dropoutMask(this.rng, B * T * d, c.dropoutEmbedding);
     const inputs = windows.map((w) => w.items.subarray(0, w.items.length - 1));
     const x0 = embedWindows(p, inputs, T, windows.map((w) => w.gaps), dropEmb);
     this.tableGrad.clear();
     this.outGrad?.clear();
     this.biasGrad.clear();
-    const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? this.mask(n, c.dropoutHidden) : undefined);
+    const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? dropoutMask(this.rng, n, c.dropoutHidden) : undefined);
     const fwd = yield* trainForwardReading(p, x0, B, T, masks);
     // Output layer and loss over the valid positions only.
     // Session vectors: the output at each position, or the item-attention readout over the inputs' item rows.
     const lengths = windows.map((w) => w.items.length - 1);
-    let xr: Float32Array | undefined;
-    let ro: ReturnType<typeof readoutForward> | undefined;
-    if (c.readout !== 'last') {
-      const x = new Float32Array(B * T * d);
-      xr = x;
-      windows.forEach((w, b) => {
-        for (let t = 0; t + 1 < w.items.length; t++) {
-          const o = (b * T + t) * d, e = w.items[t]! * d;
-          for (let i = 0; i < d; i++) x[o + i] = p.itemTable[e + i]! * dropEmb[o + i]!;
-        }
-      });
-      ro = readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d);
-    }
+    const xr = c.readout !== 'last' ? droppedItemRows(p.itemTable, windows, T, d, dropEmb) : undefined;
+    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d) : undefined;
     let hv = ro ? ro.s : fwd.out;
     if (ro && c.readout === 'mixed') {
       const sum = ro.s.slice();
@@ -198,8 +187,16 @@ export class TransformerStepper {
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, step);
     return loss / Math.max(1, P);
   }
+}
 
-  private mask(n: number, rate: number): Float32Array {
-    return dropoutMask(this.rng, n, rate);
-  }
+/** The inputs' item rows `[B·T, d]` through the embedding dropout (no positions): the readout's summands. */
+function droppedItemRows(table: Float32Array, windows: readonly TrainingWindow[], T: number, d: number, dropMask: Float32Array): Float32Array {
+  const x = new Float32Array(windows.length * T * d);
+  windows.forEach((w, b) => {
+    for (let t = 0; t + 1 < w.items.length; t++) {
+      const o = (b * T + t) * d, e = w.items[t]! * d;
+      for (let i = 0; i < d; i++) x[o + i] = table[e + i]! * dropMask[o + i]!;
+    }
+  });
+  return x;
 }

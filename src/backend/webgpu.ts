@@ -3,6 +3,8 @@
 // `navigator.gpu` already exists and the package is not needed.
 // Node caveat: dataSync()/arraySync() on WebGPU tensors throw ("OffscreenCanvas is not defined");
 // code that may run on this backend must read with `await t.data()` / `await t.array()`.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** What Dawn reports about the adapter (GPUAdapterInfo), as plain data. */
 export interface WebGpuAdapterDescription {
@@ -22,9 +24,6 @@ interface AdapterLike {
   readonly info?: Partial<Record<keyof WebGpuAdapterDescription, unknown>>;
   readonly isFallbackAdapter?: boolean;
 }
-
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 // In a variable so tsc and bundlers do not require the optional native package.
 const dawnPackage = 'webgpu';

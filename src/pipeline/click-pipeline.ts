@@ -257,8 +257,7 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     this.disarm = undefined;
     if (this.busy || this.queue.length === 0) return;
     const max = this.opts.maxBatchSize ?? pipelineDefaults.maxBatchSize;
-    const batch = this.queue.length <= max ? this.queue : this.queue.splice(0, max);
-    if (batch === this.queue) this.queue = [];
+    const batch = this.queue.splice(0, max);
     this.busy = true;
     this.running = (async () => {
       try {
