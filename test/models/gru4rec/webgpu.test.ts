@@ -17,16 +17,9 @@ import { loadWeights, memoryIOHandler, saveWeights } from '../../../src/backend/
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
-import { requireWebGpu, webGpuSkipReason } from '../../src/backend/webgpu-vulkan.js';
+import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
 
-const skipReason = await webGpuSkipReason('GRU4Rec');
-if (skipReason && requireWebGpu) {
-  describe('GRU4Rec on webgpu', () => {
-    it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {
-      throw new Error(`WebGPU required but unavailable: ${skipReason}`);
-    });
-  });
-}
+const { skipReason } = await webGpuAvailability('GRU4Rec');
 
 const ITEMS = 3000;
 const CONFIG = { layers: [32], batchSize: 32, nSample: 256, epochs: 1, validationFraction: 0, learningRate: 0.1, seed: 7 };

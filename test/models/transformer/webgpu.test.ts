@@ -27,16 +27,9 @@ import { tf } from '../../../src/backend/tf.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
-import { requireWebGpu, webGpuSkipReason } from '../../src/backend/webgpu-vulkan.js';
+import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
 
-const skipReason = await webGpuSkipReason('transformer/BST');
-if (skipReason && requireWebGpu) {
-  describe('transformer on webgpu', () => {
-    it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {
-      throw new Error(`WebGPU required but unavailable: ${skipReason}`);
-    });
-  });
-}
+const { skipReason } = await webGpuAvailability('transformer/BST');
 
 const ITEMS = 3000;
 type Backend = 'wasm' | 'webgpu';

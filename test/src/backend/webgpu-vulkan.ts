@@ -2,6 +2,8 @@
 // must run. `npm test` runs the WebGPU tests when scripts/gpu/setup-lavapipe.sh has been run (its env file
 // exists) or VK_DRIVER_FILES is set; NEXTCLICK_REQUIRE_WEBGPU=1 (CI) turns the skip into a failure.
 import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'vitest';
+import type { WebGpuAdapterDescription } from '../../../src/backend/webgpu.js';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -41,20 +43,31 @@ export function configureVulkan(): { configured: boolean; why: string } {
 }
 
 /**
- * Why the WebGPU tests of `suite` cannot run here (undefined when they can): no Vulkan driver, no adapter, or
- * Dawn failed to load. Warns when skipping; the caller registers a failing test when {@link requireWebGpu}.
+ * Whether the WebGPU tests of `suite` can run here: the adapter Dawn offers, or why not (no Vulkan driver, no
+ * adapter, Dawn failed to load). When they cannot, it warns, or with {@link requireWebGpu} registers a failing
+ * test so CI cannot pass with the suite skipped.
  */
-export async function webGpuSkipReason(suite: string): Promise<string | undefined> {
+export async function webGpuAvailability(suite: string): Promise<{ skipReason?: string; adapter?: WebGpuAdapterDescription }> {
   const vulkan = configureVulkan();
-  let reason: string | undefined = vulkan.configured ? undefined : vulkan.why;
-  if (!reason) {
+  let skipReason: string | undefined = vulkan.configured ? undefined : vulkan.why;
+  let adapter: WebGpuAdapterDescription | undefined;
+  if (!skipReason) {
     try {
       const { probeWebGpuAdapter } = await import('../../../src/backend/webgpu.js');
-      if (!(await probeWebGpuAdapter())) reason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
+      adapter = await probeWebGpuAdapter();
+      if (!adapter) skipReason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
     } catch (err) {
-      reason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
+      skipReason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
     }
   }
-  if (reason && !requireWebGpu) console.warn(`\n*** ${suite} WebGPU tests SKIPPED: ${reason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
-  return reason;
+  if (skipReason && !requireWebGpu) console.warn(`\n*** ${suite} WebGPU tests SKIPPED: ${skipReason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
+  if (skipReason && requireWebGpu) {
+    const why = skipReason;
+    describe(`${suite} on webgpu`, () => {
+      it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {
+        throw new Error(`WebGPU required but unavailable: ${why}`);
+      });
+    });
+  }
+  return { ...(skipReason ? { skipReason } : {}), ...(adapter ? { adapter } : {}) };
 }

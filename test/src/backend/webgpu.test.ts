@@ -6,28 +6,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { overrideBackendLoader, selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
-import { probeWebGpuAdapter, type WebGpuAdapterDescription } from '../../../src/backend/webgpu.js';
 import type { Logger } from '../../../src/instrumentation/typed-emitter.js';
 import { resolveTransformerConfig } from '../../../models/transformer/config.js';
 import { forwardSequence, uploadDense } from '../../../models/transformer/forward.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
 import * as W from '../../../scripts/gpu/workload.mjs';
-import { configureVulkan, requireWebGpu } from './webgpu-vulkan.js';
+import { webGpuAvailability } from './webgpu-vulkan.js';
 
-const vulkan = configureVulkan();
-let adapter: WebGpuAdapterDescription | undefined;
-let skipReason: string | undefined = vulkan.configured ? undefined : vulkan.why;
-if (!skipReason) {
-  try {
-    adapter = await probeWebGpuAdapter();
-    if (!adapter) skipReason = `Dawn found no Vulkan adapter (${vulkan.why}); re-run scripts/gpu/setup-lavapipe.sh`;
-  } catch (err) {
-    skipReason = `the webgpu package (Dawn) could not load: ${(err as Error).message}`;
-  }
-}
-if (skipReason && !requireWebGpu) {
-  console.warn(`\n*** WebGPU tests SKIPPED: ${skipReason} (NEXTCLICK_REQUIRE_WEBGPU=1 makes this a failure) ***\n`);
-}
+const { skipReason, adapter } = await webGpuAvailability('backend');
 
 const SIZES = { items: 3000, embedding: 16, hidden: 24 }; // 3000 items: the split-K matMul regime
 const B = 8;
@@ -91,14 +77,6 @@ function silentLogger() {
   const at = (obj: object, msg?: string) => { lines.push({ obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) }); };
   const logger: Logger = { debug: at, info: at, warn: at, error: at };
   return { logger, lines };
-}
-
-if (skipReason && requireWebGpu) {
-  describe('webgpu backend', () => {
-    it('has a Vulkan adapter (NEXTCLICK_REQUIRE_WEBGPU=1)', () => {
-      throw new Error(`WebGPU required but unavailable: ${skipReason}`);
-    });
-  });
 }
 
 describe.skipIf(skipReason !== undefined)('webgpu backend (Dawn over Vulkan)', () => {
