@@ -77,24 +77,16 @@ export function layerNormBackward(dy: Float32Array, c: LayerNormCache, rows: num
   return dx;
 }
 
-/** `x·W + b` for `x[rows, inSize]`, `W[inSize, outSize]` (backends with sync reads only). */
-export function affine(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): Float32Array {
-  return runReadsSync(affineReading(x, rows, inSize, w, outSize, b));
-}
 
-/** {@link affine} as a computation step. */
+/** `x·W + b` for `x[rows, inSize]`, `W[inSize, outSize]`, as a computation step. */
 export function* affineReading(x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, b: Float32Array): ReadingComputation<Float32Array> {
   const y = yield* mmReading(x, rows, inSize, w, outSize);
   for (let r = 0; r < rows; r++) for (let j = 0; j < outSize; j++) y[r * outSize + j] = y[r * outSize + j]! + b[j]!;
   return y;
 }
 
-/** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ` (backends with sync reads only). */
-export function affineBackward(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): Float32Array {
-  return runReadsSync(affineBackwardReading(dy, x, rows, inSize, w, outSize, dW, db));
-}
 
-/** {@link affineBackward} as a computation step. */
+/** Weight gradients `dW += xᵀ·dy`, `db += Σ dy`; returns `dx = dy·Wᵀ`, as a computation step. */
 export function* affineBackwardReading(dy: Float32Array, x: Float32Array, rows: number, inSize: number, w: Float32Array, outSize: number, dW: Float32Array, db: Float32Array): ReadingComputation<Float32Array> {
   const gw = yield* mmTAReading(x, rows, inSize, dy, outSize);
   for (let i = 0; i < gw.length; i++) dW[i] = dW[i]! + gw[i]!;

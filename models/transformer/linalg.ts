@@ -1,4 +1,4 @@
-import { mat, matMul, matMulRead, type ReadingComputation } from '../training/matmul.js';
+import { mat, matMulRead, type ReadingComputation } from '../training/matmul.js';
 
 /** Row-major transpose in JavaScript (`[rows, cols]` → `[cols, rows]`): tf.transpose on wasm is far slower. */
 export function transposeJs(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -10,38 +10,23 @@ export function transposeJs(a: Float32Array, rows: number, cols: number): Float3
   return out;
 }
 
-/** `A[rows, inner] × B[inner, cols]` on the TF.js backend, no transposed operands (backends with sync reads only). */
-export function mm(a: Float32Array, rows: number, inner: number, b: Float32Array, cols: number): Float32Array {
-  return matMul(mat(a, rows, inner), mat(b, inner, cols));
-}
-
-/** `Aᵀ × B` for `A[rows, m]`, `B[rows, n]` → `[m, n]`. */
-export function mmTA(a: Float32Array, rows: number, m: number, b: Float32Array, n: number): Float32Array {
-  return mm(transposeJs(a, rows, m), m, rows, b, n);
-}
-
-/** `A × Bᵀ` for `A[rows, k]`, `B[n, k]` → `[rows, n]`. */
-export function mmTB(a: Float32Array, rows: number, k: number, b: Float32Array, n: number): Float32Array {
-  return mm(a, rows, k, transposeJs(b, n, k), n);
-}
-
 /*
- * The same products as steps of a ReadingComputation (models/training/matmul.ts): `yield* mmReading(...)`
- * inside a generator, which runReadsSync drives with dataSync (cpu, wasm) and runReadsAsync with
- * `await data()` (webgpu). Same transposes in JavaScript as above, so both paths compute the same thing.
+ * Matrix products as steps of a ReadingComputation (models/training/matmul.ts): `yield* mmReading(...)` inside
+ * a generator, which runReadsSync drives with dataSync (cpu, wasm) and runReadsAsync with `await data()`
+ * (webgpu). Transposes are done in JavaScript: a matMul with a transposed operand is much slower on wasm.
  */
 
-/** {@link mm} as a computation step. */
+/** `A[rows, inner] × B[inner, cols]` on the TF.js backend. */
 export function* mmReading(a: Float32Array, rows: number, inner: number, b: Float32Array, cols: number): ReadingComputation<Float32Array> {
   return yield matMulRead(mat(a, rows, inner), mat(b, inner, cols));
 }
 
-/** {@link mmTA} as a computation step. */
+/** `Aᵀ × B` for `A[rows, m]`, `B[rows, n]` → `[m, n]`. */
 export function mmTAReading(a: Float32Array, rows: number, m: number, b: Float32Array, n: number): ReadingComputation<Float32Array> {
   return mmReading(transposeJs(a, rows, m), m, rows, b, n);
 }
 
-/** {@link mmTB} as a computation step. */
+/** `A × Bᵀ` for `A[rows, k]`, `B[n, k]` → `[rows, n]`. */
 export function mmTBReading(a: Float32Array, rows: number, k: number, b: Float32Array, n: number): ReadingComputation<Float32Array> {
   return mmReading(a, rows, k, transposeJs(b, n, k), n);
 }
