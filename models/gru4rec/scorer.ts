@@ -3,7 +3,7 @@ import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import type { Gru4RecParams } from './params.js';
 
 interface LayerTensors {
@@ -66,8 +66,7 @@ export class Gru4RecScorer implements Scorer {
    */
   observe(sessions: readonly SessionState[]): void | Promise<void> {
     this.checkOpen();
-    const run = this.computeObserve(sessions);
-    return backendReadsSync() ? runReadsSync(run) : runReadsAsync(run);
+    return runReads(this.computeObserve(sessions));
   }
 
   private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {

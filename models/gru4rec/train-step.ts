@@ -1,4 +1,4 @@
-import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
+import { bprMaxLoss, crossEntropyLoss, addColumnBias, addColumnSums } from '../training/losses.js';
 import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
@@ -129,13 +129,9 @@ export class Gru4RecStepper {
     }
     const finalOut = x;
     const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
-    // Row-major passes only (a column-wise walk over R×M is several times slower).
     const colBias = new Float32Array(M);
     for (let j = 0; j < M; j++) colBias[j] = p.outputBias[cols[j]!]!;
-    for (let r = 0; r < R; r++) {
-      const base = r * M;
-      for (let j = 0; j < M; j++) scores[base + j] = scores[base + j]! + colBias[j]!;
-    }
+    addColumnBias(scores, R, M, colBias);
     const dS = new Float32Array(R * M);
     const lossIn = { scores, rows: R, cols: M, colItems: cols.subarray(0, M) };
     let loss: number;
@@ -155,10 +151,7 @@ export class Gru4RecStepper {
     this.tableGrad.clear();
     this.biasGrad.clear();
     const colGrad = new Float64Array(M);
-    for (let r = 0; r < R; r++) {
-      const base = r * M;
-      for (let j = 0; j < M; j++) colGrad[j] = colGrad[j]! + dS[base + j]!;
-    }
+    addColumnSums(dS, R, M, colGrad);
     for (let j = 0; j < M; j++) {
       this.tableGrad.add(cols[j]!, dO, j * d);
       this.biasGrad.addScalar(cols[j]!, colGrad[j]!);

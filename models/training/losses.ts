@@ -119,3 +119,19 @@ function act(r: number, elu: boolean): number {
 function dAct(r: number, y: number, elu: boolean): number {
   return elu && r < 0 ? y + 1 : 1;
 }
+
+/** Adds `colBias[j]` to every row of `scores` `[rows, cols]` (row-major passes: a column walk is several times slower). */
+export function addColumnBias(scores: Float32Array, rows: number, cols: number, colBias: Float32Array): void {
+  for (let i = 0; i < rows; i++) {
+    const base = i * cols;
+    for (let j = 0; j < cols; j++) scores[base + j] = scores[base + j]! + colBias[j]!;
+  }
+}
+
+/** Adds the column sums of `m` `[rows, cols]` into `sums` (the output bias gradient), in row-major passes. */
+export function addColumnSums(m: Float32Array, rows: number, cols: number, sums: Float64Array): void {
+  for (let i = 0; i < rows; i++) {
+    const base = i * cols;
+    for (let j = 0; j < cols; j++) sums[j] = sums[j]! + m[base + j]!;
+  }
+}

@@ -97,3 +97,8 @@ export async function runReadsAsync<T>(computation: ReadingComputation<T>): Prom
   }
   return r.value;
 }
+
+/** Runs `computation` synchronously where the backend reads synchronously, else as a Promise (webgpu). */
+export function runReads<T>(computation: ReadingComputation<T>): T | Promise<T> {
+  return backendReadsSync() ? runReadsSync(computation) : runReadsAsync(computation);
+}

@@ -5,7 +5,7 @@ import { timeBucket } from './config.js';
 import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
 import { weightsInto } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
@@ -69,8 +69,7 @@ export class TransformerScorer implements Scorer {
    */
   observe(sessions: readonly SessionState[]): void | Promise<void> {
     this.checkOpen();
-    const run = this.computeObserve(sessions);
-    return backendReadsSync() ? runReadsSync(run) : runReadsAsync(run);
+    return runReads(this.computeObserve(sessions));
   }
 
   private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {

@@ -1,4 +1,4 @@
-import { bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
+import { addColumnBias, addColumnSums, bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
 import { mmReading, mmTAReading, transposeJs } from './linalg.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
@@ -122,15 +122,9 @@ export class TransformerStepper {
     const lossIn = { scores, rows: P, cols: M, colItems: cols };
     let loss: number;
     if (c.loss === 'bpr-max') {
-      for (let i = 0; i < P; i++) {
-        const base = i * M;
-        for (let j = 0; j < M; j++) scores[base + j] = scores[base + j]! + colBias[j]!;
-      }
+      addColumnBias(scores, P, M, colBias);
       loss = bprMaxLoss(lossIn, dS, c.bpreg, c.finalActivation === 'elu');
-      for (let i = 0; i < P; i++) {
-        const base = i * M;
-        for (let j = 0; j < M; j++) colGrad[j] = colGrad[j]! + dS[base + j]!;
-      }
+      addColumnSums(dS, P, M, colGrad);
     } else {
       const shift = Float32Array.from(cols, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - colBias[j]!);
       loss = crossEntropyLoss(lossIn, dS, shift, colGrad);
