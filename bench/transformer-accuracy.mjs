@@ -54,7 +54,7 @@ if (mode === 'transformer') {
   const d = loadTrain();
   const config = T.parseTransformerParams(args);
   console.log(`config ${JSON.stringify(T.resolveTransformerConfig(config))}`);
-  const r = await T.trainTransformer(d, { config, progress: true, onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
+  const r = await T.trainTransformer(d, { config, progress: true, onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint-e${m.epoch}`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
   console.log(`trained in ${r.trainSeconds.toFixed(0)} s on ${r.backend}; epochs ${r.epochs.length}, best ${r.bestEpoch}`);
   if (outDir) await T.saveTransformer(outDir, { ...r, metrics: { trainSeconds: r.trainSeconds, epochs: r.epochs, bestEpoch: r.bestEpoch } });
   const scorer = new T.TransformerScorer(r.params);

@@ -3,6 +3,10 @@ import { fieldChecks, mergeConfig, parseConfigParams } from '../training/config-
 import type { LossName } from '../training/losses.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 
+/** How the session vector is read out of the transformer (see {@link TransformerConfig.readout}). */
+export type TransformerReadout = 'last' | 'item-attention' | 'query-attention' | 'mixed';
+const READOUTS: readonly TransformerReadout[] = ['last', 'item-attention', 'query-attention', 'mixed'];
+
 /** Next-item transformer hyper-parameters (architecture and training). Saved in the model manifest's `config`. */
 export interface TransformerConfig {
   /** Model width (embedding size). @defaultValue 128 */
@@ -46,9 +50,11 @@ export interface TransformerConfig {
    * weighted sum of the session's item embeddings with weights from the transformer (CORE); `mixed` = the sum
    * of both (the readout's item-space vector plus the order-aware output). `item-attention` was much better on
    * Diginetica; `last` learns strictly order-determined patterns (next item fixed by the last two) better.
+   * `query-attention` = item-attention whose weights also depend on the newest position (a bilinear
+   * query–key term and a learned bias per distance to it; see readout.ts).
    * @defaultValue 'item-attention'
    */
-  readonly readout: 'last' | 'item-attention' | 'mixed';
+  readonly readout: TransformerReadout;
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 4096 */
@@ -125,7 +131,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
   if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
-  if (c.readout !== 'last' && c.readout !== 'item-attention' && c.readout !== 'mixed') throw new InvalidOptionError('readout', `readout must be 'last', 'item-attention' or 'mixed', got "${String(c.readout)}"`);
+  if (!READOUTS.includes(c.readout)) throw new InvalidOptionError('readout', `readout must be one of ${READOUTS.map((r) => `'${r}'`).join(', ')}, got "${String(c.readout)}"`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");

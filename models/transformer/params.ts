@@ -46,6 +46,9 @@ export class TransformerParams {
     this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
     if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
+    if (config.readout === 'query-attention') {
+      this.dense.push({ name: 'readout_w', shape: [d, d], values: new Float32Array(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
+    }
     for (const w of this.dense) this.byName.set(w.name, w);
   }
 
@@ -82,7 +85,12 @@ export class TransformerParams {
     return this.get(`block_${b}/${name}`);
   }
 
-  /** Xavier-uniform matrices, unit layer-norm gains, zero biases; embeddings uniform ±1/sqrt(d). */
+  /** The query-attention readout's W and per-distance bias, when the config has that readout. */
+  readoutQuery(): { w: Float32Array; r: Float32Array } | undefined {
+    return this.config.readout === 'query-attention' ? { w: this.get('readout_w'), r: this.get('readout_r') } : undefined;
+  }
+
+  /** Xavier-uniform matrices, unit layer-norm gains, zero biases and readout; embeddings uniform ±1/sqrt(d). */
   initialize(rng: Rng): void {
     const d = this.config.hiddenSize;
     const emb = 1 / Math.sqrt(d);
@@ -91,6 +99,7 @@ export class TransformerParams {
     for (const w of this.dense) {
       const leaf = w.name.slice(w.name.lastIndexOf('/') + 1);
       if (w.name === 'position_table' || w.name === 'time_table') rng.fillUniform(w.values, emb);
+      else if (w.name.startsWith('readout_')) w.values.fill(0); // starts as the plain item mean
       else if (leaf.endsWith('gamma')) w.values.fill(1);
       else if (w.shape.length === 2) rng.fillUniform(w.values, Math.sqrt(6 / (w.shape[0]! + w.shape[1]!)));
       else w.values.fill(0);

@@ -5,35 +5,47 @@
  * The transformer decides how much each clicked item counts; the result lives in the item embedding space, so
  * scoring it against the (tied) item table compares like with like. Causal, so training covers every
  * position at once and a streaming session only appends one score per event.
+ *
+ * The `query-attention` variant adds two terms that depend on the newest position t, as the last-item
+ * attention of NARM/SR-GNN does: `logit_tj = v·h_j + r[t−j] + (h_t W)·h_j / √d`. With causal outputs, v·h_j
+ * alone cannot depend on what came after j, so it cannot even prefer recent items; r (one bias per distance)
+ * and the bilinear query term can. Both start at zero, so training starts from plain item-attention.
  */
+
+/** The query-attention readout's extra weights: W `[d, d]` and the per-distance bias r `[maxLength]`. */
+export interface ReadoutQuery {
+  readonly w: Float32Array;
+  readonly r: Float32Array;
+}
 
 export interface ReadoutCache {
   /** α `[B, T, T]` (row t holds the weights over j ≤ t). */
   readonly alpha: Float32Array;
-  /** Per position `v · h_j` `[B·T]`. */
-  readonly logits: Float32Array;
+  /** Query-attention: the queries `h_t W / √d` `[B·T, d]`. */
+  readonly queries?: Float32Array;
 }
 
 /**
  * Forward over right-padded windows: `h` transformer outputs `[B·T, d]`, `x` item embeddings of the inputs
  * `[B·T, d]`, `lengths[b]` valid positions of window b. Returns `s` `[B·T, d]` (zero past each length).
  */
-export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array, lengths: readonly number[], T: number, d: number): { s: Float32Array; cache: ReadoutCache } {
+export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery): { s: Float32Array; cache: ReadoutCache } {
   const B = lengths.length;
-  const logits = new Float32Array(B * T);
+  const keyLogits = new Float32Array(T);
+  const logits = new Float32Array(T);
   const alpha = new Float32Array(B * T * T);
   const s = new Float32Array(B * T * d);
+  const queries = query ? readoutQueries(h, query.w, lengths, T, d) : undefined;
   for (let b = 0; b < B; b++) {
     const n = lengths[b]!;
-    for (let j = 0; j < n; j++) {
-      const o = (b * T + j) * d;
-      let a = 0;
-      for (let i = 0; i < d; i++) a += v[i]! * h[o + i]!;
-      logits[b * T + j] = a;
-    }
+    for (let j = 0; j < n; j++) keyLogits[j] = dotAt(v, 0, h, (b * T + j) * d, d);
     for (let t = 0; t < n; t++) {
       const row = (b * T + t) * T;
-      weightsInto(logits, b * T, t + 1, alpha, row);
+      for (let j = 0; j <= t; j++) {
+        logits[j] = keyLogits[j]!;
+        if (query && queries) logits[j] = logits[j]! + query.r[t - j]! + dotAt(queries, (b * T + t) * d, h, (b * T + j) * d, d);
+      }
+      weightsInto(logits, 0, t + 1, alpha, row);
       const so = (b * T + t) * d;
       for (let j = 0; j <= t; j++) {
         const w = alpha[row + j]!, xo = (b * T + j) * d;
@@ -41,38 +53,88 @@ export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array
       }
     }
   }
-  return { s, cache: { alpha, logits } };
+  return { s, cache: queries ? { alpha, queries } : { alpha } };
+}
+
+/** Gradients of the query-attention weights, added into. */
+export interface ReadoutQueryGrads {
+  readonly w: Float32Array;
+  readonly r: Float32Array;
 }
 
 /**
- * Backward: given dL/ds `[B·T, d]`, returns dL/dh and dL/dx (both `[B·T, d]`) and adds dL/dv into `dv`.
- * With g_t = dL/ds_t: dx_j = Σ_{t≥j} α_tj g_t; da_j = Σ_{t≥j} α_tj (g_t·x_j − g_t·s_t); dh_j = da_j v.
+ * Backward: given dL/ds `[B·T, d]`, returns dL/dh and dL/dx (both `[B·T, d]`) and adds dL/dv into `dv`
+ * (and dL/dW, dL/dr into `queryGrads` for query-attention). With g_t = dL/ds_t and
+ * dl_tj = α_tj (g_t·x_j − g_t·s_t): dx_j = Σ_{t≥j} α_tj g_t; dh_j ∋ (Σ_t dl_tj) v + Σ_t dl_tj q_t;
+ * dq_t = Σ_j dl_tj h_j, which reaches W and h_t through q_t = h_t W / √d; dr[t−j] = Σ dl_tj.
  */
-export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Array, s: Float32Array, v: Float32Array, dv: Float32Array, cache: ReadoutCache, lengths: readonly number[], T: number, d: number): { dh: Float32Array; dx: Float32Array } {
+export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Array, s: Float32Array, v: Float32Array, dv: Float32Array, cache: ReadoutCache, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery, queryGrads?: ReadoutQueryGrads): { dh: Float32Array; dx: Float32Array } {
   const B = lengths.length;
   const dh = new Float32Array(B * T * d);
   const dx = new Float32Array(B * T * d);
+  const dq = query ? new Float32Array(B * T * d) : undefined;
+  const q = cache.queries;
   const da = new Float32Array(T);
   for (let b = 0; b < B; b++) {
     const n = lengths[b]!;
     da.fill(0);
     for (let t = 0; t < n; t++) {
       const go = (b * T + t) * d, row = (b * T + t) * T;
-      let gs = 0;
-      for (let i = 0; i < d; i++) gs += ds[go + i]! * s[go + i]!;
+      const gs = dotAt(ds, go, s, go, d);
       for (let j = 0; j <= t; j++) {
         const w = cache.alpha[row + j]!, xo = (b * T + j) * d;
         let gx = 0;
         for (let i = 0; i < d; i++) { gx += ds[go + i]! * x[xo + i]!; dx[xo + i] = dx[xo + i]! + w * ds[go + i]!; }
-        da[j] = da[j]! + w * (gx - gs);
+        const dl = w * (gx - gs);
+        da[j] = da[j]! + dl;
+        if (dq && q && queryGrads) {
+          queryGrads.r[t - j] = queryGrads.r[t - j]! + dl;
+          for (let i = 0; i < d; i++) { dq[go + i] = dq[go + i]! + dl * h[xo + i]!; dh[xo + i] = dh[xo + i]! + dl * q[go + i]!; }
+        }
       }
     }
     for (let j = 0; j < n; j++) {
       const o = (b * T + j) * d, g = da[j]!;
-      for (let i = 0; i < d; i++) { dh[o + i] = g * v[i]!; dv[i] = dv[i]! + g * h[o + i]!; }
+      for (let i = 0; i < d; i++) { dh[o + i] = dh[o + i]! + g * v[i]!; dv[i] = dv[i]! + g * h[o + i]!; }
+    }
+  }
+  if (query && dq && queryGrads) {
+    // q_t = h_t W / √d: dW += h_tᵀ dq_t / √d, dh_t += dq_t Wᵀ / √d.
+    const scale = 1 / Math.sqrt(d);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < lengths[b]!; t++) {
+        const o = (b * T + t) * d;
+        for (let a = 0; a < d; a++) {
+          const ha = h[o + a]! * scale, wa = a * d;
+          let acc = 0;
+          for (let c = 0; c < d; c++) { const g = dq[o + c]!; queryGrads.w[wa + c] = queryGrads.w[wa + c]! + ha * g; acc += query.w[wa + c]! * g; }
+          dh[o + a] = dh[o + a]! + acc * scale;
+        }
+      }
     }
   }
   return { dh, dx };
+}
+
+/** Queries `h_t W / √d` `[B·T, d]` for the valid positions (zero elsewhere). */
+export function readoutQueries(h: Float32Array, w: Float32Array, lengths: readonly number[], T: number, d: number): Float32Array {
+  const q = new Float32Array(lengths.length * T * d);
+  const scale = 1 / Math.sqrt(d);
+  lengths.forEach((n, b) => {
+    for (let t = 0; t < n; t++) queryInto(h, (b * T + t) * d, w, d, scale, q, (b * T + t) * d);
+  });
+  return q;
+}
+
+/** `out[at..at+d) = h[from..from+d) · W · scale`. */
+export function queryInto(h: Float32Array, from: number, w: Float32Array, d: number, scale: number, out: Float32Array, at: number): void {
+  for (let c = 0; c < d; c++) out[at + c] = 0;
+  for (let a = 0; a < d; a++) {
+    const ha = h[from + a]! * scale;
+    if (ha === 0) continue;
+    const wa = a * d;
+    for (let c = 0; c < d; c++) out[at + c] = out[at + c]! + ha * w[wa + c]!;
+  }
 }
 
 /** Softmax of `logits[from .. from+count)` into `out[at ..]`. */
@@ -82,4 +144,11 @@ export function weightsInto(logits: ArrayLike<number>, from: number, count: numb
   let sum = 0;
   for (let j = 0; j < count; j++) { const e = Math.exp(logits[from + j]! - max); out[at + j] = e; sum += e; }
   for (let j = 0; j < count; j++) out[at + j] = out[at + j]! / sum;
+}
+
+/** `a[ia..ia+d) · b[ib..ib+d)`. */
+export function dotAt(a: Float32Array, ia: number, b: Float32Array, ib: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += a[ia + i]! * b[ib + i]!;
+  return s;
 }

@@ -6,7 +6,7 @@ import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
-import { weightsInto } from './readout.js';
+import { dotAt, queryInto, weightsInto, type ReadoutQuery } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -30,6 +30,8 @@ export class TransformerSessionCache {
     readonly hidden: Float32Array,
     /** Item-attention readout: `v·h_j` per window position (rows `0..length-1` valid). */
     readonly readoutLogits?: Float32Array,
+    /** Query-attention readout: the outputs h_j `[maxLength, d]` the newest position's query scores. */
+    readonly readoutKeys?: Float32Array,
   ) {}
 }
 
@@ -48,6 +50,7 @@ export class TransformerScorer implements Scorer {
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
   private readonly readoutV: Float32Array | undefined;
+  private readonly readoutQuery: ReadoutQuery | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -61,6 +64,8 @@ export class TransformerScorer implements Scorer {
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
     this.outputBias = tf.tensor1d(params.outputBias.slice());
     this.readoutV = params.config.readout !== 'last' ? params.get('readout_v').slice() : undefined;
+    const query = params.readoutQuery();
+    this.readoutQuery = query ? { w: query.w.slice(), r: query.r.slice() } : undefined;
   }
 
   /**
@@ -133,9 +138,11 @@ export class TransformerScorer implements Scorer {
         values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
         hidden.slice(at + (n - 1) * d, at + n * d),
         c.readout !== 'last' ? new Float32Array(L) : undefined,
+        this.readoutQuery ? new Float32Array(L * d) : undefined,
       );
+      st.readoutKeys?.set(hidden.subarray(at, at + n * d));
       if (st.readoutLogits) {
-        for (let j = 0; j < n; j++) st.readoutLogits[j] = dot(this.readoutV!, hidden, at + j * d, d);
+        for (let j = 0; j < n; j++) st.readoutLogits[j] = dotAt(this.readoutV!, 0, hidden, at + j * d, d);
         this.readoutInto(st, windows[b]!, hidden, at + (n - 1) * d);
       }
       s.modelState = st;
@@ -212,8 +219,9 @@ export class TransformerScorer implements Scorer {
     sessions.forEach((s, b) => {
       const st = caches[b]!;
       st.length++;
+      st.readoutKeys?.set(hidden.subarray(b * d, (b + 1) * d), (st.length - 1) * d);
       if (st.readoutLogits) {
-        st.readoutLogits[st.length - 1] = dot(this.readoutV!, hidden, b * d, d);
+        st.readoutLogits[st.length - 1] = dotAt(this.readoutV!, 0, hidden, b * d, d);
         this.readoutInto(st, s.items.slice(-st.length), hidden, b * d);
       } else {
         st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
@@ -237,7 +245,14 @@ export class TransformerScorer implements Scorer {
   private readoutInto(st: TransformerSessionCache, window: readonly number[], out: Float32Array, at: number): void {
     const d = this.params.hiddenSize, n = st.length, E = this.params.itemTable;
     const w = new Float32Array(n);
-    weightsInto(st.readoutLogits!, 0, n, w, 0);
+    const logits = st.readoutLogits!.slice(0, n);
+    if (this.readoutQuery && st.readoutKeys) {
+      // The newest position's query against every position's output, plus the bias for its distance.
+      const q = new Float32Array(d);
+      queryInto(out, at, this.readoutQuery.w, d, 1 / Math.sqrt(d), q, 0);
+      for (let j = 0; j < n; j++) logits[j] = logits[j]! + this.readoutQuery.r[n - 1 - j]! + dotAt(q, 0, st.readoutKeys, j * d, d);
+    }
+    weightsInto(logits, 0, n, w, 0);
     st.hidden.fill(0);
     for (let j = 0; j < n; j++) {
       const e = window[j]! * d, a = w[j]!;
@@ -267,10 +282,4 @@ function gapAt(s: SessionState, k: number): number | undefined {
 function windowGaps(s: SessionState, n: number): (number | undefined)[] {
   const start = s.items.length - n;
   return Array.from({ length: n }, (_, t) => (start + t > 0 ? gapAt(s, start + t) : undefined));
-}
-
-function dot(v: Float32Array, a: Float32Array, at: number, d: number): number {
-  let s = 0;
-  for (let i = 0; i < d; i++) s += v[i]! * a[at + i]!;
-  return s;
 }

@@ -1,4 +1,5 @@
-import { addColumnBias, addColumnSums, bprMaxLoss, crossEntropyLoss } from '../training/losses.js';
+import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
+import { mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
 import { mmReading, mmTAReading, transposeJs } from './linalg.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
@@ -79,10 +80,9 @@ export class TransformerStepper {
     const targets: number[] = [];
     windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) { rows.push(b * T + t); targets.push(w.items[t + 1]!); } });
     const P = rows.length;
-    const M = P + c.nSample;
-    const cols = new Int32Array(M);
+    const cols = new Int32Array(P + c.nSample);
     cols.set(targets);
-    this.sampler.sample(this.rng, cols, P, M);
+    this.sampler.sample(this.rng, cols, P, cols.length);
     const dropEmb = dropoutMask(this.rng, B * T * d, c.dropoutEmbedding);
     const inputs = windows.map((w) => w.items.subarray(0, w.items.length - 1));
     const x0 = embedWindows(p, inputs, T, windows.map((w) => w.gaps), dropEmb);
@@ -95,7 +95,8 @@ export class TransformerStepper {
     // Session vectors: the output at each position, or the item-attention readout over the inputs' item rows.
     const lengths = windows.map((w) => w.items.length - 1);
     const xr = c.readout !== 'last' ? droppedItemRows(p.itemTable, windows, T, d, dropEmb) : undefined;
-    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d) : undefined;
+    const query = p.readoutQuery();
+    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d, query) : undefined;
     let hv = ro ? ro.s : fwd.out;
     if (ro && c.readout === 'mixed') {
       const sum = ro.s.slice();
@@ -105,33 +106,37 @@ export class TransformerStepper {
     const outTable = p.outTable;
     const hsRaw = new Float32Array(P * d);
     rows.forEach((r, i) => hsRaw.set(hv.subarray(r * d, (r + 1) * d), i * d));
+    // Cross-entropy scores each distinct item once (merged columns, loss and gradients unchanged); BPR-max
+    // keeps every sampled column.
+    const merged = c.loss === 'bpr-max' ? undefined : mergeColumns(cols, P, p.itemCount);
+    const colItems = merged ? merged.items : cols;
+    const M = colItems.length;
     const oRaw = new Float32Array(M * d);
-    for (let j = 0; j < M; j++) oRaw.set(outTable.subarray(cols[j]! * d, (cols[j]! + 1) * d), j * d);
+    for (let j = 0; j < M; j++) oRaw.set(outTable.subarray(colItems[j]! * d, (colItems[j]! + 1) * d), j * d);
     // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
     const tau = c.cosineTemperature;
     const hN = tau > 0 ? normalizeRows(hsRaw, P, d) : undefined;
     const oN = tau > 0 ? normalizeRows(oRaw, M, d) : undefined;
     const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
     const o = oN ? oN.normalized : oRaw;
-    const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
-    const colBias = Float32Array.from(cols, (it) => p.outputBias[it]!);
-    // Column sums of dS = the bias gradient. Cross-entropy folds the bias into its logQ shift and sums the
-    // columns in its own last pass (two fewer passes over P×M ≈ 10⁷ values); BPR-max gets them added.
-    const colGrad = new Float64Array(M);
-    const dS = new Float32Array(P * M);
-    const lossIn = { scores, rows: P, cols: M, colItems: cols };
-    let loss: number;
-    if (c.loss === 'bpr-max') {
-      addColumnBias(scores, P, M, colBias);
-      loss = bprMaxLoss(lossIn, dS, c.bpreg, c.finalActivation === 'elu');
-      addColumnSums(dS, P, M, colGrad);
+    const oT = transposeJs(o, M, d);
+    let loss: number, dHs: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
+    if (merged) {
+      // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
+      const shift = Float32Array.from(colItems, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - p.outputBias[it]! - merged.logCount[j]!);
+      ({ loss, dH: dHs, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(hs, P, d, o, oT, merged, shift));
     } else {
-      const shift = Float32Array.from(cols, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - colBias[j]!);
-      loss = crossEntropyLoss(lossIn, dS, shift, colGrad);
+      const scores = yield* mmReading(hs, P, d, oT, M);
+      addColumnBias(scores, P, M, Float32Array.from(cols, (it) => p.outputBias[it]!));
+      const dS = new Float32Array(P * M);
+      loss = bprMaxLoss({ scores, rows: P, cols: M, colItems: cols }, dS, c.bpreg, c.finalActivation === 'elu');
+      const sums = new Float64Array(M);
+      addColumnSums(dS, P, M, sums);
+      colGrad = sums;
+      dHs = yield* mmReading(dS, P, M, o, d);
+      // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
+      dO = transposeJs(yield* mmTAReading(hs, P, d, dS, M), d, M);
     }
-    const dHs = yield* mmReading(dS, P, M, o, d);
-    // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
-    const dO = transposeJs(yield* mmTAReading(hs, P, d, dS, M), d, M);
     if (hN && oN) {
       for (let i = 0; i < dHs.length; i++) dHs[i] = dHs[i]! / tau;
       normalizeRowsBackward(dHs, hN.normalized, hN.norms, P, d);
@@ -139,14 +144,15 @@ export class TransformerStepper {
     }
     const outAcc = this.outGrad ?? this.tableGrad;
     for (let j = 0; j < M; j++) {
-      outAcc.add(cols[j]!, dO, j * d);
-      this.biasGrad.addScalar(cols[j]!, colGrad[j]!);
+      outAcc.add(colItems[j]!, dO, j * d);
+      this.biasGrad.addScalar(colItems[j]!, colGrad[j]!);
     }
     let dH: Float32Array = new Float32Array(B * T * d);
     rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     if (ro && xr) {
-      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d);
+      const queryGrads = query ? { w: grads.get('readout_w')!, r: grads.get('readout_r')! } : undefined;
+      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d, query, queryGrads);
       if (c.readout === 'mixed') for (let i = 0; i < dH.length; i++) back.dh[i] = back.dh[i]! + dH[i]!;
       dH = back.dh;
       // The readout's own path into the item rows (through the same embedding dropout, no positions).

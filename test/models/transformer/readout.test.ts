@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readoutBackward, readoutForward } from '../../../models/transformer/readout.js';
+import { readoutBackward, readoutForward, type ReadoutQuery } from '../../../models/transformer/readout.js';
 import { Rng } from '../../../models/training/rng.js';
 
 describe('item-attention readout', () => {
@@ -46,5 +46,35 @@ describe('item-attention readout', () => {
     check(h, dh, () => loss(h, x, v));
     check(x, dx, () => loss(h, x, v));
     check(v, dv, () => loss(h, x, v));
+  });
+
+  it('query-attention: backward matches finite differences for h, x, v, W and the distance bias', () => {
+    const query: ReadoutQuery = { w: rand(d * d), r: rand(T) };
+    const lossQ = () => {
+      const { s } = readoutForward(h, x, v, lengths, T, d, query);
+      let l = 0;
+      for (let i = 0; i < s.length; i++) l += g[i]! * s[i]!;
+      return l;
+    };
+    const { s, cache } = readoutForward(h, x, v, lengths, T, d, query);
+    const dv = new Float32Array(d);
+    const qg = { w: new Float32Array(d * d), r: new Float32Array(T) };
+    const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d, query, qg);
+    const eps = 1e-3;
+    for (const [arr, grad] of [[h, dh], [x, dx], [v, dv], [query.w, qg.w], [query.r, qg.r]] as const) {
+      for (let k = 0; k < arr.length; k++) {
+        const keep = arr[k]!;
+        arr[k] = keep + eps; const up = lossQ();
+        arr[k] = keep - eps; const dn = lossQ();
+        arr[k] = keep;
+        expect(grad[k]).toBeCloseTo((up - dn) / (2 * eps), 3);
+      }
+    }
+    // The weights now depend on the newest position: window 0's item 0 weighs differently at t = 2 and t = 3
+    // relative to item 1, which plain item-attention cannot do.
+    const ratio = (t: number) => cache.alpha[t * T]! / cache.alpha[t * T + 1]!;
+    expect(Math.abs(ratio(2) - ratio(3))).toBeGreaterThan(1e-3);
+    const plain = readoutForward(h, x, v, lengths, T, d).cache;
+    expect(plain.alpha[2 * T]! / plain.alpha[2 * T + 1]!).toBeCloseTo(plain.alpha[3 * T]! / plain.alpha[3 * T + 1]!, 5);
   });
 });

@@ -6,6 +6,9 @@ import { resolveTransformerConfig, type TransformerConfig } from '../../../model
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
+import { trainForward } from '../../../models/transformer/backprop.js';
+import { embedWindows } from '../../../models/transformer/forward.js';
+import { readoutForward } from '../../../models/transformer/readout.js';
 
 const ITEMS = 50;
 
@@ -57,11 +60,34 @@ describe('TransformerScorer', () => {
     expect(await streamAndCompare(params(8), true)).toBeLessThan(1e-4);
   });
 
-  it.each(['item-attention', 'mixed'] as const)('the cache stays exact with the %s readout and cosine scoring', async (readout) => {
+  it.each(['item-attention', 'query-attention', 'mixed'] as const)('the cache stays exact with the %s readout and cosine scoring', async (readout) => {
     const p = params(0, { readout, cosineTemperature: 0.1 });
     const r = new Rng(3);
-    p.get('readout_v').forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
+    for (const w of p.dense.filter((x) => x.name.startsWith('readout_'))) w.values.forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
     expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
+  });
+
+  it('streams the same query-attention session vector as the training readout at every position', async () => {
+    const p = params(0, { readout: 'query-attention', dropoutEmbedding: 0, dropoutHidden: 0, maxLength: 8 });
+    const r = new Rng(4);
+    for (const w of p.dense.filter((x) => x.name.startsWith('readout_'))) w.values.forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
+    const items = Int32Array.of(3, 17, 3, 40, 8, 22, 9);
+    const T = items.length, d = p.hiddenSize;
+    const h = trainForward(p, embedWindows(p, [items], T), 1, T).out;
+    const x = new Float32Array(T * d);
+    items.forEach((it, t) => x.set(p.itemTable.subarray(it * d, (it + 1) * d), t * d));
+    const { s: want } = readoutForward(h, x, p.get('readout_v'), [T], T, d, p.readoutQuery());
+    const scorer = new TransformerScorer(p);
+    const session = newSessionState('q', 0, 0);
+    let max = 0;
+    for (let t = 0; t < T; t++) {
+      session.items.push(items[t]!);
+      await scorer.observe([session]);
+      const got = (session.modelState as TransformerSessionCache).hidden;
+      for (let i = 0; i < d; i++) max = Math.max(max, Math.abs(got[i]! - want[t * d + i]!));
+    }
+    scorer.dispose();
+    expect(max).toBeLessThan(1e-4);
   });
 
   it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {

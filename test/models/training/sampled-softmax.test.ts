@@ -1,0 +1,63 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../src/backend/select-backend.js';
+import { tf } from '../../../src/backend/tf.js';
+import { crossEntropyLoss } from '../../../models/training/losses.js';
+import { mergeColumns, sampledSoftmaxReading } from '../../../models/training/sampled-softmax.js';
+import { runReadsSync } from '../../../models/training/matmul.js';
+import { Rng } from '../../../models/training/rng.js';
+
+describe('merged sampled softmax on the backend', () => {
+  beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
+
+  it('equals the JavaScript cross-entropy over the unmerged columns: loss, dH, per-item dO and bias gradient', () => {
+    const rng = new Rng(8);
+    const N = 9, d = 4;
+    const targets = [3, 5, 3, 1, 7, 5];
+    const P = targets.length;
+    const columns = Int32Array.from([...targets, 3, 2, 2, 5, 0, 6, 3, 8]);
+    const table = Float32Array.from({ length: N * d }, () => rng.next() * 2 - 1);
+    const logQ = Float32Array.from({ length: N }, () => -1 - rng.next() * 3);
+    const bias = Float32Array.from({ length: N }, () => rng.next() - 0.5);
+    const h = Float32Array.from({ length: P * d }, () => (rng.next() * 2 - 1) * 3);
+    const rowsOf = (items: ArrayLike<number>) => {
+      const o = new Float32Array(items.length * d);
+      Array.from(items).forEach((it, j) => o.set(table.subarray(it * d, (it + 1) * d), j * d));
+      return o;
+    };
+    // Reference: every sampled column, duplicates included.
+    const Mu = columns.length;
+    const ou = rowsOf(columns);
+    const scores = new Float32Array(P * Mu);
+    for (let i = 0; i < P; i++) for (let j = 0; j < Mu; j++) for (let k = 0; k < d; k++) scores[i * Mu + j] = scores[i * Mu + j]! + h[i * d + k]! * ou[j * d + k]!;
+    const grad = new Float32Array(P * Mu);
+    const colSums = new Float64Array(Mu);
+    const refLoss = crossEntropyLoss({ scores, rows: P, cols: Mu, colItems: columns }, grad, Float32Array.from(columns, (it) => logQ[it]! - bias[it]!), colSums);
+    const refDH = new Float32Array(P * d);
+    const refDO = new Float64Array(N * d);
+    const refBias = new Float64Array(N);
+    for (let i = 0; i < P; i++) {
+      for (let j = 0; j < Mu; j++) {
+        const g = grad[i * Mu + j]!, it = columns[j]!;
+        for (let k = 0; k < d; k++) { refDH[i * d + k] = refDH[i * d + k]! + g * ou[j * d + k]!; refDO[it * d + k] = refDO[it * d + k]! + g * h[i * d + k]!; }
+      }
+    }
+    columns.forEach((it, j) => { refBias[it] = refBias[it]! + colSums[j]!; });
+
+    const merged = mergeColumns(columns, P, N);
+    expect(merged.items.length).toBe(new Set(columns).size);
+    const M = merged.items.length;
+    const o = rowsOf(merged.items);
+    const oT = new Float32Array(d * M);
+    for (let j = 0; j < M; j++) for (let k = 0; k < d; k++) oT[k * M + j] = o[j * d + k]!;
+    const shift = Float32Array.from(merged.items, (it, j) => logQ[it]! - bias[it]! - merged.logCount[j]!);
+    const before = tf.memory().numTensors;
+    const got = runReadsSync(sampledSoftmaxReading(h, P, d, o, oT, merged, shift));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(got.loss).toBeCloseTo(refLoss, 4);
+    for (let i = 0; i < P * d; i++) expect(got.dH[i]).toBeCloseTo(refDH[i]!, 5);
+    merged.items.forEach((it, j) => {
+      for (let k = 0; k < d; k++) expect(got.dO[j * d + k]).toBeCloseTo(refDO[it * d + k]!, 5);
+      expect(got.columnGrad[j]).toBeCloseTo(refBias[it]!, 5);
+    });
+  });
+});
