@@ -1,4 +1,5 @@
-import { bprMaxLoss, crossEntropyLoss, addColumnBias, addColumnSums } from '../training/losses.js';
+import { bprMaxLoss, addColumnBias, addColumnSums } from '../training/losses.js';
+import { mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
 import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
@@ -122,39 +123,41 @@ export class Gru4RecStepper {
     const cols = this.colItems;
     cols.set(batch.targets.subarray(0, R));
     this.sampler.sample(this.rng, cols, R, M);
-    const o = new Float32Array(M * d);
-    for (let j = 0; j < M; j++) {
-      const src = cols[j]! * d;
+    const finalOut = x;
+    // Cross-entropy scores each distinct item once on the backend (merged columns, same loss); BPR-max every column.
+    const merged = c.loss === 'bpr-max' ? undefined : mergeColumns(cols.subarray(0, M), R, p.itemCount);
+    const colItems = merged ? merged.items : cols.subarray(0, M);
+    const Mc = colItems.length;
+    const o = new Float32Array(Mc * d);
+    for (let j = 0; j < Mc; j++) {
+      const src = colItems[j]! * d;
       o.set(p.itemTable.subarray(src, src + d), j * d);
     }
-    const finalOut = x;
-    const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
-    const colBias = new Float32Array(M);
-    for (let j = 0; j < M; j++) colBias[j] = p.outputBias[cols[j]!]!;
-    addColumnBias(scores, R, M, colBias);
-    const dS = new Float32Array(R * M);
-    const lossIn = { scores, rows: R, cols: M, colItems: cols.subarray(0, M) };
-    let loss: number;
-    if (c.loss === 'bpr-max') {
-      loss = bprMaxLoss(lossIn, dS, c.bpreg, c.finalActivation === 'elu');
+    let loss: number, dOut: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
+    if (merged) {
+      const shift = Float32Array.from(colItems, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - p.outputBias[it]! - merged.logCount[j]!);
+      const oT = new Float32Array(d * Mc);
+      for (let j = 0; j < Mc; j++) for (let k = 0; k < d; k++) oT[k * Mc + j] = o[j * d + k]!;
+      ({ loss, dH: dOut, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(finalOut, R, d, o, oT, merged, shift));
     } else {
-      let logQ: Float32Array | undefined;
-      if (c.logq > 0) {
-        logQ = new Float32Array(M);
-        for (let j = 0; j < M; j++) logQ[j] = c.logq * this.sampler.logProbability[cols[j]!]!;
-      }
-      loss = crossEntropyLoss(lossIn, dS, logQ);
+      const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
+      const colBias = new Float32Array(M);
+      for (let j = 0; j < M; j++) colBias[j] = p.outputBias[cols[j]!]!;
+      addColumnBias(scores, R, M, colBias);
+      const dS = new Float32Array(R * M);
+      loss = bprMaxLoss({ scores, rows: R, cols: M, colItems: cols.subarray(0, M) }, dS, c.bpreg, c.finalActivation === 'elu');
+      // Output layer backward.
+      dOut = yield matMulRead(mat(dS, R, M), mat(o, M, d));
+      dO = yield matMulRead(mat(dS, R, M), mat(finalOut, R, d), true, false);
+      const sums = new Float64Array(M);
+      addColumnSums(dS, R, M, sums);
+      colGrad = sums;
     }
-    // Output layer backward.
-    let dOut = yield matMulRead(mat(dS, R, M), mat(o, M, d));
-    const dO = yield matMulRead(mat(dS, R, M), mat(finalOut, R, d), true, false);
     this.tableGrad.clear();
     this.biasGrad.clear();
-    const colGrad = new Float64Array(M);
-    addColumnSums(dS, R, M, colGrad);
-    for (let j = 0; j < M; j++) {
-      this.tableGrad.add(cols[j]!, dO, j * d);
-      this.biasGrad.addScalar(cols[j]!, colGrad[j]!);
+    for (let j = 0; j < Mc; j++) {
+      this.tableGrad.add(colItems[j]!, dO, j * d);
+      this.biasGrad.addScalar(colItems[j]!, colGrad[j]!);
     }
     // GRU layers backward (one step: the previous hidden state is treated as a constant).
     const layerGrads: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[] = [];

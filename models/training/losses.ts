@@ -1,8 +1,8 @@
 /**
- * Sampled ranking losses of GRU4Rec over a score matrix `[rows, cols]` (row-major). Row i's target is
- * column i; the other columns are negatives (the other rows' targets, then the shared samples). A column
- * holding the same item as row i's target is not a negative for row i and is masked out.
- * Each function writes d(mean loss)/d(score) into `grad` and returns the summed loss over rows.
+ * Sampled ranking losses of GRU4Rec. BPR-max runs here in JavaScript over a score matrix `[rows, cols]`
+ * (row-major): row i's target is column i; the other columns are negatives (the other rows' targets, then the
+ * shared samples), and a column holding the same item as row i's target is not a negative for row i.
+ * Cross-entropy has the same column semantics and runs on the TF.js backend (sampled-softmax.ts).
  */
 export type LossName = 'cross-entropy' | 'bpr-max';
 
@@ -12,43 +12,6 @@ export interface LossInput {
   readonly cols: number;
   /** Item index of every column. */
   readonly colItems: Int32Array;
-}
-
-/**
- * Softmax cross-entropy. With `logQ` (log sampling probability per column) the logits become
- * `score − logQ`, which corrects the popularity bias of sampled negatives (the logQ correction); a per-column
- * bias can be folded in the same way (pass logQ − bias). `columnSums`, when given, receives the column sums of
- * the gradient (the bias gradient) without another pass over the matrix.
- */
-export function crossEntropyLoss(x: LossInput, grad: Float32Array, logQ?: Float32Array, columnSums?: Float64Array): number {
-  const { scores, rows, cols, colItems } = x;
-  const inv = 1 / rows;
-  let total = 0;
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    const target = colItems[i]!;
-    let max = -Infinity;
-    for (let j = 0; j < cols; j++) {
-      if (j !== i && colItems[j] === target) continue;
-      const l = logQ ? scores[o + j]! - logQ[j]! : scores[o + j]!;
-      grad[o + j] = l;
-      if (l > max) max = l;
-    }
-    let sum = 0;
-    for (let j = 0; j < cols; j++) {
-      if (j !== i && colItems[j] === target) { grad[o + j] = 0; continue; }
-      const e = Math.exp(grad[o + j]! - max);
-      grad[o + j] = e;
-      sum += e;
-    }
-    const targetP = grad[o + i]! / sum;
-    total += -Math.log(targetP + 1e-24);
-    const scale = inv / sum;
-    for (let j = 0; j < cols; j++) grad[o + j] = grad[o + j]! * scale;
-    grad[o + i] = grad[o + i]! - inv;
-    if (columnSums) for (let j = 0; j < cols; j++) columnSums[j] = columnSums[j]! + grad[o + j]!;
-  }
-  return total;
 }
 
 /**

@@ -55,8 +55,8 @@ export interface SampledSoftmaxResult {
  * Softmax cross-entropy of the merged sampled output layer, computed on the TF.js backend in one read:
  * logits `H·Oᵀ − shift` (shift = logQ correction − bias − log count, per column), row i's positive is one copy
  * of its target column. Only H, O and per-row/per-column vectors cross to the backend, and only the gradients
- * come back: the `[rows, columns]` score matrix (10⁷ values) never does. Equal to {@link crossEntropyLoss} on
- * the unmerged columns (test: test/models/training/sampled-softmax.test.ts).
+ * come back: the `[rows, columns]` score matrix (10⁷ values) never does. Equal to the softmax over
+ * every sampled column with the target's other copies masked (test: test/models/training/sampled-softmax.test.ts).
  *
  * With Z′ the softmax normaliser over merged columns and m_i the merged target column's logit, the true
  * normaliser counts the target once: Z = Z′ − (k−1)/k · e^{m_i}. The gradient is E − C with

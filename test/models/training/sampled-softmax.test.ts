@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
-import { crossEntropyLoss } from '../../../models/training/losses.js';
+import { referenceCrossEntropy } from './reference-cross-entropy.js';
 import { mergeColumns, sampledSoftmaxReading } from '../../../models/training/sampled-softmax.js';
 import { runReadsSync } from '../../../models/training/matmul.js';
 import { Rng } from '../../../models/training/rng.js';
@@ -31,7 +31,7 @@ describe('merged sampled softmax on the backend', () => {
     for (let i = 0; i < P; i++) for (let j = 0; j < Mu; j++) for (let k = 0; k < d; k++) scores[i * Mu + j] = scores[i * Mu + j]! + h[i * d + k]! * ou[j * d + k]!;
     const grad = new Float32Array(P * Mu);
     const colSums = new Float64Array(Mu);
-    const refLoss = crossEntropyLoss({ scores, rows: P, cols: Mu, colItems: columns }, grad, Float32Array.from(columns, (it) => logQ[it]! - bias[it]!), colSums);
+    const refLoss = referenceCrossEntropy({ scores, rows: P, cols: Mu, colItems: columns }, grad, Float32Array.from(columns, (it) => logQ[it]! - bias[it]!), colSums);
     const refDH = new Float32Array(P * d);
     const refDO = new Float64Array(N * d);
     const refBias = new Float64Array(N);
@@ -59,5 +59,17 @@ describe('merged sampled softmax on the backend', () => {
       for (let k = 0; k < d; k++) expect(got.dO[j * d + k]).toBeCloseTo(refDO[it * d + k]!, 5);
       expect(got.columnGrad[j]).toBeCloseTo(refBias[it]!, 5);
     });
+  });
+
+  it('a sampled copy of a row\'s target is not one of its negatives', () => {
+    // Items 0 and 1 with scores from one-dimensional vectors; row 0's target (item 0) is also drawn as a sample.
+    const h = Float32Array.from([2]);
+    const merged = mergeColumns(Int32Array.from([0, 1, 0, 0]), 1, 2);
+    expect(Array.from(merged.items)).toEqual([0, 1]);
+    const o = Float32Array.from([1, -1]);
+    const shift = Float32Array.from(merged.logCount, (lc) => -lc);
+    const got = runReadsSync(sampledSoftmaxReading(h, 1, 1, o, o, merged, shift));
+    // −log(e² / (e² + e⁻²)): the target's two sampled copies do not enter the denominator.
+    expect(got.loss).toBeCloseTo(Math.log(1 + Math.exp(-4)), 5);
   });
 });

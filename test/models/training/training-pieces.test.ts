@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { EarlyStopping } from '../../../models/training/early-stopping.js';
-import { crossEntropyLoss } from '../../../models/training/losses.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions } from '../../../models/training/optimizers.js';
 import { Rng } from '../../../models/training/rng.js';
 import { PopularitySampler } from '../../../models/training/sampler.js';
@@ -47,16 +46,6 @@ describe('PopularitySampler', () => {
 });
 
 describe('losses and optimisers', () => {
-  it('cross-entropy masks columns holding the target item and its gradient sums to zero per row', () => {
-    const scores = Float32Array.from([2, 1, 2, 0.5, 0, 1]);
-    const grad = new Float32Array(6);
-    // Row 0's target item 7 also sits in column 2: not a negative for row 0.
-    crossEntropyLoss({ scores, rows: 2, cols: 3, colItems: Int32Array.from([7, 8, 7]) }, grad);
-    expect(grad[2]).toBe(0);
-    expect(grad[0]! + grad[1]!).toBeCloseTo(0, 6);
-    expect(grad[3]! + grad[4]! + grad[5]!).toBeCloseTo(0, 6);
-  });
-
   it('row accumulator sums duplicate rows; sparse Adagrad touches only given rows', () => {
     const acc = new RowGradientAccumulator(5, 2, 4);
     acc.add(3, Float32Array.from([1, 2]), 0);
