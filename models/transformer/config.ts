@@ -55,6 +55,12 @@ export interface TransformerConfig {
    * @defaultValue 'item-attention'
    */
   readonly readout: TransformerReadout;
+  /**
+   * Add a learned linear map of the newest position's output to the item-attention session vector (zero at
+   * start), so order-only patterns the item sum cannot express can still be learned. Attention readouts only.
+   * @defaultValue false
+   */
+  readonly readoutResidual: boolean;
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 4096 */
@@ -99,6 +105,7 @@ export const defaultTransformerConfig = {
   logq: 1,
   cosineTemperature: 0.07,
   readout: 'item-attention',
+  readoutResidual: false,
   batchSize: 128,
   nSample: 4096,
   sampleAlpha: 0.5,
@@ -132,6 +139,8 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
   if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
   if (!READOUTS.includes(c.readout)) throw new InvalidOptionError('readout', `readout must be one of ${READOUTS.map((r) => `'${r}'`).join(', ')}, got "${String(c.readout)}"`);
+  if (typeof c.readoutResidual !== 'boolean') throw new InvalidOptionError('readoutResidual', 'readoutResidual must be true or false');
+  if (c.readoutResidual && c.readout !== 'item-attention' && c.readout !== 'query-attention') throw new InvalidOptionError('readoutResidual', `readoutResidual needs readout 'item-attention' or 'query-attention', got '${c.readout}'`);
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");

@@ -10,6 +10,10 @@
  * attention of NARM/SR-GNN does: `logit_tj = v·h_j + r[t−j] + (h_t W)·h_j / √d`. With causal outputs, v·h_j
  * alone cannot depend on what came after j, so it cannot even prefer recent items; r (one bias per distance)
  * and the bilinear query term can. Both start at zero, so training starts from plain item-attention.
+ *
+ * With a residual map R (`readoutResidual`), `s_t` also gets `h_t R`: a sum of the session's items cannot
+ * express an order-only rule (the next item fixed by the order of the last two), the newest output can. R
+ * starts at zero as well.
  */
 
 /** The query-attention readout's extra weights: W `[d, d]` and the per-distance bias r `[maxLength]`. */
@@ -29,7 +33,7 @@ export interface ReadoutCache {
  * Forward over right-padded windows: `h` transformer outputs `[B·T, d]`, `x` item embeddings of the inputs
  * `[B·T, d]`, `lengths[b]` valid positions of window b. Returns `s` `[B·T, d]` (zero past each length).
  */
-export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery): { s: Float32Array; cache: ReadoutCache } {
+export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery, residual?: Float32Array): { s: Float32Array; cache: ReadoutCache } {
   const B = lengths.length;
   const keyLogits = new Float32Array(T);
   const logits = new Float32Array(T);
@@ -51,6 +55,7 @@ export function readoutForward(h: Float32Array, x: Float32Array, v: Float32Array
         const w = alpha[row + j]!, xo = (b * T + j) * d;
         for (let i = 0; i < d; i++) s[so + i] = s[so + i]! + w * x[xo + i]!;
       }
+      if (residual) addRowTimes(h, so, residual, d, s, so);
     }
   }
   return { s, cache: queries ? { alpha, queries } : { alpha } };
@@ -62,13 +67,19 @@ export interface ReadoutQueryGrads {
   readonly r: Float32Array;
 }
 
+/** The residual map R `[d, d]` and its gradient (added into). */
+export interface ReadoutResidual {
+  readonly m: Float32Array;
+  readonly grad: Float32Array;
+}
+
 /**
  * Backward: given dL/ds `[B·T, d]`, returns dL/dh and dL/dx (both `[B·T, d]`) and adds dL/dv into `dv`
  * (and dL/dW, dL/dr into `queryGrads` for query-attention). With g_t = dL/ds_t and
  * dl_tj = α_tj (g_t·x_j − g_t·s_t): dx_j = Σ_{t≥j} α_tj g_t; dh_j ∋ (Σ_t dl_tj) v + Σ_t dl_tj q_t;
  * dq_t = Σ_j dl_tj h_j, which reaches W and h_t through q_t = h_t W / √d; dr[t−j] = Σ dl_tj.
  */
-export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Array, s: Float32Array, v: Float32Array, dv: Float32Array, cache: ReadoutCache, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery, queryGrads?: ReadoutQueryGrads): { dh: Float32Array; dx: Float32Array } {
+export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Array, s: Float32Array, v: Float32Array, dv: Float32Array, cache: ReadoutCache, lengths: readonly number[], T: number, d: number, query?: ReadoutQuery, queryGrads?: ReadoutQueryGrads, residual?: ReadoutResidual): { dh: Float32Array; dx: Float32Array } {
   const B = lengths.length;
   const dh = new Float32Array(B * T * d);
   const dx = new Float32Array(B * T * d);
@@ -80,7 +91,17 @@ export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Arr
     da.fill(0);
     for (let t = 0; t < n; t++) {
       const go = (b * T + t) * d, row = (b * T + t) * T;
-      const gs = dotAt(ds, go, s, go, d);
+      // s_t − h_t R is the weighted item sum the softmax weights act on.
+      let gs = dotAt(ds, go, s, go, d);
+      if (residual) {
+        for (let a = 0; a < d; a++) {
+          const ha = h[go + a]!, ra = a * d;
+          let acc = 0;
+          for (let c = 0; c < d; c++) { const g = ds[go + c]!; residual.grad[ra + c] = residual.grad[ra + c]! + ha * g; acc += residual.m[ra + c]! * g; }
+          dh[go + a] = dh[go + a]! + acc;
+        }
+        gs -= dotRowTimes(ds, go, h, go, residual.m, d);
+      }
       for (let j = 0; j <= t; j++) {
         const w = cache.alpha[row + j]!, xo = (b * T + j) * d;
         let gx = 0;
@@ -144,6 +165,28 @@ export function weightsInto(logits: ArrayLike<number>, from: number, count: numb
   let sum = 0;
   for (let j = 0; j < count; j++) { const e = Math.exp(logits[from + j]! - max); out[at + j] = e; sum += e; }
   for (let j = 0; j < count; j++) out[at + j] = out[at + j]! / sum;
+}
+
+/** `out[at..at+d) += h[from..from+d) · R` for R `[d, d]`. */
+export function addRowTimes(h: Float32Array, from: number, r: Float32Array, d: number, out: Float32Array, at: number): void {
+  for (let a = 0; a < d; a++) {
+    const ha = h[from + a]!;
+    if (ha === 0) continue;
+    const ra = a * d;
+    for (let c = 0; c < d; c++) out[at + c] = out[at + c]! + ha * r[ra + c]!;
+  }
+}
+
+/** `g[gi..gi+d) · (h[hi..hi+d) · R)`. */
+function dotRowTimes(g: Float32Array, gi: number, h: Float32Array, hi: number, r: Float32Array, d: number): number {
+  let s = 0;
+  for (let a = 0; a < d; a++) {
+    const ha = h[hi + a]!, ra = a * d;
+    let acc = 0;
+    for (let c = 0; c < d; c++) acc += r[ra + c]! * g[gi + c]!;
+    s += ha * acc;
+  }
+  return s;
 }
 
 /** `a[ia..ia+d) · b[ib..ib+d)`. */

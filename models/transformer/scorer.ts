@@ -6,7 +6,7 @@ import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
-import { dotAt, queryInto, weightsInto, type ReadoutQuery } from './readout.js';
+import { addRowTimes, dotAt, queryInto, weightsInto, type ReadoutQuery } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -51,6 +51,7 @@ export class TransformerScorer implements Scorer {
   private readonly outputBias: tf.Tensor1D;
   private readonly readoutV: Float32Array | undefined;
   private readonly readoutQuery: ReadoutQuery | undefined;
+  private readonly readoutResidual: Float32Array | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -66,6 +67,7 @@ export class TransformerScorer implements Scorer {
     this.readoutV = params.config.readout !== 'last' ? params.get('readout_v').slice() : undefined;
     const query = params.readoutQuery();
     this.readoutQuery = query ? { w: query.w.slice(), r: query.r.slice() } : undefined;
+    this.readoutResidual = params.readoutResidual()?.slice();
   }
 
   /**
@@ -258,6 +260,7 @@ export class TransformerScorer implements Scorer {
       const e = window[j]! * d, a = w[j]!;
       for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + a * E[e + i]!;
     }
+    if (this.readoutResidual) addRowTimes(out, at, this.readoutResidual, d, st.hidden, 0);
     if (this.params.config.readout === 'mixed') for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + out[at + i]!;
   }
 

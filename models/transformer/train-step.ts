@@ -96,7 +96,8 @@ export class TransformerStepper {
     const lengths = windows.map((w) => w.items.length - 1);
     const xr = c.readout !== 'last' ? droppedItemRows(p.itemTable, windows, T, d, dropEmb) : undefined;
     const query = p.readoutQuery();
-    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d, query) : undefined;
+    const residual = p.readoutResidual();
+    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d, query, residual) : undefined;
     let hv = ro ? ro.s : fwd.out;
     if (ro && c.readout === 'mixed') {
       const sum = ro.s.slice();
@@ -152,7 +153,7 @@ export class TransformerStepper {
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     if (ro && xr) {
       const queryGrads = query ? { w: grads.get('readout_w')!, r: grads.get('readout_r')! } : undefined;
-      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d, query, queryGrads);
+      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d, query, queryGrads, residual ? { m: residual, grad: grads.get('readout_m')! } : undefined);
       if (c.readout === 'mixed') for (let i = 0; i < dH.length; i++) back.dh[i] = back.dh[i]! + dH[i]!;
       dH = back.dh;
       // The readout's own path into the item rows (through the same embedding dropout, no positions).

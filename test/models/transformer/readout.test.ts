@@ -48,20 +48,22 @@ describe('item-attention readout', () => {
     check(v, dv, () => loss(h, x, v));
   });
 
-  it('query-attention: backward matches finite differences for h, x, v, W and the distance bias', () => {
+  it('query-attention with the residual map: backward matches finite differences for h, x, v, W, the distance bias and R', () => {
     const query: ReadoutQuery = { w: rand(d * d), r: rand(T) };
+    const residual = rand(d * d);
     const lossQ = () => {
-      const { s } = readoutForward(h, x, v, lengths, T, d, query);
+      const { s } = readoutForward(h, x, v, lengths, T, d, query, residual);
       let l = 0;
       for (let i = 0; i < s.length; i++) l += g[i]! * s[i]!;
       return l;
     };
-    const { s, cache } = readoutForward(h, x, v, lengths, T, d, query);
+    const { s, cache } = readoutForward(h, x, v, lengths, T, d, query, residual);
     const dv = new Float32Array(d);
     const qg = { w: new Float32Array(d * d), r: new Float32Array(T) };
-    const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d, query, qg);
+    const dR = new Float32Array(d * d);
+    const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d, query, qg, { m: residual, grad: dR });
     const eps = 1e-3;
-    for (const [arr, grad] of [[h, dh], [x, dx], [v, dv], [query.w, qg.w], [query.r, qg.r]] as const) {
+    for (const [arr, grad] of [[h, dh], [x, dx], [v, dv], [query.w, qg.w], [query.r, qg.r], [residual, dR]] as const) {
       for (let k = 0; k < arr.length; k++) {
         const keep = arr[k]!;
         arr[k] = keep + eps; const up = lossQ();

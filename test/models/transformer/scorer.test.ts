@@ -67,8 +67,8 @@ describe('TransformerScorer', () => {
     expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
   });
 
-  it('streams the same query-attention session vector as the training readout at every position', async () => {
-    const p = params(0, { readout: 'query-attention', dropoutEmbedding: 0, dropoutHidden: 0, maxLength: 8 });
+  it('streams the same query-attention session vector (with the residual map) as the training readout at every position', async () => {
+    const p = params(0, { readout: 'query-attention', readoutResidual: true, dropoutEmbedding: 0, dropoutHidden: 0, maxLength: 8 });
     const r = new Rng(4);
     for (const w of p.dense.filter((x) => x.name.startsWith('readout_'))) w.values.forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
     const items = Int32Array.of(3, 17, 3, 40, 8, 22, 9);
@@ -76,7 +76,7 @@ describe('TransformerScorer', () => {
     const h = trainForward(p, embedWindows(p, [items], T), 1, T).out;
     const x = new Float32Array(T * d);
     items.forEach((it, t) => x.set(p.itemTable.subarray(it * d, (it + 1) * d), t * d));
-    const { s: want } = readoutForward(h, x, p.get('readout_v'), [T], T, d, p.readoutQuery());
+    const { s: want } = readoutForward(h, x, p.get('readout_v'), [T], T, d, p.readoutQuery(), p.readoutResidual());
     const scorer = new TransformerScorer(p);
     const session = newSessionState('q', 0, 0);
     let max = 0;
