@@ -40,6 +40,16 @@ function mergeSlots(itemCount: number): Int32Array {
   return slotTable;
 }
 
+/**
+ * Sparse additions to the logits: entry e adds `values[e]` at row `rows[e]`, merged column `columns[e]`
+ * (at most one entry per row and column). Their gradients come back in {@link SampledSoftmaxResult.extraGrad}.
+ */
+export interface SparseLogits {
+  readonly rows: Int32Array;
+  readonly columns: Int32Array;
+  readonly values: Float32Array;
+}
+
 export interface SampledSoftmaxResult {
   /** Summed cross-entropy over the rows. */
   readonly loss: number;
@@ -49,6 +59,8 @@ export interface SampledSoftmaxResult {
   readonly dO: Float32Array;
   /** d(mean loss)/d(logit) summed per column (the output bias gradient). */
   readonly columnGrad: Float32Array;
+  /** d(mean loss)/d(logit) at each {@link SparseLogits} entry. */
+  readonly extraGrad?: Float32Array;
 }
 
 /**
@@ -63,7 +75,7 @@ export interface SampledSoftmaxResult {
  * E = e^{logits}/Z (dense, on the backend) and C one entry per row, (e^{m_i}/Z)(1 − 1/k) + 1 at the target
  * column, applied to the three products in JavaScript.
  */
-export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number, o: Float32Array, oT: Float32Array, merged: MergedColumns, shift: Float32Array): ReadingComputation<SampledSoftmaxResult> {
+export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number, o: Float32Array, oT: Float32Array, merged: MergedColumns, shift: Float32Array, extra?: SparseLogits): ReadingComputation<SampledSoftmaxResult> {
   const M = merged.items.length, P = rows;
   const flat = new Int32Array(P);
   const targetLogCount = new Float32Array(P);
@@ -74,8 +86,13 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
   }
   const hT = new Float32Array(d * P);
   for (let i = 0; i < P; i++) for (let k = 0; k < d; k++) hT[k * P + i] = h[i * d + k]!;
+  const K = extra ? extra.rows.length : 0;
+  const extraIndex = new Int32Array(2 * K);
+  for (let e = 0; e < K; e++) { extraIndex[2 * e] = extra!.rows[e]!; extraIndex[2 * e + 1] = extra!.columns[e]!; }
   const read: Float32Array = yield () => {
-    const logits = tf.sub(tf.matMul(tf.tensor2d(h, [P, d]), tf.tensor2d(oT, [d, M])), tf.tensor1d(shift));
+    let logits = tf.sub(tf.matMul(tf.tensor2d(h, [P, d]), tf.tensor2d(oT, [d, M])), tf.tensor1d(shift));
+    const at = K > 0 ? tf.tensor2d(extraIndex, [K, 2], 'int32') : undefined;
+    if (at && extra) logits = tf.add(logits, tf.scatterND(at, tf.tensor1d(extra.values), [P, M]));
     const max = tf.max(logits, 1, true);
     const x = tf.exp(tf.sub(logits, max));
     const lseMerged = tf.add(max, tf.log(tf.sum(x, 1, true)));
@@ -89,11 +106,15 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
     const dH = tf.matMul(e, tf.tensor2d(o, [M, d]));
     const dOT = tf.matMul(tf.tensor2d(hT, [d, P]), e);
     const targetMass = tf.exp(tf.sub(targetLogit, lse));
-    return tf.concat([tf.reshape(dH, [P * d]), tf.reshape(dOT, [d * M]), tf.sum(e, 0), tf.reshape(lossRows, [P]), tf.reshape(targetMass, [P])]);
+    const parts = [tf.reshape(dH, [P * d]), tf.reshape(dOT, [d * M]), tf.sum(e, 0), tf.reshape(lossRows, [P]), tf.reshape(targetMass, [P])];
+    if (at) parts.push(tf.gatherND(e, at) as tf.Tensor1D);
+    return tf.concat(parts);
   };
   let at = 0;
   const take = (n: number) => read.subarray(at, (at += n));
   const dH = take(P * d).slice(), dOT = take(d * M), columnGrad = take(M).slice(), lossRows = take(P), targetMass = take(P);
+  const extraGrad = K > 0 ? take(K).slice() : undefined;
+  const corrections = new Float32Array(P);
   const dO = new Float32Array(M * d);
   for (let k = 0; k < d; k++) for (let j = 0; j < M; j++) dO[j * d + k] = dOT[k * M + j]!;
   let loss = 0;
@@ -102,6 +123,7 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
     loss += lossRows[i]!;
     const c = merged.targetColumn[i]!;
     const corr = targetMass[i]! * (1 - Math.exp(-merged.logCount[c]!)) + 1;
+    corrections[i] = corr;
     for (let k = 0; k < d; k++) {
       dH[i * d + k] = dH[i * d + k]! - corr * o[c * d + k]!;
       dO[c * d + k] = dO[c * d + k]! - corr * h[i * d + k]!;
@@ -111,5 +133,12 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
   for (let i = 0; i < dH.length; i++) dH[i] = dH[i]! * inv;
   for (let i = 0; i < dO.length; i++) dO[i] = dO[i]! * inv;
   for (let j = 0; j < M; j++) columnGrad[j] = columnGrad[j]! * inv;
-  return { loss, dH, dO, columnGrad };
+  if (extra && extraGrad) {
+    for (let e = 0; e < K; e++) {
+      const i = extra.rows[e]!;
+      const g = extra.columns[e] === merged.targetColumn[i] ? extraGrad[e]! - corrections[i]! : extraGrad[e]!;
+      extraGrad[e] = g * inv;
+    }
+  }
+  return extraGrad ? { loss, dH, dO, columnGrad, extraGrad } : { loss, dH, dO, columnGrad };
 }

@@ -46,6 +46,7 @@ export class TransformerParams {
     this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
     if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
+    if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
     if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: new Float32Array(d * d) });
     if (config.readout === 'query-attention') {
       this.dense.push({ name: 'readout_w', shape: [d, d], values: new Float32Array(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
@@ -89,6 +90,11 @@ export class TransformerParams {
   /** The query-attention readout's W and per-distance bias, when the config has that readout. */
   readoutQuery(): { w: Float32Array; r: Float32Array } | undefined {
     return this.config.readout === 'query-attention' ? { w: this.get('readout_w'), r: this.get('readout_r') } : undefined;
+  }
+
+  /** Per-distance score of items already in the window, when the config has it. */
+  repeatBias(): Float32Array | undefined {
+    return this.config.repeatBias ? this.get('repeat_bias') : undefined;
   }
 
   /** The readout's residual map of the newest output `[d, d]`, when the config has one. */

@@ -52,6 +52,7 @@ export class TransformerScorer implements Scorer {
   private readonly readoutV: Float32Array | undefined;
   private readonly readoutQuery: ReadoutQuery | undefined;
   private readonly readoutResidual: Float32Array | undefined;
+  private readonly repeatBias: Float32Array | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -68,6 +69,7 @@ export class TransformerScorer implements Scorer {
     const query = params.readoutQuery();
     this.readoutQuery = query ? { w: query.w.slice(), r: query.r.slice() } : undefined;
     this.readoutResidual = params.readoutResidual()?.slice();
+    this.repeatBias = params.repeatBias()?.slice();
   }
 
   /**
@@ -102,7 +104,26 @@ export class TransformerScorer implements Scorer {
       const st = s.modelState;
       if (st instanceof TransformerSessionCache) h.set(st.hidden, i * d);
     });
-    return backendReadsSync() ? this.scoreHidden(h, sessions.length) : this.scoreHiddenAsync(h, sessions.length);
+    if (backendReadsSync()) return this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions);
+    return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addRepeatBias(rows, sessions));
+  }
+
+  /** Adds the repeat bias (config `repeatBias`) to the items of each session's window, by recency. */
+  private addRepeatBias(scores: Float32Array, sessions: readonly SessionState[]): Float32Array {
+    const repeat = this.repeatBias;
+    if (!repeat) return scores;
+    const N = this.itemCount, L = this.params.config.maxLength;
+    sessions.forEach((s, i) => {
+      const n = Math.min(L, s.items.length);
+      const seen = new Set<number>();
+      for (let k = 0; k < n; k++) {
+        const it = s.items[s.items.length - 1 - k]!;
+        if (seen.has(it)) continue;
+        seen.add(it);
+        scores[i * N + it] = scores[i * N + it]! + repeat[k]!;
+      }
+    });
+    return scores;
   }
 
   /** Scores `rows` final hidden vectors `[rows, d]` against every item (backends with sync reads only). */

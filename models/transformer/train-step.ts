@@ -1,5 +1,5 @@
 import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
-import { mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
+import { mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
 import { mmReading, mmTAReading, transposeJs } from './linalg.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
@@ -47,6 +47,33 @@ export class TransformerStepper {
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));
     this.outGrad = p.outputTable ? new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxCols) : undefined;
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
+  }
+
+  /**
+   * The repeat bias as sparse logits: for each trained position (row), every item of the window so far gets
+   * `repeat[distance to its latest occurrence]` at its column. Items without a column this step (a window's
+   * first item when it was neither a target nor sampled) are not in the softmax, so they need no entry.
+   */
+  private repeatEntries(windows: readonly TrainingWindow[], colItems: Int32Array, repeat: Float32Array): SparseLogits & { distance: Int32Array } {
+    const N = this.p.itemCount;
+    if (columnOfItem.length < N) { columnOfItem = new Int32Array(N).fill(-1); seenInRow = new Int32Array(N).fill(-1); }
+    colItems.forEach((it, j) => { columnOfItem[it] = j; });
+    const rows: number[] = [], columns: number[] = [], distance: number[] = [];
+    let row = 0;
+    for (const w of windows) {
+      for (let t = 0; t + 1 < w.items.length; t++, row++) {
+        for (let j = t; j >= 0; j--) {
+          const it = w.items[j]!;
+          if (seenInRow[it] === row) continue;
+          seenInRow[it] = row;
+          const col = columnOfItem[it]!;
+          if (col >= 0) { rows.push(row); columns.push(col); distance.push(t - j); }
+        }
+      }
+    }
+    colItems.forEach((it) => { columnOfItem[it] = -1; });
+    for (const w of windows) for (const it of w.items) seenInRow[it] = -1;
+    return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: Float32Array.from(distance, (k) => repeat[k]!), distance: Int32Array.from(distance) };
   }
 
   /** Scales every parameter's learning rate (per-epoch decay). */
@@ -121,11 +148,19 @@ export class TransformerStepper {
     const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
     const o = oN ? oN.normalized : oRaw;
     const oT = transposeJs(o, M, d);
+    const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     let loss: number, dHs: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
     if (merged) {
       // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
       const shift = Float32Array.from(colItems, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - p.outputBias[it]! - merged.logCount[j]!);
-      ({ loss, dH: dHs, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(hs, P, d, o, oT, merged, shift));
+      const repeat = p.repeatBias();
+      const extra = repeat ? this.repeatEntries(windows, merged.items, repeat) : undefined;
+      let extraGrad: Float32Array | undefined;
+      ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, oT, merged, shift, extra));
+      if (extra && extraGrad) {
+        const dRepeat = grads.get('repeat_bias')!;
+        for (let e = 0; e < extraGrad.length; e++) dRepeat[extra.distance[e]!] = dRepeat[extra.distance[e]!]! + extraGrad[e]!;
+      }
     } else {
       const scores = yield* mmReading(hs, P, d, oT, M);
       addColumnBias(scores, P, M, Float32Array.from(cols, (it) => p.outputBias[it]!));
@@ -150,7 +185,6 @@ export class TransformerStepper {
     }
     let dH: Float32Array = new Float32Array(B * T * d);
     rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
-    const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     if (ro && xr) {
       const queryGrads = query ? { w: grads.get('readout_w')!, r: grads.get('readout_r')! } : undefined;
       const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d, query, queryGrads, residual ? { m: residual, grad: grads.get('readout_m')! } : undefined);
@@ -189,6 +223,10 @@ export class TransformerStepper {
     return loss / Math.max(1, P);
   }
 }
+
+/** Reusable per-item lookup tables (reset after each use). */
+let columnOfItem = new Int32Array(0);
+let seenInRow = new Int32Array(0);
 
 /** The inputs' item rows `[B·T, d]` through the embedding dropout (no positions): the readout's summands. */
 function droppedItemRows(table: Float32Array, windows: readonly TrainingWindow[], T: number, d: number, dropMask: Float32Array): Float32Array {

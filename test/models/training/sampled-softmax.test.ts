@@ -9,7 +9,7 @@ import { Rng } from '../../../models/training/rng.js';
 describe('merged sampled softmax on the backend', () => {
   beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
 
-  it('equals the JavaScript cross-entropy over the unmerged columns: loss, dH, per-item dO and bias gradient', () => {
+  it('equals the JavaScript cross-entropy over the unmerged columns: loss, dH, per-item dO, bias and sparse-logit gradients', () => {
     const rng = new Rng(8);
     const N = 9, d = 4;
     const targets = [3, 5, 3, 1, 7, 5];
@@ -24,11 +24,14 @@ describe('merged sampled softmax on the backend', () => {
       Array.from(items).forEach((it, j) => o.set(table.subarray(it * d, (it + 1) * d), j * d));
       return o;
     };
-    // Reference: every sampled column, duplicates included.
+    // Sparse logit additions (row, item, value); row 0's is on its own target.
+    const extras = [[0, 3, 0.7], [1, 2, -0.4], [4, 5, 1.1], [2, 8, 0.3]] as const;
+    // Reference: every sampled column, duplicates included (an addition lands on every copy of its item).
     const Mu = columns.length;
     const ou = rowsOf(columns);
     const scores = new Float32Array(P * Mu);
     for (let i = 0; i < P; i++) for (let j = 0; j < Mu; j++) for (let k = 0; k < d; k++) scores[i * Mu + j] = scores[i * Mu + j]! + h[i * d + k]! * ou[j * d + k]!;
+    for (const [i, it, v] of extras) columns.forEach((c, j) => { if (c === it) scores[i * Mu + j] = scores[i * Mu + j]! + v; });
     const grad = new Float32Array(P * Mu);
     const colSums = new Float64Array(Mu);
     const refLoss = referenceCrossEntropy({ scores, rows: P, cols: Mu, colItems: columns }, grad, Float32Array.from(columns, (it) => logQ[it]! - bias[it]!), colSums);
@@ -42,6 +45,7 @@ describe('merged sampled softmax on the backend', () => {
       }
     }
     columns.forEach((it, j) => { refBias[it] = refBias[it]! + colSums[j]!; });
+    const refExtra = extras.map(([i, it]) => columns.reduce((g, c, j) => (c === it ? g + grad[i * Mu + j]! : g), 0));
 
     const merged = mergeColumns(columns, P, N);
     expect(merged.items.length).toBe(new Set(columns).size);
@@ -51,8 +55,11 @@ describe('merged sampled softmax on the backend', () => {
     for (let j = 0; j < M; j++) for (let k = 0; k < d; k++) oT[k * M + j] = o[j * d + k]!;
     const shift = Float32Array.from(merged.items, (it, j) => logQ[it]! - bias[it]! - merged.logCount[j]!);
     const before = tf.memory().numTensors;
-    const got = runReadsSync(sampledSoftmaxReading(h, P, d, o, oT, merged, shift));
+    const colOf = (it: number) => Array.from(merged.items).indexOf(it);
+    const extra = { rows: Int32Array.from(extras, (e) => e[0]), columns: Int32Array.from(extras, (e) => colOf(e[1])), values: Float32Array.from(extras, (e) => e[2]) };
+    const got = runReadsSync(sampledSoftmaxReading(h, P, d, o, oT, merged, shift, extra));
     expect(tf.memory().numTensors).toBe(before);
+    refExtra.forEach((g, e) => expect(got.extraGrad![e]).toBeCloseTo(g, 5));
     expect(got.loss).toBeCloseTo(refLoss, 4);
     for (let i = 0; i < P * d; i++) expect(got.dH[i]).toBeCloseTo(refDH[i]!, 5);
     merged.items.forEach((it, j) => {
