@@ -10,11 +10,25 @@ describe('item-attention readout', () => {
   const h = rand(B * T * d), x = rand(B * T * d), v = rand(d), g = rand(B * T * d);
   // Padded rows carry no gradient.
   for (let t = lengths[1]!; t < T; t++) g.fill(0, (T + t) * d, (T + t + 1) * d);
-  const loss = (hh: Float32Array, xx: Float32Array, vv: Float32Array) => {
-    const { s } = readoutForward(hh, xx, vv, lengths, T, d);
+  /** Σ g·s for the readout's output with the given extras. */
+  const loss = (query?: ReadoutQuery, residual?: Float32Array) => {
+    const { s } = readoutForward(h, x, v, lengths, T, d, query, residual);
     let l = 0;
     for (let i = 0; i < s.length; i++) l += g[i]! * s[i]!;
     return l;
+  };
+  /** Central differences of `f` in every element of each array against the analytic gradient. */
+  const checkGradients = (pairs: readonly (readonly [Float32Array, Float32Array])[], f: () => number) => {
+    const eps = 1e-3;
+    for (const [arr, grad] of pairs) {
+      for (let k = 0; k < arr.length; k++) {
+        const keep = arr[k]!;
+        arr[k] = keep + eps; const up = f();
+        arr[k] = keep - eps; const dn = f();
+        arr[k] = keep;
+        expect(grad[k]).toBeCloseTo((up - dn) / (2 * eps), 3);
+      }
+    }
   };
 
   it('is a causal weighted mean: the first position is its own item, weights sum to one', () => {
@@ -33,45 +47,18 @@ describe('item-attention readout', () => {
     const { s, cache } = readoutForward(h, x, v, lengths, T, d);
     const dv = new Float32Array(d);
     const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d);
-    const eps = 1e-3;
-    const check = (arr: Float32Array, grad: Float32Array, f: () => number) => {
-      for (let k = 0; k < arr.length; k++) {
-        const keep = arr[k]!;
-        arr[k] = keep + eps; const up = f();
-        arr[k] = keep - eps; const dn = f();
-        arr[k] = keep;
-        expect(grad[k]).toBeCloseTo((up - dn) / (2 * eps), 3);
-      }
-    };
-    check(h, dh, () => loss(h, x, v));
-    check(x, dx, () => loss(h, x, v));
-    check(v, dv, () => loss(h, x, v));
+    checkGradients([[h, dh], [x, dx], [v, dv]], () => loss());
   });
 
   it('query-attention with the residual map: backward matches finite differences for h, x, v, W, the distance bias and R', () => {
     const query: ReadoutQuery = { w: rand(d * d), r: rand(T) };
     const residual = rand(d * d);
-    const lossQ = () => {
-      const { s } = readoutForward(h, x, v, lengths, T, d, query, residual);
-      let l = 0;
-      for (let i = 0; i < s.length; i++) l += g[i]! * s[i]!;
-      return l;
-    };
     const { s, cache } = readoutForward(h, x, v, lengths, T, d, query, residual);
     const dv = new Float32Array(d);
     const qg = { w: new Float32Array(d * d), r: new Float32Array(T) };
     const dR = new Float32Array(d * d);
     const { dh, dx } = readoutBackward(g, h, x, s, v, dv, cache, lengths, T, d, query, qg, { m: residual, grad: dR });
-    const eps = 1e-3;
-    for (const [arr, grad] of [[h, dh], [x, dx], [v, dv], [query.w, qg.w], [query.r, qg.r], [residual, dR]] as const) {
-      for (let k = 0; k < arr.length; k++) {
-        const keep = arr[k]!;
-        arr[k] = keep + eps; const up = lossQ();
-        arr[k] = keep - eps; const dn = lossQ();
-        arr[k] = keep;
-        expect(grad[k]).toBeCloseTo((up - dn) / (2 * eps), 3);
-      }
-    }
+    checkGradients([[h, dh], [x, dx], [v, dv], [query.w, qg.w], [query.r, qg.r], [residual, dR]], () => loss(query, residual));
     // The weights now depend on the newest position: window 0's item 0 weighs differently at t = 2 and t = 3
     // relative to item 1, which plain item-attention cannot do.
     const ratio = (t: number) => cache.alpha[t * T]! / cache.alpha[t * T + 1]!;
