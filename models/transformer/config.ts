@@ -9,13 +9,13 @@ const READOUTS: readonly TransformerReadout[] = ['last', 'item-attention', 'quer
 
 /** Next-item transformer hyper-parameters (architecture and training). Saved in the model manifest's `config`. */
 export interface TransformerConfig {
-  /** Model width (embedding size). @defaultValue 128 */
+  /** Model width (embedding size). @defaultValue 200 */
   readonly hiddenSize: number;
   /** Attention heads; must divide hiddenSize. @defaultValue 2 */
   readonly heads: number;
   /** Transformer blocks. @defaultValue 1 */
   readonly blocks: number;
-  /** Inner width of each block's feed-forward layer. @defaultValue 256 */
+  /** Inner width of each block's feed-forward layer. @defaultValue 400 */
   readonly feedForwardSize: number;
   /** Window: the model attends to at most the last `maxLength` items of a session. @defaultValue 20 */
   readonly maxLength: number;
@@ -69,7 +69,7 @@ export interface TransformerConfig {
   readonly repeatBias: boolean;
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
-  /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 4096 */
+  /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 8192 */
   readonly nSample: number;
   /** @defaultValue 0.5 */
   readonly sampleAlpha: number;
@@ -77,7 +77,7 @@ export interface TransformerConfig {
   readonly optimizer: OptimizerName;
   /** @defaultValue 0.002 */
   readonly learningRate: number;
-  /** Learning-rate multiplier per epoch (epoch e trains at learningRate × decay^(e−1); 1 = constant). @defaultValue 0.75 */
+  /** Learning-rate multiplier per epoch (epoch e trains at learningRate × decay^(e−1); 1 = constant). @defaultValue 0.8 */
   readonly learningRateDecay: number;
   /** Nesterov momentum (Adagrad only). @defaultValue 0 */
   readonly momentum: number;
@@ -96,10 +96,10 @@ export interface TransformerConfig {
 }
 
 export const defaultTransformerConfig = {
-  hiddenSize: 128,
+  hiddenSize: 200,
   heads: 2,
   blocks: 1,
-  feedForwardSize: 256,
+  feedForwardSize: 400,
   maxLength: 20,
   tiedEmbedding: true,
   timeBuckets: 0,
@@ -114,11 +114,11 @@ export const defaultTransformerConfig = {
   readoutResidual: false,
   repeatBias: false,
   batchSize: 128,
-  nSample: 4096,
+  nSample: 8192,
   sampleAlpha: 0.5,
   optimizer: 'adam',
   learningRate: 0.002,
-  learningRateDecay: 0.75,
+  learningRateDecay: 0.8,
   momentum: 0,
   epochs: 10,
   validationFraction: 0.05,
