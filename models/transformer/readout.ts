@@ -93,15 +93,7 @@ export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Arr
       const go = (b * T + t) * d, row = (b * T + t) * T;
       // s_t − h_t R is the weighted item sum the softmax weights act on.
       let gs = dotAt(ds, go, s, go, d);
-      if (residual) {
-        for (let a = 0; a < d; a++) {
-          const ha = h[go + a]!, ra = a * d;
-          let acc = 0;
-          for (let c = 0; c < d; c++) { const g = ds[go + c]!; residual.grad[ra + c] = residual.grad[ra + c]! + ha * g; acc += residual.m[ra + c]! * g; }
-          dh[go + a] = dh[go + a]! + acc;
-        }
-        gs -= dotRowTimes(ds, go, h, go, residual.m, d);
-      }
+      if (residual) gs -= addRowTimesBackward(h, go, residual.m, ds, go, d, 1, residual.grad, dh);
       for (let j = 0; j <= t; j++) {
         const w = cache.alpha[row + j]!, xo = (b * T + j) * d;
         let gx = 0;
@@ -123,15 +115,7 @@ export function readoutBackward(ds: Float32Array, h: Float32Array, x: Float32Arr
     // q_t = h_t W / √d: dW += h_tᵀ dq_t / √d, dh_t += dq_t Wᵀ / √d.
     const scale = 1 / Math.sqrt(d);
     for (let b = 0; b < B; b++) {
-      for (let t = 0; t < lengths[b]!; t++) {
-        const o = (b * T + t) * d;
-        for (let a = 0; a < d; a++) {
-          const ha = h[o + a]! * scale, wa = a * d;
-          let acc = 0;
-          for (let c = 0; c < d; c++) { const g = dq[o + c]!; queryGrads.w[wa + c] = queryGrads.w[wa + c]! + ha * g; acc += query.w[wa + c]! * g; }
-          dh[o + a] = dh[o + a]! + acc * scale;
-        }
-      }
+      for (let t = 0; t < lengths[b]!; t++) addRowTimesBackward(h, (b * T + t) * d, query.w, dq, (b * T + t) * d, d, scale, queryGrads.w, dh);
     }
   }
   return { dh, dx };
@@ -142,20 +126,9 @@ export function readoutQueries(h: Float32Array, w: Float32Array, lengths: readon
   const q = new Float32Array(lengths.length * T * d);
   const scale = 1 / Math.sqrt(d);
   lengths.forEach((n, b) => {
-    for (let t = 0; t < n; t++) queryInto(h, (b * T + t) * d, w, d, scale, q, (b * T + t) * d);
+    for (let t = 0; t < n; t++) addRowTimes(h, (b * T + t) * d, w, d, q, (b * T + t) * d, scale);
   });
   return q;
-}
-
-/** `out[at..at+d) = h[from..from+d) · W · scale`. */
-export function queryInto(h: Float32Array, from: number, w: Float32Array, d: number, scale: number, out: Float32Array, at: number): void {
-  for (let c = 0; c < d; c++) out[at + c] = 0;
-  for (let a = 0; a < d; a++) {
-    const ha = h[from + a]! * scale;
-    if (ha === 0) continue;
-    const wa = a * d;
-    for (let c = 0; c < d; c++) out[at + c] = out[at + c]! + ha * w[wa + c]!;
-  }
 }
 
 /** Softmax of `logits[from .. from+count)` into `out[at ..]`. */
@@ -167,26 +140,30 @@ export function weightsInto(logits: ArrayLike<number>, from: number, count: numb
   for (let j = 0; j < count; j++) out[at + j] = out[at + j]! / sum;
 }
 
-/** `out[at..at+d) += h[from..from+d) · R` for R `[d, d]`. */
-export function addRowTimes(h: Float32Array, from: number, r: Float32Array, d: number, out: Float32Array, at: number): void {
+/** `out[at..at+d) += scale · h[from..from+d) · R` for R `[d, d]`. */
+export function addRowTimes(h: Float32Array, from: number, r: Float32Array, d: number, out: Float32Array, at: number, scale = 1): void {
   for (let a = 0; a < d; a++) {
-    const ha = h[from + a]!;
+    const ha = h[from + a]! * scale;
     if (ha === 0) continue;
     const ra = a * d;
     for (let c = 0; c < d; c++) out[at + c] = out[at + c]! + ha * r[ra + c]!;
   }
 }
 
-/** `g[gi..gi+d) · (h[hi..hi+d) · R)`. */
-function dotRowTimes(g: Float32Array, gi: number, h: Float32Array, hi: number, r: Float32Array, d: number): number {
-  let s = 0;
+/**
+ * Backward of {@link addRowTimes} for the gradient g = `g[gi..gi+d)` of its output: `dR += scale · hᵀ g`,
+ * `dh[hi..] += scale · R g`. Returns `h · (R g)` (= g · (h R), unscaled), which the residual needs.
+ */
+function addRowTimesBackward(h: Float32Array, hi: number, r: Float32Array, g: Float32Array, gi: number, d: number, scale: number, dR: Float32Array, dh: Float32Array): number {
+  let hRg = 0;
   for (let a = 0; a < d; a++) {
-    const ha = h[hi + a]!, ra = a * d;
+    const ha = h[hi + a]! * scale, ra = a * d;
     let acc = 0;
-    for (let c = 0; c < d; c++) acc += r[ra + c]! * g[gi + c]!;
-    s += ha * acc;
+    for (let c = 0; c < d; c++) { const gc = g[gi + c]!; dR[ra + c] = dR[ra + c]! + ha * gc; acc += r[ra + c]! * gc; }
+    dh[hi + a] = dh[hi + a]! + acc * scale;
+    hRg += h[hi + a]! * acc;
   }
-  return s;
+  return hRg;
 }
 
 /** `a[ia..ia+d) · b[ib..ib+d)`. */

@@ -6,7 +6,7 @@ import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
-import { addRowTimes, dotAt, queryInto, weightsInto, type ReadoutQuery } from './readout.js';
+import { addRowTimes, dotAt, weightsInto, type ReadoutQuery } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -272,7 +272,7 @@ export class TransformerScorer implements Scorer {
     if (this.readoutQuery && st.readoutKeys) {
       // The newest position's query against every position's output, plus the bias for its distance.
       const q = new Float32Array(d);
-      queryInto(out, at, this.readoutQuery.w, d, 1 / Math.sqrt(d), q, 0);
+      addRowTimes(out, at, this.readoutQuery.w, d, q, 0, 1 / Math.sqrt(d));
       for (let j = 0; j < n; j++) logits[j] = logits[j]! + this.readoutQuery.r[n - 1 - j]! + dotAt(q, 0, st.readoutKeys, j * d, d);
     }
     weightsInto(logits, 0, n, w, 0);
