@@ -1,5 +1,5 @@
 import { bprMaxLoss, addColumnBias, addColumnSums } from '../training/losses.js';
-import { mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
+import { columnShift, mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
 import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
@@ -135,7 +135,7 @@ export class Gru4RecStepper {
     }
     let loss: number, dOut: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
     if (merged) {
-      const shift = Float32Array.from(colItems, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - p.outputBias[it]! - merged.logCount[j]!);
+      const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
       const oT = new Float32Array(d * Mc);
       for (let j = 0; j < Mc; j++) for (let k = 0; k < d; k++) oT[k * Mc + j] = o[j * d + k]!;
       ({ loss, dH: dOut, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(finalOut, R, d, o, oT, merged, shift));

@@ -1,5 +1,6 @@
 import { tf } from '../../src/backend/tf.js';
 import type { ReadingComputation } from './matmul.js';
+import type { PopularitySampler } from './sampler.js';
 
 /**
  * The output layer's columns with each item once. The sampled columns (the batch's targets, then the shared
@@ -38,6 +39,14 @@ let slotTable = new Int32Array(0);
 function mergeSlots(itemCount: number): Int32Array {
   if (slotTable.length < itemCount) slotTable = new Int32Array(itemCount).fill(-1);
   return slotTable;
+}
+
+/**
+ * Per merged column, the amount subtracted from its logit in {@link sampledSoftmaxReading}: the logQ
+ * correction (weight `logq` × log P(item) under the sampler), minus the output bias, minus log(copies). GRU4Rec and the transformer both build it here.
+ */
+export function columnShift(merged: MergedColumns, bias: Float32Array, sampler: PopularitySampler, logq: number): Float32Array {
+  return Float32Array.from(merged.items, (it, j) => (logq > 0 ? logq * sampler.logProbability[it]! : 0) - bias[it]! - merged.logCount[j]!);
 }
 
 /**

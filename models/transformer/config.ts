@@ -62,6 +62,12 @@ export interface TransformerConfig {
    */
   readonly readoutResidual: boolean;
   /**
+   * Score with a learned bilinear form: the session vector s becomes `s + s·A` (A `[d, d]`, zero at start)
+   * before it meets the item table. Without it a one-item session scores `cos(e_i, e_j)`, the same both ways
+   * round; with it the model can learn that j follows i without i following j. @defaultValue false
+   */
+  readonly sessionMap: boolean;
+  /**
    * Add a learned score to items already in the window, one per distance from the newest position to the
    * item's latest occurrence (0 = the newest item). A fifth of Diginetica's next clicks repeat an item of the
    * session; this lets the model rank them by recency directly. Cross-entropy loss only. @defaultValue false
@@ -112,6 +118,7 @@ export const defaultTransformerConfig = {
   cosineTemperature: 0.07,
   readout: 'item-attention',
   readoutResidual: false,
+  sessionMap: false,
   repeatBias: false,
   batchSize: 128,
   nSample: 8192,
@@ -148,6 +155,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!READOUTS.includes(c.readout)) throw new InvalidOptionError('readout', `readout must be one of ${READOUTS.map((r) => `'${r}'`).join(', ')}, got "${String(c.readout)}"`);
   if (typeof c.readoutResidual !== 'boolean') throw new InvalidOptionError('readoutResidual', 'readoutResidual must be true or false');
   if (c.readoutResidual && c.readout !== 'item-attention' && c.readout !== 'query-attention') throw new InvalidOptionError('readoutResidual', `readoutResidual needs readout 'item-attention' or 'query-attention', got '${c.readout}'`);
+  if (typeof c.sessionMap !== 'boolean') throw new InvalidOptionError('sessionMap', 'sessionMap must be true or false');
   if (typeof c.repeatBias !== 'boolean') throw new InvalidOptionError('repeatBias', 'repeatBias must be true or false');
   if (c.repeatBias && c.loss !== 'cross-entropy') throw new InvalidOptionError('repeatBias', "repeatBias needs loss 'cross-entropy'");
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');

@@ -47,6 +47,7 @@ export class TransformerParams {
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
     if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
     if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
+    if (config.sessionMap) this.dense.push({ name: 'session_map', shape: [d, d], values: new Float32Array(d * d) });
     if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: new Float32Array(d * d) });
     if (config.readout === 'query-attention') {
       this.dense.push({ name: 'readout_w', shape: [d, d], values: new Float32Array(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
@@ -97,6 +98,11 @@ export class TransformerParams {
     return this.config.repeatBias ? this.get('repeat_bias') : undefined;
   }
 
+  /** The session vector's bilinear map A (`s + s·A`) `[d, d]`, when the config has one. */
+  sessionMap(): Float32Array | undefined {
+    return this.config.sessionMap ? this.get('session_map') : undefined;
+  }
+
   /** The readout's residual map of the newest output `[d, d]`, when the config has one. */
   readoutResidual(): Float32Array | undefined {
     return this.config.readoutResidual ? this.get('readout_m') : undefined;
@@ -112,6 +118,7 @@ export class TransformerParams {
       const leaf = w.name.slice(w.name.lastIndexOf('/') + 1);
       if (w.name === 'position_table' || w.name === 'time_table') rng.fillUniform(w.values, emb);
       else if (w.name.startsWith('readout_')) w.values.fill(0); // starts as the plain item mean
+      else if (w.name === 'session_map') w.values.fill(0); // starts as plain cosine scoring
       else if (leaf.endsWith('gamma')) w.values.fill(1);
       else if (w.shape.length === 2) rng.fillUniform(w.values, Math.sqrt(6 / (w.shape[0]! + w.shape[1]!)));
       else w.values.fill(0);

@@ -154,7 +154,7 @@ export function addRowTimes(h: Float32Array, from: number, r: Float32Array, d: n
  * Backward of {@link addRowTimes} for the gradient g = `g[gi..gi+d)` of its output: `dR += scale · hᵀ g`,
  * `dh[hi..] += scale · R g`. Returns `h · (R g)` (= g · (h R), unscaled), which the residual needs.
  */
-function addRowTimesBackward(h: Float32Array, hi: number, r: Float32Array, g: Float32Array, gi: number, d: number, scale: number, dR: Float32Array, dh: Float32Array): number {
+export function addRowTimesBackward(h: Float32Array, hi: number, r: Float32Array, g: Float32Array, gi: number, d: number, scale: number, dR: Float32Array, dh: Float32Array): number {
   let hRg = 0;
   for (let a = 0; a < d; a++) {
     const ha = h[hi + a]! * scale, ra = a * d;
@@ -164,6 +164,22 @@ function addRowTimesBackward(h: Float32Array, hi: number, r: Float32Array, g: Fl
     hRg += h[hi + a]! * acc;
   }
   return hRg;
+}
+
+/**
+ * The session map (config `sessionMap`): `s + s·A` for each of `rows` vectors `[rows, d]`, as a new array.
+ */
+export function sessionMapForward(s: Float32Array, rows: number, a: Float32Array, d: number): Float32Array {
+  const out = s.slice();
+  for (let r = 0; r < rows; r++) addRowTimes(s, r * d, a, d, out, r * d);
+  return out;
+}
+
+/** Backward of {@link sessionMapForward}: returns dL/ds = g + g·Aᵀ and adds sᵀg into `dA`. */
+export function sessionMapBackward(g: Float32Array, s: Float32Array, rows: number, a: Float32Array, d: number, dA: Float32Array): Float32Array {
+  const ds = g.slice();
+  for (let r = 0; r < rows; r++) addRowTimesBackward(s, r * d, a, g, r * d, d, 1, dA, ds);
+  return ds;
 }
 
 /** `a[ia..ia+d) · b[ib..ib+d)`. */

@@ -6,7 +6,7 @@ import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js
 import type { TransformerParams } from './params.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
-import { addRowTimes, dotAt, weightsInto, type ReadoutQuery } from './readout.js';
+import { addRowTimes, dotAt, sessionMapForward, weightsInto, type ReadoutQuery } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -52,6 +52,7 @@ export class TransformerScorer implements Scorer {
   private readonly readoutV: Float32Array | undefined;
   private readonly readoutQuery: ReadoutQuery | undefined;
   private readonly readoutResidual: Float32Array | undefined;
+  private readonly sessionMap: Float32Array | undefined;
   private readonly repeatBias: Float32Array | undefined;
   private disposed = false;
 
@@ -69,6 +70,7 @@ export class TransformerScorer implements Scorer {
     const query = params.readoutQuery();
     this.readoutQuery = query ? { w: query.w.slice(), r: query.r.slice() } : undefined;
     this.readoutResidual = params.readoutResidual()?.slice();
+    this.sessionMap = params.sessionMap()?.slice();
     this.repeatBias = params.repeatBias()?.slice();
   }
 
@@ -99,11 +101,13 @@ export class TransformerScorer implements Scorer {
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const d = this.params.hiddenSize;
-    const h = new Float32Array(sessions.length * d);
+    let h: Float32Array = new Float32Array(sessions.length * d);
     sessions.forEach((s, i) => {
       const st = s.modelState;
       if (st instanceof TransformerSessionCache) h.set(st.hidden, i * d);
     });
+    // The bilinear session map applies at scoring time only, so cached state stays the readout's output.
+    if (this.sessionMap) h = sessionMapForward(h, sessions.length, this.sessionMap, d);
     if (backendReadsSync()) return this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions);
     return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addRepeatBias(rows, sessions));
   }

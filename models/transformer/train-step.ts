@@ -1,5 +1,5 @@
 import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
-import { mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
+import { columnShift, mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
 import { mmReading, mmTAReading, transposeJs } from './linalg.js';
 import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
@@ -10,7 +10,7 @@ import { timeBucket, type TransformerConfig } from './config.js';
 import { trainBackwardReading, trainForwardReading, type MaskFactory } from './backprop.js';
 import { embedWindows } from './forward.js';
 import { normalizeRows, normalizeRowsBackward } from './cosine.js';
-import { readoutBackward, readoutForward } from './readout.js';
+import { readoutBackward, readoutForward, sessionMapBackward, sessionMapForward } from './readout.js';
 import type { TransformerParams } from './params.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
@@ -132,8 +132,10 @@ export class TransformerStepper {
       hv = sum;
     }
     const outTable = p.outTable;
-    const hsRaw = new Float32Array(P * d);
-    rows.forEach((r, i) => hsRaw.set(hv.subarray(r * d, (r + 1) * d), i * d));
+    const hsRead = new Float32Array(P * d);
+    rows.forEach((r, i) => hsRead.set(hv.subarray(r * d, (r + 1) * d), i * d));
+    const sessionMap = p.sessionMap();
+    const hsRaw = sessionMap ? sessionMapForward(hsRead, P, sessionMap, d) : hsRead;
     // Cross-entropy scores each distinct item once (merged columns, loss and gradients unchanged); BPR-max
     // keeps every sampled column.
     const merged = c.loss === 'bpr-max' ? undefined : mergeColumns(cols, P, p.itemCount);
@@ -152,7 +154,7 @@ export class TransformerStepper {
     let loss: number, dHs: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
     if (merged) {
       // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
-      const shift = Float32Array.from(colItems, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - p.outputBias[it]! - merged.logCount[j]!);
+      const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
       const repeat = p.repeatBias();
       const extra = repeat ? this.repeatEntries(windows, merged.items, repeat) : undefined;
       let extraGrad: Float32Array | undefined;
@@ -178,6 +180,7 @@ export class TransformerStepper {
       normalizeRowsBackward(dHs, hN.normalized, hN.norms, P, d);
       normalizeRowsBackward(dO, oN.normalized, oN.norms, M, d);
     }
+    if (sessionMap) dHs = sessionMapBackward(dHs, hsRead, P, sessionMap, d, grads.get('session_map')!);
     const outAcc = this.outGrad ?? this.tableGrad;
     for (let j = 0; j < M; j++) {
       outAcc.add(colItems[j]!, dO, j * d);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readoutBackward, readoutForward, type ReadoutQuery } from '../../../models/transformer/readout.js';
+import { readoutBackward, readoutForward, sessionMapBackward, sessionMapForward, type ReadoutQuery } from '../../../models/transformer/readout.js';
 import { Rng } from '../../../models/training/rng.js';
 
 describe('item-attention readout', () => {
@@ -65,5 +65,18 @@ describe('item-attention readout', () => {
     expect(Math.abs(ratio(2) - ratio(3))).toBeGreaterThan(1e-3);
     const plain = readoutForward(h, x, v, lengths, T, d).cache;
     expect(plain.alpha[2 * T]! / plain.alpha[2 * T + 1]!).toBeCloseTo(plain.alpha[3 * T]! / plain.alpha[3 * T + 1]!, 5);
+  });
+
+  it('session map: s + s·A is directed, and its backward matches finite differences for s and A', () => {
+    const rows = 3;
+    const sIn = rand(rows * d), a = rand(d * d), gm = rand(rows * d);
+    const f = () => { const out = sessionMapForward(sIn, rows, a, d); let l = 0; for (let i = 0; i < out.length; i++) l += gm[i]! * out[i]!; return l; };
+    const dA = new Float32Array(d * d);
+    const ds = sessionMapBackward(gm, sIn, rows, a, d, dA);
+    checkGradients([[sIn, ds], [a, dA]], f);
+    // Bilinear score e_jᵀ(I + A)ᵀ e_i: i → j and j → i differ once A is not symmetric.
+    const ei = sIn.subarray(0, d), ej = sIn.subarray(d, 2 * d);
+    const score = (u: Float32Array, w: Float32Array) => { const m = sessionMapForward(u, 1, a, d); let z = 0; for (let i = 0; i < d; i++) z += m[i]! * w[i]!; return z; };
+    expect(Math.abs(score(ei, ej) - score(ej, ei))).toBeGreaterThan(1e-3);
   });
 });

@@ -67,6 +67,13 @@ describe('TransformerScorer', () => {
     expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
   });
 
+  it('the cache stays exact with the session map', async () => {
+    const p = params(0, { sessionMap: true, cosineTemperature: 0.1 });
+    const r = new Rng(6);
+    p.get('session_map').forEach((_, i, a) => { a[i] = r.next() - 0.5; });
+    expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
+  });
+
   it('streams the same query-attention session vector (with the residual map) as the training readout at every position', async () => {
     const p = params(0, { readout: 'query-attention', readoutResidual: true, dropoutEmbedding: 0, dropoutHidden: 0, maxLength: 8 });
     const r = new Rng(4);
