@@ -136,9 +136,7 @@ export class Gru4RecStepper {
     let loss: number, dOut: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
     if (merged) {
       const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
-      const oT = new Float32Array(d * Mc);
-      for (let j = 0; j < Mc; j++) for (let k = 0; k < d; k++) oT[k * Mc + j] = o[j * d + k]!;
-      ({ loss, dH: dOut, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(finalOut, R, d, o, oT, merged, shift));
+      ({ loss, dH: dOut, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(finalOut, R, d, o, merged, shift));
     } else {
       const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
       const colBias = new Float32Array(M);

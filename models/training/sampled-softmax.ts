@@ -1,5 +1,5 @@
 import { tf } from '../../src/backend/tf.js';
-import type { ReadingComputation } from './matmul.js';
+import { transposeJs, type ReadingComputation } from './matmul.js';
 import type { PopularitySampler } from './sampler.js';
 
 /**
@@ -84,7 +84,7 @@ export interface SampledSoftmaxResult {
  * E = e^{logits}/Z (dense, on the backend) and C one entry per row, (e^{m_i}/Z)(1 − 1/k) + 1 at the target
  * column, applied to the three products in JavaScript.
  */
-export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number, o: Float32Array, oT: Float32Array, merged: MergedColumns, shift: Float32Array, extra?: SparseLogits): ReadingComputation<SampledSoftmaxResult> {
+export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number, o: Float32Array, merged: MergedColumns, shift: Float32Array, extra?: SparseLogits): ReadingComputation<SampledSoftmaxResult> {
   const M = merged.items.length, P = rows;
   const flat = new Int32Array(P);
   const targetLogCount = new Float32Array(P);
@@ -93,8 +93,8 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
     flat[i] = i * M + c;
     targetLogCount[i] = merged.logCount[c]!;
   }
-  const hT = new Float32Array(d * P);
-  for (let i = 0; i < P; i++) for (let k = 0; k < d; k++) hT[k * P + i] = h[i * d + k]!;
+  // Both products take their transposed operand pre-transposed: a transposed matMul is much slower on wasm.
+  const hT = transposeJs(h, P, d), oT = transposeJs(o, M, d);
   const K = extra ? extra.rows.length : 0;
   const extraIndex = new Int32Array(2 * K);
   for (let e = 0; e < K; e++) { extraIndex[2 * e] = extra!.rows[e]!; extraIndex[2 * e + 1] = extra!.columns[e]!; }
@@ -124,8 +124,7 @@ export function* sampledSoftmaxReading(h: Float32Array, rows: number, d: number,
   const dH = take(P * d).slice(), dOT = take(d * M), columnGrad = take(M).slice(), lossRows = take(P), targetMass = take(P);
   const extraGrad = K > 0 ? take(K).slice() : undefined;
   const corrections = new Float32Array(P);
-  const dO = new Float32Array(M * d);
-  for (let k = 0; k < d; k++) for (let j = 0; j < M; j++) dO[j * d + k] = dOT[k * M + j]!;
+  const dO = transposeJs(dOT, d, M);
   let loss = 0;
   const inv = 1 / P;
   for (let i = 0; i < P; i++) {

@@ -1,14 +1,4 @@
-import { mat, matMulRead, type ReadingComputation } from '../training/matmul.js';
-
-/** Row-major transpose in JavaScript (`[rows, cols]` → `[cols, rows]`): tf.transpose on wasm is far slower. */
-export function transposeJs(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = a[o + c]!;
-  }
-  return out;
-}
+import { mat, matMulRead, transposeJs, type ReadingComputation } from '../training/matmul.js';
 
 /*
  * Matrix products as steps of a ReadingComputation (models/training/matmul.ts): `yield* mmReading(...)` inside

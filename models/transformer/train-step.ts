@@ -1,7 +1,7 @@
 import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
 import { columnShift, mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
-import { mmReading, mmTAReading, transposeJs } from './linalg.js';
-import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { mmReading, mmTAReading } from './linalg.js';
+import { assertSyncReads, runReadsAsync, runReadsSync, transposeJs, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
@@ -149,7 +149,6 @@ export class TransformerStepper {
     const oN = tau > 0 ? normalizeRows(oRaw, M, d) : undefined;
     const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
     const o = oN ? oN.normalized : oRaw;
-    const oT = transposeJs(o, M, d);
     const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
     let loss: number, dHs: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
     if (merged) {
@@ -158,13 +157,13 @@ export class TransformerStepper {
       const repeat = p.repeatBias();
       const extra = repeat ? this.repeatEntries(windows, merged.items, repeat) : undefined;
       let extraGrad: Float32Array | undefined;
-      ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, oT, merged, shift, extra));
+      ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, merged, shift, extra));
       if (extra && extraGrad) {
         const dRepeat = grads.get('repeat_bias')!;
         for (let e = 0; e < extraGrad.length; e++) dRepeat[extra.distance[e]!] = dRepeat[extra.distance[e]!]! + extraGrad[e]!;
       }
     } else {
-      const scores = yield* mmReading(hs, P, d, oT, M);
+      const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
       addColumnBias(scores, P, M, Float32Array.from(cols, (it) => p.outputBias[it]!));
       const dS = new Float32Array(P * M);
       loss = bprMaxLoss({ scores, rows: P, cols: M, colItems: cols }, dS, c.bpreg, c.finalActivation === 'elu');
