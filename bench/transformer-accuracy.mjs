@@ -4,6 +4,8 @@
 //   node bench/transformer-accuracy.mjs ranker --model FIRST_DIR [key=value ...] --out DIR   train the BST ranker over a first stage
 //     (hard negatives from its top M; item embedding initialised from it when hiddenSize matches)
 //   node bench/transformer-accuracy.mjs eval --model DIR [--ranker DIR] [--top-m 100] [--weight 0] [--max-test N]
+//     [--by-length]          also P@20 / MRR@20 per prefix length (1, 2-3, 4-9, 10-15, 16-20, 21+)
+//     [--ensemble DIR2]      score with the mean of both models' log-softmax rows (an ensemble; not a single model)
 // Test protocol of the papers: all 60,858 prefixes of test_prefix_target.tsv, full ranking of the 43,097 training
 // items, P@20 (= HR@20) and MRR@20, conservative ties; targets unknown to training count as misses.
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ const rankerDir = flag('--ranker');
 const topM = Number(flag('--top-m') ?? 100);
 const weight = Number(flag('--weight') ?? 0);
 const maxTest = Number(flag('--max-test') ?? Infinity);
+const byLength = args.includes('--by-length') ? (args.splice(args.indexOf('--by-length'), 1), true) : false;
+const ensembleDir = flag('--ensemble');
 const data = flag('--data') ?? '../shared/data/diginetica';
 const { ItemVocabulary } = await import(`${dist}/src/vocab/item-vocabulary.js`);
 const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
@@ -35,19 +39,52 @@ function loadTrain() {
   return { vocabulary, offsets, items: Int32Array.from(flat) };
 }
 
-async function evaluate(scorer, vocabulary, label) {
+/** Log-softmax of each row in place (so two models' rows can be averaged as log-probabilities). */
+function logSoftmaxRows(scores, rows, N) {
+  for (let r = 0; r < rows; r++) {
+    const o = r * N;
+    let max = -Infinity;
+    for (let i = 0; i < N; i++) if (scores[o + i] > max) max = scores[o + i];
+    let z = 0;
+    for (let i = 0; i < N; i++) z += Math.exp(scores[o + i] - max);
+    const lse = max + Math.log(z);
+    for (let i = 0; i < N; i++) scores[o + i] -= lse;
+  }
+}
+
+async function evaluate(scorer, vocabulary, label, second) {
   const test = readFileSync(`${data}/test_prefix_target.tsv`, 'utf8').split('\n').filter((l) => l.trim()).map((l) => { const [p, t] = l.split('\t'); return { prefix: p.trim().split(/\s+/), target: t.trim() }; }).slice(0, maxTest);
   const N = scorer.itemCount;
+  const buckets = [[1, 1], [2, 3], [4, 9], [10, 15], [16, 20], [21, Infinity]].map(([lo, hi]) => ({ lo, hi, n: 0, hits: 0, rr: 0 }));
   let hits = 0, rr = 0, n = 0;
   const t0 = performance.now();
+  const statesOf = (chunk) => chunk.map((c, i) => { const st = newSessionState(String(i), 0, 0); for (const id of c.prefix) { const ix = vocabulary.indexOf(id); if (ix >= 0) st.items.push(ix); } return st; });
   for (let start = 0; start < test.length; start += 256) {
     const chunk = test.slice(start, start + 256);
-    const states = chunk.map((c, i) => { const st = newSessionState(String(i), 0, 0); for (const id of c.prefix) { const ix = vocabulary.indexOf(id); if (ix >= 0) st.items.push(ix); } return st; });
+    const states = statesOf(chunk);
     await scorer.observe(states);
-    const scores = await scorer.score(states);
-    chunk.forEach((c, k) => { n++; const target = vocabulary.indexOf(c.target); if (target < 0) return; const rank = rankOf(scores, target, 'conservative', k * N, N); if (rank <= 20) { hits++; rr += 1 / rank; } });
+    let scores = await scorer.score(states);
+    if (second) {
+      scores = Float32Array.from(scores);
+      const other = statesOf(chunk);
+      await second.observe(other);
+      const s2 = Float32Array.from(await second.score(other));
+      logSoftmaxRows(scores, chunk.length, N);
+      logSoftmaxRows(s2, chunk.length, N);
+      for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] + s2[i]) / 2;
+    }
+    chunk.forEach((c, k) => {
+      n++;
+      const b = buckets.find((x) => c.prefix.length >= x.lo && c.prefix.length <= x.hi);
+      b.n++;
+      const target = vocabulary.indexOf(c.target);
+      if (target < 0) return;
+      const rank = rankOf(scores, target, 'conservative', k * N, N);
+      if (rank <= 20) { hits++; rr += 1 / rank; b.hits++; b.rr += 1 / rank; }
+    });
   }
   console.log(`TEST ${label}: P@20 ${(hits / n).toFixed(4)} MRR@20 ${(rr / n).toFixed(4)} over ${n} predictions (full ranking of ${N} items, conservative ties), eval ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (byLength) for (const b of buckets) console.log(`  prefix length ${b.lo}${b.hi === b.lo ? '' : b.hi === Infinity ? '+' : `-${b.hi}`}: ${b.n} predictions, P@20 ${(b.hits / Math.max(1, b.n)).toFixed(4)} MRR@20 ${(b.rr / Math.max(1, b.n)).toFixed(4)}`);
 }
 
 if (mode === 'transformer') {
@@ -82,7 +119,11 @@ if (mode === 'transformer') {
   await import(`${dist}/models/index.js`);
   await selectBackend();
   const first = await loadModel(modelDir);
-  if (!rankerDir) await evaluate(first.scorer, first.vocabulary, first.manifest.kind);
+  if (ensembleDir) {
+    const other = await loadModel(ensembleDir);
+    if (other.vocabulary.size !== first.vocabulary.size) throw new Error('--ensemble: the two models have different vocabularies');
+    await evaluate(first.scorer, first.vocabulary, `ensemble of ${first.manifest.kind} and ${other.manifest.kind} (mean log-softmax)`, other.scorer);
+  } else if (!rankerDir) await evaluate(first.scorer, first.vocabulary, first.manifest.kind);
   else {
     const rk = await T.readBstRanker(rankerDir);
     const two = new T.TwoStageScorer(first.scorer, new T.BstRanker(rk.params), { topM, candidateWeight: weight });
