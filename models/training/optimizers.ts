@@ -37,10 +37,11 @@ export class OptimizedParameter {
   /** Multiplies the configured learning rate (a schedule sets it, e.g. per-epoch decay). */
   learningRateScale = 1;
 
-  constructor(readonly values: Float32Array, private readonly o: OptimizerOptions) {
+  /** `allocate` makes the state arrays (shared memory when worker threads train the same weights). */
+  constructor(readonly values: Float32Array, private readonly o: OptimizerOptions, allocate: (length: number) => Float32Array = (n) => new Float32Array(n)) {
     // Adagrad: first = momentum velocity, second = squared-gradient sum. Adam: first/second moments.
-    this.first = new Float32Array(values.length);
-    this.second = new Float32Array(values.length);
+    this.first = allocate(values.length);
+    this.second = allocate(values.length);
   }
 
   /** Dense update with a gradient of the same length. `step` counts from 1 (Adam's bias correction). */

@@ -99,6 +99,13 @@ export interface TransformerConfig {
   readonly maxSeconds: number;
   /** @defaultValue 42 */
   readonly seed: number;
+  /**
+   * Worker threads training the same weights at once, lock-free (Hogwild-style: each applies its own sparse
+   * updates to shared memory). About N× the events/s on N free cores; training is then no longer
+   * bit-reproducible from the seed. Runs from the built package (the workers load compiled JavaScript).
+   * @defaultValue 1
+   */
+  readonly workers: number;
 }
 
 export const defaultTransformerConfig = {
@@ -133,13 +140,14 @@ export const defaultTransformerConfig = {
   patience: 3,
   maxSeconds: 0,
   seed: 42,
+  workers: 1,
 } as const satisfies TransformerConfig;
 
 /** Fills defaults and validates; throws InvalidOptionError naming the bad field. */
 export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {}): TransformerConfig {
   const c: TransformerConfig = mergeConfig(defaultTransformerConfig, partial, 'transformer');
   const { int, frac } = fieldChecks(c);
-  for (const k of ['hiddenSize', 'heads', 'blocks', 'feedForwardSize', 'maxLength', 'batchSize'] as const) int(k, 1);
+  for (const k of ['hiddenSize', 'heads', 'blocks', 'feedForwardSize', 'maxLength', 'batchSize', 'workers'] as const) int(k, 1);
   for (const k of ['timeBuckets', 'nSample', 'epochs', 'patience', 'seed', 'maxSeconds'] as const) int(k, 0);
   int('validationMaxEvents', 1);
   if (c.hiddenSize % c.heads !== 0) throw new InvalidOptionError('heads', `heads (${c.heads}) must divide hiddenSize (${c.hiddenSize})`);

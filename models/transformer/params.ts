@@ -29,28 +29,32 @@ export class TransformerParams {
   readonly dense: NamedWeight[];
   private readonly byName = new Map<string, NamedWeight>();
 
-  constructor(readonly config: TransformerConfig, public itemCount: number) {
+  /**
+   * `allocate` makes every weight array, in a fixed order (parallel training passes one that hands out
+   * shared memory, so worker threads update the same weights).
+   */
+  constructor(readonly config: TransformerConfig, public itemCount: number, allocate: (length: number) => Float32Array = (n) => new Float32Array(n)) {
     const d = config.hiddenSize, f = config.feedForwardSize;
-    this.itemTable = new Float32Array(itemCount * d);
-    this.outputTable = config.tiedEmbedding ? undefined : new Float32Array(itemCount * d);
-    this.outputBias = new Float32Array(itemCount);
-    this.dense = [{ name: 'position_table', shape: [config.maxLength, d], values: new Float32Array(config.maxLength * d) }];
-    if (config.timeBuckets > 0) this.dense.push({ name: 'time_table', shape: [config.timeBuckets, d], values: new Float32Array(config.timeBuckets * d) });
+    this.itemTable = allocate(itemCount * d);
+    this.outputTable = config.tiedEmbedding ? undefined : allocate(itemCount * d);
+    this.outputBias = allocate(itemCount);
+    this.dense = [{ name: 'position_table', shape: [config.maxLength, d], values: allocate(config.maxLength * d) }];
+    if (config.timeBuckets > 0) this.dense.push({ name: 'time_table', shape: [config.timeBuckets, d], values: allocate(config.timeBuckets * d) });
     const shapes: Record<BlockWeightName, number[]> = {
       ln1_gamma: [d], ln1_beta: [d], wq: [d, d], bq: [d], wk: [d, d], bk: [d], wv: [d, d], bv: [d], wo: [d, d], bo: [d],
       ln2_gamma: [d], ln2_beta: [d], w1: [d, f], b1: [f], w2: [f, d], b2: [d],
     };
     for (let b = 0; b < config.blocks; b++) {
-      for (const n of BLOCK_WEIGHTS) this.dense.push({ name: `block_${b}/${n}`, shape: shapes[n], values: new Float32Array(size(shapes[n])) });
+      for (const n of BLOCK_WEIGHTS) this.dense.push({ name: `block_${b}/${n}`, shape: shapes[n], values: allocate(size(shapes[n])) });
     }
-    this.dense.push({ name: 'final_ln_gamma', shape: [d], values: new Float32Array(d) }, { name: 'final_ln_beta', shape: [d], values: new Float32Array(d) });
+    this.dense.push({ name: 'final_ln_gamma', shape: [d], values: allocate(d) }, { name: 'final_ln_beta', shape: [d], values: allocate(d) });
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
-    if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: new Float32Array(d) });
-    if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
-    if (config.sessionMap) this.dense.push({ name: 'session_map', shape: [d, d], values: new Float32Array(d * d) });
-    if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: new Float32Array(d * d) });
+    if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: allocate(d) });
+    if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: allocate(config.maxLength) });
+    if (config.sessionMap) this.dense.push({ name: 'session_map', shape: [d, d], values: allocate(d * d) });
+    if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: allocate(d * d) });
     if (config.readout === 'query-attention') {
-      this.dense.push({ name: 'readout_w', shape: [d, d], values: new Float32Array(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: new Float32Array(config.maxLength) });
+      this.dense.push({ name: 'readout_w', shape: [d, d], values: allocate(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: allocate(config.maxLength) });
     }
     for (const w of this.dense) this.byName.set(w.name, w);
   }

@@ -36,12 +36,13 @@ export class TransformerStepper {
   private readonly biasGrad: RowGradientAccumulator;
   private steps = 0;
 
-  constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
+  /** `allocate` makes the optimiser state, in a fixed order (shared memory for parallel training). */
+  constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng, allocate?: (length: number) => Float32Array) {
     const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
-    this.optTable = new OptimizedParameter(p.itemTable, o);
-    this.optOut = p.outputTable ? new OptimizedParameter(p.outputTable, o) : undefined;
-    this.optBias = new OptimizedParameter(p.outputBias, o);
-    this.optDense = p.dense.map((w) => new OptimizedParameter(w.values, o));
+    this.optTable = new OptimizedParameter(p.itemTable, o, allocate);
+    this.optOut = p.outputTable ? new OptimizedParameter(p.outputTable, o, allocate) : undefined;
+    this.optBias = new OptimizedParameter(p.outputBias, o, allocate);
+    this.optDense = p.dense.map((w) => new OptimizedParameter(w.values, o, allocate));
     const maxPositions = c.batchSize * c.maxLength;
     const maxCols = maxPositions + c.nSample;
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));

@@ -14,6 +14,7 @@ import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { TransformerParams } from './params.js';
 import { TransformerScorer } from './scorer.js';
 import { TransformerStepper, type TrainingWindow } from './train-step.js';
+import { ParallelTrainer, sharedAllocator } from './parallel-train.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
 export interface TransformerTrainingData extends SessionArrays {
@@ -82,11 +83,16 @@ export function buildWindows(data: SessionArrays & { times?: Float64Array }, max
 
 /** Batches of windows of similar length (less padding), in a random order per epoch. */
 export function bucketBatches(windows: readonly TrainingWindow[], batchSize: number, rng: Rng): TrainingWindow[][] {
+  return bucketBatchIndices(windows, batchSize, rng).map((b) => b.map((k) => windows[k]!));
+}
+
+/** {@link bucketBatches} as indices into `windows` (what parallel training sends its workers). */
+export function bucketBatchIndices(windows: readonly TrainingWindow[], batchSize: number, rng: Rng): number[][] {
   const order = Array.from(windows.keys());
   for (let i = order.length - 1; i > 0; i--) { const j = rng.int(i + 1); [order[i], order[j]] = [order[j]!, order[i]!]; }
   order.sort((x, y) => windows[x]!.items.length - windows[y]!.items.length);
-  const batches: TrainingWindow[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize).map((k) => windows[k]!));
+  const batches: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
   for (let i = batches.length - 1; i > 0; i--) { const j = rng.int(i + 1); [batches[i], batches[j]] = [batches[j]!, batches[i]!]; }
   return batches;
 }
@@ -102,7 +108,10 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const config = resolveTransformerConfig(options.config);
   const vocabulary = data.vocabulary;
   const rng = new Rng(config.seed);
-  const params = new TransformerParams(config, vocabulary.size);
+  // workers > 1: weights and optimiser state in shared memory, trained by worker threads (parallel-train.ts).
+  const sharedParams = config.workers > 1 ? sharedAllocator() : undefined;
+  const sharedOptimizer = config.workers > 1 ? sharedAllocator() : undefined;
+  const params = new TransformerParams(config, vocabulary.size, sharedParams?.allocate);
   params.initialize(rng);
   const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction);
   const { train, validation } = split;
@@ -110,55 +119,82 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const support = new Float64Array(vocabulary.size);
   for (let k = 0; k < train.items.length; k++) support[train.items[k]!]!++;
   const sampler = new PopularitySampler(support, config.sampleAlpha);
-  const stepper = new TransformerStepper(params, config, sampler, rng.fork());
-  const windows = buildWindows({ ...train, ...(trainTimes ? { times: trainTimes } : {}) }, config.maxLength);
+  const stepper = new TransformerStepper(params, config, sampler, rng.fork(), sharedOptimizer?.allocate);
+  const trainData = { ...train, ...(trainTimes ? { times: trainTimes } : {}) };
+  const windows = buildWindows(trainData, config.maxLength);
   const positions = windows.reduce((n, w) => n + w.items.length - 1, 0);
+  const started = performance.now();
+  let parallel: ParallelTrainer | undefined;
+  if (sharedParams && sharedOptimizer) {
+    const seeds = new Rng(config.seed ^ 0x5bd1e995);
+    parallel = await ParallelTrainer.start({ config, itemCount: vocabulary.size, paramBuffers: sharedParams.buffers, optimizerBuffers: sharedOptimizer.buffers, data: trainData, support, backend: selection.backend, seeds: Array.from({ length: config.workers }, () => seeds.nextUint32()) });
+    logger.info({ workers: config.workers }, `transformer training on ${config.workers} worker threads (shared weights, lock-free updates)`);
+  }
   const stopper = new EarlyStopping(config.patience);
   const epochs: TransformerEpochMetrics[] = [];
   const batchRng = rng.fork();
   let best: Float32Array[] | undefined;
   let outOfTime = false;
-  const started = performance.now();
   // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
   const syncReads = backendReadsSync();
-  for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
-    const batches = bucketBatches(windows, config.batchSize, batchRng);
-    stepper.setLearningRateScale(Math.pow(config.learningRateDecay, epoch - 1));
-    const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
-    const t0 = performance.now();
-    let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0;
-    for (const batch of batches) {
-      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
-      if (config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds) { outOfTime = true; break; }
-      const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
-      const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
-      lossSum += loss * n; events += n; steps++;
-      recent += loss; recentN++;
-      if (steps % 10 === 0) {
-        bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
-        recent = 0; recentN = 0;
-        await new Promise<void>((r) => setImmediate(r));
+  try {
+    for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
+      const scale = Math.pow(config.learningRateDecay, epoch - 1);
+      stepper.setLearningRateScale(scale);
+      const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+      const t0 = performance.now();
+      let lossSum = 0, events = 0;
+      const overTime = () => config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds;
+      if (parallel) {
+        const runner = parallel;
+        let shown = 0;
+        const r = await runner.trainEpoch(bucketBatchIndices(windows, config.batchSize, batchRng), scale, (n, loss) => {
+          if (options.signal?.aborted || overTime()) runner.stop();
+          if (n - shown >= 10 * config.batchSize) { bar.update(n, `loss ${(loss / Math.max(1, n)).toFixed(4)}`); shown = n; }
+        });
+        ({ events, lossSum } = r);
+        if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
+        outOfTime = overTime();
+      } else {
+        let steps = 0, recent = 0, recentN = 0;
+        for (const batch of bucketBatches(windows, config.batchSize, batchRng)) {
+          if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
+          if (overTime()) { outOfTime = true; break; }
+          const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
+          const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
+          lossSum += loss * n; events += n; steps++;
+          recent += loss; recentN++;
+          if (steps % 10 === 0) {
+            bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
+            recent = 0; recentN = 0;
+            await new Promise<void>((r) => setImmediate(r));
+          }
+        }
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
+      let val: NextItemMetrics | undefined;
+      if (validation) {
+        const scorer = new TransformerScorer(params);
+        try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
+      }
+      const m: TransformerEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / Math.max(1e-9, seconds), ...(val ? { validation: val } : {}) };
+      epochs.push(m);
+      logger.info({ ...m }, `transformer epoch ${epoch}`);
+      if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
+      await options.onEpoch?.(m, params);
+      if (val) {
+        // Recall@20 + MRR@20: on Diginetica MRR peaked epochs before recall did (kept epoch 2 of J: test P@20
+        // 0.499; epoch 4, best by the sum: 0.509, with a higher MRR too).
+        if (stopper.record(epoch, val.recall + val.mrr)) best = params.named().map((w) => w.values.slice());
+        if (stopper.shouldStop) break;
       }
     }
-    const seconds = (performance.now() - t0) / 1000;
-    bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
-    let val: NextItemMetrics | undefined;
-    if (validation) {
-      const scorer = new TransformerScorer(params);
-      try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
-    }
-    const m: TransformerEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / Math.max(1e-9, seconds), ...(val ? { validation: val } : {}) };
-    epochs.push(m);
-    logger.info({ ...m }, `transformer epoch ${epoch}`);
-    if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
-    await options.onEpoch?.(m, params);
-    if (val) {
-      // Recall@20 + MRR@20: on Diginetica MRR peaked epochs before recall did (kept epoch 2 of J: test P@20
-      // 0.499; epoch 4, best by the sum: 0.509, with a higher MRR too).
-      if (stopper.record(epoch, val.recall + val.mrr)) best = params.named().map((w) => w.values.slice());
-      if (stopper.shouldStop) break;
-    }
+    if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+  } finally {
+    await parallel?.close();
   }
-  if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
-  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+  // The trained model owns ordinary arrays, not the workers' shared memory.
+  const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;
+  return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
