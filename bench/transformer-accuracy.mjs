@@ -1,6 +1,7 @@
 // Transformer / BST ranker accuracy on Diginetica (SR-GNN split): see bench/transformer.md for commands and results.
 // usage (after npm run build):
 //   node bench/transformer-accuracy.mjs transformer [key=value ...] --out DIR          train, save, test
+//     [--skip-test]          train only (speed probes: the progress lines give events/s)
 //   node bench/transformer-accuracy.mjs ranker --model FIRST_DIR [key=value ...] --out DIR   train the BST ranker over a first stage
 //     (hard negatives from its top M; item embedding initialised from it when hiddenSize matches)
 //   node bench/transformer-accuracy.mjs eval --model DIR [--ranker DIR] [--top-m 100] [--weight 0] [--max-test N]
@@ -21,6 +22,7 @@ const weight = Number(flag('--weight') ?? 0);
 const maxTest = Number(flag('--max-test') ?? Infinity);
 const byLength = args.includes('--by-length') ? (args.splice(args.indexOf('--by-length'), 1), true) : false;
 const ensembleDir = flag('--ensemble');
+const skipTest = args.includes('--skip-test') ? (args.splice(args.indexOf('--skip-test'), 1), true) : false;
 const data = flag('--data') ?? '../shared/data/diginetica';
 const { ItemVocabulary } = await import(`${dist}/src/vocab/item-vocabulary.js`);
 const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
@@ -94,8 +96,7 @@ if (mode === 'transformer') {
   const r = await T.trainTransformer(d, { config, progress: true, onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint-e${m.epoch}`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
   console.log(`trained in ${r.trainSeconds.toFixed(0)} s on ${r.backend}; epochs ${r.epochs.length}, best ${r.bestEpoch}`);
   if (outDir) await T.saveTransformer(outDir, { ...r, metrics: { trainSeconds: r.trainSeconds, epochs: r.epochs, bestEpoch: r.bestEpoch } });
-  const scorer = new T.TransformerScorer(r.params);
-  await evaluate(scorer, d.vocabulary, 'transformer');
+  if (!skipTest) await evaluate(new T.TransformerScorer(r.params), d.vocabulary, 'transformer');
 } else if (mode === 'ranker') {
   const d = loadTrain();
   const config = T.resolveBstRankerConfig(T.parseBstRankerParams(Object.fromEntries(args.map((a) => a.split('=')))));
