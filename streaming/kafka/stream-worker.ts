@@ -286,15 +286,38 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     return p;
   }
 
-  private deliver(batch: SourceBatch, out: Message[], dead: { offset: bigint; message: Message }[]): Promise<void> {
+  private async deliver(batch: SourceBatch, out: Message[], dead: { offset: bigint; message: Message }[]): Promise<void> {
     const commit = { topic: batch.topic, partition: batch.partition, offset: batch.commitOffset };
     // Dead letters in input order, whichever stage rejected them.
     const deadMessages = dead.sort((a, b) => (a.offset < b.offset ? -1 : 1)).map((d) => d.message);
-    return this.sink.deliver(
+    await this.sink.deliver(
       [{ topic: this.options.outputTopic, messages: out }, { topic: this.options.deadLetterTopic, messages: deadMessages }],
       commit,
       () => this.source.consumer.commitOffsets([commit]),
     );
+    if (this.sink.exactlyOnce) await this.awaitVisibleCommit(commit);
+  }
+
+  /**
+   * Exactly-once: a transaction's offsets reach the group only once the coordinator has written the commit
+   * markers, after txn.commit() has returned. A worker that takes the partition over in a rebalance reads the
+   * committed offset as soon as it joins (kafkajs has no KIP-447 stable offset fetch), so it could read the
+   * older offset and deliver this batch's records a second time (seen under CPU load: 741 duplicates in the
+   * RELIABILITY 5 test). The consumer rejoins a rebalance only after the batch handler returns, so returning
+   * once the offset is visible closes that window.
+   */
+  private async awaitVisibleCommit(commit: { topic: string; partition: number; offset: string }): Promise<void> {
+    const deadline = Date.now() + this.options.closeTimeoutMs;
+    for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 50)) {
+      const [topic] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [commit.topic] });
+      const seen = topic?.partitions.find((x) => x.partition === commit.partition)?.offset;
+      if (seen !== undefined && BigInt(seen) >= BigInt(commit.offset)) return;
+      if (Date.now() > deadline) {
+        this.logger.warn({ ...commit, seen }, 'committed offset not visible yet; a worker taking this partition over may re-deliver the batch');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
   }
 
   /** State built from records that were not delivered would count them twice on re-read: drop it and rebuild. */
