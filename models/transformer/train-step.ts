@@ -1,7 +1,7 @@
 import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
 import { columnShift, mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
 import { mmReading, mmTAReading } from './linalg.js';
-import { assertSyncReads, runReadsAsync, runReadsSync, transposeJs, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, runReadsAsync, runReadsSync, transposeJs, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
@@ -18,6 +18,50 @@ export interface TrainingWindow {
   readonly items: Int32Array;
   /** Time since the previous event (ms) per input position, when the log has times. */
   readonly gaps?: Float64Array;
+}
+
+/**
+ * The optimiser state of every trained array, allocated in one fixed order: parallel training allocates it
+ * once in shared memory (without a stepper) and each worker maps the same buffers in the same order.
+ */
+export function optimizedParameters(p: TransformerParams, c: TransformerConfig, allocate?: (length: number) => Float32Array): { table: OptimizedParameter; out: OptimizedParameter | undefined; bias: OptimizedParameter; dense: OptimizedParameter[] } {
+  const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
+  return {
+    table: new OptimizedParameter(p.itemTable, o, allocate),
+    out: p.outputTable ? new OptimizedParameter(p.outputTable, o, allocate) : undefined,
+    bias: new OptimizedParameter(p.outputBias, o, allocate),
+    dense: p.dense.map((w) => new OptimizedParameter(w.values, o, allocate)),
+  };
+}
+
+/** Running totals of {@link trainBatches}. */
+export interface BatchesTrained {
+  /** Trained positions. */
+  events: number;
+  /** Sum of loss × positions. */
+  lossSum: number;
+  steps: number;
+}
+
+/**
+ * Trains `batches` in order, one step each: the per-batch loop of single-thread training and of every
+ * parallel worker. `shouldStop` is asked before each step (cancel, time limit, a worker's stop flag);
+ * `every10Steps` gets the totals and the mean loss of the last 10 steps.
+ */
+export async function trainBatches(stepper: TransformerStepper, batches: Iterable<readonly TrainingWindow[]>, hooks: { shouldStop?: () => boolean; every10Steps?: (totals: Readonly<BatchesTrained>, recentLoss: number) => void | Promise<void> } = {}): Promise<BatchesTrained & { stopped: boolean }> {
+  // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
+  const syncReads = backendReadsSync();
+  const t: BatchesTrained = { events: 0, lossSum: 0, steps: 0 };
+  let recent = 0;
+  for (const batch of batches) {
+    if (hooks.shouldStop?.()) return { ...t, stopped: true };
+    const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
+    const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
+    t.events += n; t.lossSum += loss * n; t.steps++;
+    recent += loss;
+    if (t.steps % 10 === 0) { await hooks.every10Steps?.(t, recent / 10); recent = 0; }
+  }
+  return { ...t, stopped: false };
 }
 
 /**
@@ -38,11 +82,7 @@ export class TransformerStepper {
 
   /** `allocate` makes the optimiser state, in a fixed order (shared memory for parallel training). */
   constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng, allocate?: (length: number) => Float32Array) {
-    const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
-    this.optTable = new OptimizedParameter(p.itemTable, o, allocate);
-    this.optOut = p.outputTable ? new OptimizedParameter(p.outputTable, o, allocate) : undefined;
-    this.optBias = new OptimizedParameter(p.outputBias, o, allocate);
-    this.optDense = p.dense.map((w) => new OptimizedParameter(w.values, o, allocate));
+    ({ table: this.optTable, out: this.optOut, bias: this.optBias, dense: this.optDense } = optimizedParameters(p, c, allocate));
     const maxPositions = c.batchSize * c.maxLength;
     const maxCols = maxPositions + c.nSample;
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));

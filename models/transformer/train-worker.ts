@@ -5,13 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../../src/backend/select-backend.js';
-import { backendReadsSync } from '../training/matmul.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import { sharedArrays, type WorkerData, type ToWorker, type FromWorker } from './parallel-train.js';
 import { TransformerParams } from './params.js';
 import { buildWindows } from './train.js';
-import { TransformerStepper } from './train-step.js';
+import { TransformerStepper, trainBatches } from './train-step.js';
 
 const port = parentPort!;
 const w = workerData as WorkerData;
@@ -22,23 +21,18 @@ async function main(): Promise<void> {
   const params = new TransformerParams(w.config, w.itemCount, sharedArrays(w.paramBuffers));
   const stepper = new TransformerStepper(params, w.config, new PopularitySampler(w.support, w.config.sampleAlpha), new Rng(w.seed), sharedArrays(w.optimizerBuffers));
   const windows = buildWindows({ items: w.items, offsets: w.offsets, ...(w.times ? { times: w.times } : {}) }, w.config.maxLength);
-  const syncReads = backendReadsSync();
   port.on('message', (m: ToWorker) => {
     void (async () => {
       stepper.setLearningRateScale(m.learningRateScale);
-      let events = 0, lossSum = 0, steps = 0, sentEvents = 0, sentLoss = 0;
-      for (const batch of m.batches) {
-        if (Atomics.load(w.stop, 0) !== 0) break;
-        const ws = Array.from(batch, (k) => windows[k]!);
-        const n = ws.reduce((a, x) => a + x.items.length - 1, 0);
-        const loss = syncReads ? stepper.step(ws) : await stepper.stepAsync(ws);
-        events += n; lossSum += loss * n; steps++;
-        if (steps % 10 === 0) {
-          post({ type: 'progress', events: events - sentEvents, lossSum: lossSum - sentLoss });
-          sentEvents = events; sentLoss = lossSum;
-        }
-      }
-      post({ type: 'done', events: events - sentEvents, lossSum: lossSum - sentLoss });
+      let sent = { events: 0, lossSum: 0 };
+      const t = await trainBatches(stepper, (function* () { for (const b of m.batches) yield Array.from(b, (k) => windows[k]!); })(), {
+        shouldStop: () => Atomics.load(w.stop, 0) !== 0,
+        every10Steps: (t) => {
+          post({ type: 'progress', events: t.events - sent.events, lossSum: t.lossSum - sent.lossSum });
+          sent = { events: t.events, lossSum: t.lossSum };
+        },
+      });
+      post({ type: 'done', events: t.events - sent.events, lossSum: t.lossSum - sent.lossSum });
     })().catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) }));
   });
   post({ type: 'ready' });

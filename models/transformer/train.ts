@@ -5,7 +5,6 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../gru4rec/train.js';
 import { EarlyStopping } from '../training/early-stopping.js';
-import { backendReadsSync } from '../training/matmul.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
@@ -13,7 +12,7 @@ import type { SessionArrays } from '../training/session-batcher.js';
 import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { TransformerParams } from './params.js';
 import { TransformerScorer } from './scorer.js';
-import { TransformerStepper, type TrainingWindow } from './train-step.js';
+import { TransformerStepper, optimizedParameters, trainBatches, type TrainingWindow } from './train-step.js';
 import { ParallelTrainer, sharedAllocator } from './parallel-train.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
@@ -119,7 +118,9 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const support = new Float64Array(vocabulary.size);
   for (let k = 0; k < train.items.length; k++) support[train.items[k]!]!++;
   const sampler = new PopularitySampler(support, config.sampleAlpha);
-  const stepper = new TransformerStepper(params, config, sampler, rng.fork(), sharedOptimizer?.allocate);
+  // Parallel training only allocates the shared optimiser state here; each worker has its own stepper.
+  const stepper = sharedOptimizer ? undefined : new TransformerStepper(params, config, sampler, rng.fork());
+  if (sharedOptimizer) { rng.fork(); optimizedParameters(params, config, sharedOptimizer.allocate); }
   const trainData = { ...train, ...(trainTimes ? { times: trainTimes } : {}) };
   const windows = buildWindows(trainData, config.maxLength);
   const positions = windows.reduce((n, w) => n + w.items.length - 1, 0);
@@ -135,12 +136,10 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const batchRng = rng.fork();
   let best: Float32Array[] | undefined;
   let outOfTime = false;
-  // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
-  const syncReads = backendReadsSync();
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
       const scale = Math.pow(config.learningRateDecay, epoch - 1);
-      stepper.setLearningRateScale(scale);
+      stepper?.setLearningRateScale(scale);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
       const t0 = performance.now();
       let lossSum = 0, events = 0;
@@ -156,20 +155,17 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
         if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
         outOfTime = overTime();
       } else {
-        let steps = 0, recent = 0, recentN = 0;
-        for (const batch of bucketBatches(windows, config.batchSize, batchRng)) {
-          if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
-          if (overTime()) { outOfTime = true; break; }
-          const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
-          const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
-          lossSum += loss * n; events += n; steps++;
-          recent += loss; recentN++;
-          if (steps % 10 === 0) {
-            bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
-            recent = 0; recentN = 0;
+        const r = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
+          shouldStop: () => options.signal?.aborted === true || overTime(),
+          every10Steps: async (t, recentLoss) => {
+            bar.update(t.events, `loss ${recentLoss.toFixed(4)}`);
+            // Lets an abort signal's listeners run between steps.
             await new Promise<void>((r) => setImmediate(r));
-          }
-        }
+          },
+        });
+        ({ events, lossSum } = r);
+        if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
+        outOfTime = r.stopped;
       }
       const seconds = (performance.now() - t0) / 1000;
       bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
