@@ -120,6 +120,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const sampler = new PopularitySampler(support, config.sampleAlpha);
   // Parallel training only allocates the shared optimiser state here; each worker has its own stepper.
   const stepper = sharedOptimizer ? undefined : new TransformerStepper(params, config, sampler, rng.fork());
+  // The unused fork keeps the batch order the same as a single-thread run's.
   if (sharedOptimizer) { rng.fork(); optimizedParameters(params, config, sharedOptimizer.allocate); }
   const trainData = { ...train, ...(trainTimes ? { times: trainTimes } : {}) };
   const windows = buildWindows(trainData, config.maxLength);
@@ -142,8 +143,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       stepper?.setLearningRateScale(scale);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
       const t0 = performance.now();
-      let lossSum = 0, events = 0;
       const overTime = () => config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds;
+      let trained: { events: number; lossSum: number; stopped: boolean };
       if (parallel) {
         const runner = parallel;
         let shown = 0;
@@ -151,11 +152,9 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
           if (options.signal?.aborted || overTime()) runner.stop();
           if (n - shown >= 10 * config.batchSize) { bar.update(n, `loss ${(loss / Math.max(1, n)).toFixed(4)}`); shown = n; }
         });
-        ({ events, lossSum } = r);
-        if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
-        outOfTime = overTime();
+        trained = { ...r, stopped: overTime() };
       } else {
-        const r = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
+        trained = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
           shouldStop: () => options.signal?.aborted === true || overTime(),
           every10Steps: async (t, recentLoss) => {
             bar.update(t.events, `loss ${recentLoss.toFixed(4)}`);
@@ -163,10 +162,10 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
             await new Promise<void>((r) => setImmediate(r));
           },
         });
-        ({ events, lossSum } = r);
-        if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
-        outOfTime = r.stopped;
       }
+      const { events, lossSum } = trained;
+      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
+      outOfTime = trained.stopped;
       const seconds = (performance.now() - t0) / 1000;
       bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
       let val: NextItemMetrics | undefined;
