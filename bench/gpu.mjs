@@ -2,7 +2,7 @@
 // negatives, one-step BPTT, SGD) and batched inference
 // (GRU step + full catalogue scores + top-k) per backend, in plain TF.js ops read back with `await data()`
 // (scripts/gpu/workload.mjs), so it runs on webgpu as well as on wasm/cpu. Also tries the project's own
-// GRU4Rec trainer and scorer on each backend and records whether they run (they read with dataSync).
+// GRU4Rec trainer and scorer on each backend (sync reads where the backend has them, else the async entry points).
 // Writes JSON (--out) and prints a Markdown table. Run `npm run build` first (or use the GPU bundle).
 // usage: node bench/gpu.mjs [--backends webgpu,wasm] [--items 43097] [--hidden 100] [--batch 256]
 //          [--infer-batch 256] [--samples 2048] [--seconds 20] [--steps 500] [--quick] [--no-project] [--out bench/results/gpu.json]
@@ -72,7 +72,10 @@ async function inferBench(B) {
   return { batch: B, ...run, msPerStep: (run.seconds * 1000) / run.steps, eventsPerSecond: (run.steps * B) / run.seconds, checksum };
 }
 
-/** The project's GRU4Rec trainer step and scorer (sync reads): does it run on this backend, and how fast. */
+/**
+ * The project's GRU4Rec trainer step and scorer on this backend, and how fast: sync reads where the backend
+ * has them (cpu, wasm, tensorflow), the async entry points (`stepAsync`, awaited observe/score) on webgpu.
+ */
 async function projectGru4Rec() {
   try {
     const { resolveGru4RecConfig } = await import('../dist/models/gru4rec/config.js');
@@ -83,6 +86,8 @@ async function projectGru4Rec() {
     const { PopularitySampler } = await import('../dist/models/training/sampler.js');
     const { SessionParallelBatcher } = await import('../dist/models/training/session-batcher.js');
     const { newSessionState } = await import('../dist/src/sessions/session-state.js');
+    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
+    const syncReads = backendReadsSync();
     const config = resolveGru4RecConfig({ layers: [hidden], batchSize: Math.min(batch, 128), nSample: 2048 });
     const rng = new Rng(1);
     const S = 2000, seq = [], offsets = new Int32Array(S + 1);
@@ -94,12 +99,45 @@ async function projectGru4Rec() {
     const stepper = new Gru4RecStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
     const batcher = new SessionParallelBatcher({ offsets, items: Int32Array.from(seq) }, config.batchSize);
     let ev = 0;
-    const train = await timed(async () => { if (batcher.step()) { stepper.step(batcher.batch); ev += batcher.batch.size; } });
+    const train = await timed(async () => { if (batcher.step()) { if (syncReads) stepper.step(batcher.batch); else await stepper.stepAsync(batcher.batch); ev += batcher.batch.size; } });
     const scorer = new Gru4RecScorer(params);
     const sessions = Array.from({ length: inferBatch }, (_, i) => { const s = newSessionState(`b${i}`, 0, 0); s.items.push(i % items); return s; });
-    const infer = await timed(async (n) => { for (const s of sessions) s.items.push((n * 31 + s.items.length) % items); scorer.observe(sessions); scorer.score(sessions); });
+    const infer = await timed(async (n) => { for (const s of sessions) s.items.push((n * 31 + s.items.length) % items); await scorer.observe(sessions); await scorer.score(sessions); });
     scorer.dispose();
-    return { ok: true, trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
+    return { ok: true, reads: syncReads ? 'sync' : 'async', trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
+  } catch (err) {
+    return { ok: false, error: String(err?.message ?? err).split('\n')[0] };
+  }
+}
+
+/**
+ * The project's transformer (config defaults: d 200, 1 block, 8192 sampled negatives, item-attention) on
+ * this backend: training steps over random windows of 2–12 items, and cached streaming inference.
+ */
+async function projectTransformer() {
+  try {
+    const { TransformerParams } = await import('../dist/models/transformer/params.js');
+    const { TransformerStepper } = await import('../dist/models/transformer/train-step.js');
+    const { TransformerScorer } = await import('../dist/models/transformer/scorer.js');
+    const { Rng } = await import('../dist/models/training/rng.js');
+    const { PopularitySampler } = await import('../dist/models/training/sampler.js');
+    const { newSessionState } = await import('../dist/src/sessions/session-state.js');
+    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
+    const syncReads = backendReadsSync();
+    const params = TransformerParams.fromConfig({ batchSize: Math.min(batch, 128) }, items);
+    const c = params.config;
+    const rng = new Rng(5);
+    const support = new Float64Array(items).fill(1);
+    const stepper = new TransformerStepper(params, c, new PopularitySampler(support, c.sampleAlpha), new Rng(6));
+    const makeBatch = () => Array.from({ length: c.batchSize }, () => ({ items: Int32Array.from({ length: 2 + rng.int(11) }, () => Math.floor(Math.pow(rng.next(), 3) * items)) }));
+    let ev = 0;
+    const train = await timed(async () => { const b = makeBatch(); if (syncReads) stepper.step(b); else await stepper.stepAsync(b); ev += b.reduce((n, w) => n + w.items.length - 1, 0); });
+    const scorer = new TransformerScorer(params);
+    const sessions = Array.from({ length: inferBatch }, (_, i) => { const s = newSessionState(`t${i}`, 0, 0); s.items.push(i % items); return s; });
+    // Sessions restart every 15 events so the cache path (one new position) dominates, as in a live stream.
+    const infer = await timed(async (n) => { for (const s of sessions) { if (s.items.length >= 15) { s.items.length = 0; s.modelState = undefined; } s.items.push((n * 31 + s.items.length) % items); } await scorer.observe(sessions); await scorer.score(sessions); });
+    scorer.dispose();
+    return { ok: true, reads: syncReads ? 'sync' : 'async', trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
   } catch (err) {
     return { ok: false, error: String(err?.message ?? err).split('\n')[0] };
   }
@@ -118,6 +156,7 @@ for (const backend of backends) {
   r.inferBatch = await inferBench(inferBatch);
   r.inferSingle = await inferBench(1);
   if (project) { console.error(`[gpu bench] ${backend}: project GRU4Rec…`); r.projectGru4Rec = await projectGru4Rec(); }
+  if (project) { console.error(`[gpu bench] ${backend}: project transformer…`); r.projectTransformer = await projectTransformer(); }
   r.numTensorsAfter = tf.memory().numTensors;
   results[backend] = r;
 }
@@ -131,11 +170,11 @@ const report = {
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(report, null, 2));
 const f = (v, d = 0) => (v === undefined ? '–' : Number(v).toFixed(d));
-console.log(`| backend | adapter | full-softmax train ms/step (B=${batch}) | events/s | sampled (${samples}) train ms/step | events/s | infer events/s (B=${inferBatch}) | infer ms, 1 session | project GRU4Rec |`);
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`| backend | adapter | full-softmax train ms/step (B=${batch}) | events/s | sampled (${samples}) train ms/step | events/s | infer events/s (B=${inferBatch}) | infer ms, 1 session | project GRU4Rec | project transformer |`);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+const projectCell = (p) => (p ? (p.ok ? `train ${f(p.trainEventsPerSecond)} ev/s, infer ${f(p.inferEventsPerSecond)} ev/s` : `fails: ${p.error}`) : '–');
 for (const r of Object.values(results)) {
-  const p = r.projectGru4Rec;
-  console.log(`| ${r.backend} | ${r.adapter ?? '–'} | ${f(r.train.msPerStep, 1)} | ${f(r.train.eventsPerSecond)} | ${f(r.trainSampled.msPerStep, 1)} | ${f(r.trainSampled.eventsPerSecond)} | ${f(r.inferBatch.eventsPerSecond)} | ${f(r.inferSingle.msPerStep, 2)} | ${p ? (p.ok ? `train ${f(p.trainEventsPerSecond)} ev/s, infer ${f(p.inferEventsPerSecond)} ev/s` : `fails: ${p.error}`) : '–'} |`);
+  console.log(`| ${r.backend} | ${r.adapter ?? '–'} | ${f(r.train.msPerStep, 1)} | ${f(r.train.eventsPerSecond)} | ${f(r.trainSampled.msPerStep, 1)} | ${f(r.trainSampled.eventsPerSecond)} | ${f(r.inferBatch.eventsPerSecond)} | ${f(r.inferSingle.msPerStep, 2)} | ${projectCell(r.projectGru4Rec)} | ${projectCell(r.projectTransformer)} |`);
 }
 console.log(`results: ${out}`);
 // Dawn may keep native handles alive; the results are written, so leave explicitly.

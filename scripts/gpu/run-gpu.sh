@@ -37,6 +37,7 @@ for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [[ -d "$d" ]] && libp
 export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # Vulkan driver: keep a caller's VK_DRIVER_FILES (lavapipe tests); else NVIDIA's ICD where the GPU images put it.
+caller_icd=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}
 if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
   for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
     if [[ -f "$f" ]]; then export VK_DRIVER_FILES="$f"; break; fi
@@ -55,6 +56,12 @@ icds=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}; icds=${icds//:/ }
     [[ -z "$p" ]] && p=$("$ldconfig" -p 2>/dev/null | awk -v l="$lib" '$1 == l { print $NF; exit }')
     if [[ -n "$p" ]]; then ldd "$p" 2>&1 | grep -E "=>" | head -40; else echo "(not found on the library path)"; fi
   fi
+  echo "== NVIDIA graphics/Vulkan libraries"
+  for d in ${LD_LIBRARY_PATH//:/ } /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu; do
+    ls "$d" 2>/dev/null | grep -E 'EGL_nvidia|GLX_nvidia|glvkspirv|libGLdispatch|eglcore|vulkan' | sed "s#^#$d/#"
+  done
+  echo "== devices"; ls -l /dev/nvidia* /dev/dri 2>&1
+  echo "== NVIDIA_* environment"; env | grep -E '^NVIDIA_' || echo "(none)"
   echo "== node"; "$node" --version
 } > "$results/environment.txt" 2>&1
 sed -n '/^== ldd/,/^== node/p' "$results/environment.txt" | grep -E "=> not found|not found on the library path" \
@@ -64,6 +71,27 @@ cd "$work/app"
 echo "run: adapter check and webgpu-vs-cpu agreement"
 "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
 rc=$?
+# Headless GPU machines: NVIDIA's ICD names the GLX library, which can fail to create an instance without
+# a display ("Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'"); the EGL library carries
+# the same Vulkan driver and needs no display. Retry through it (loader logs of both tries are kept).
+if (( rc == 3 )) && [[ -z "$caller_icd" ]] && grep -q 'libGLX_nvidia' ${icds} </dev/null 2>/dev/null; then
+  VK_LOADER_DEBUG=error,warn,driver "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check-glx.json" > "$results/loader-glx.log" 2>&1
+  egl=""
+  for d in ${LD_LIBRARY_PATH//:/ } /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64; do
+    [[ -e "$d/libEGL_nvidia.so.0" ]] && { egl="$d/libEGL_nvidia.so.0"; break; }
+  done
+  if [[ -n "$egl" ]]; then
+    api=$(grep -ho '"api_version"[^,}]*' ${icds} </dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
+    printf '{ "file_format_version": "1.0.1", "ICD": { "library_path": "%s", "api_version": "%s" } }\n' "$egl" "${api:-1.3.0}" > "$work/nvidia_egl_icd.json"
+    export VK_DRIVER_FILES="$work/nvidia_egl_icd.json"
+    echo "run: no adapter through the GLX ICD; retrying with NVIDIA's EGL library as the ICD ($egl)"
+    "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
+    rc=$?
+    (( rc == 3 )) && VK_LOADER_DEBUG=error,warn,driver "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check-egl.json" > "$results/loader-egl.log" 2>&1
+  else
+    echo "run: no adapter through the GLX ICD and no libEGL_nvidia.so.0 to retry with"
+  fi
+fi
 if (( rc != 0 )); then echo "run: check failed (exit $rc); see $results/check.json"; exit "$rc"; fi
 echo "run: benchmark (webgpu, then wasm on the CPU)"
 "$node" bench/gpu.mjs --backends webgpu,wasm --out "$results/gpu-bench.json" "$@" | tee "$results/gpu-bench.md"
