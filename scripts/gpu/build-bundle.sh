@@ -53,7 +53,7 @@ log "node_modules: $n files, $(du -sh "$stage/payload/app/node_modules" | cut -f
 cp package.json "$stage/payload/app/"
 (cd "$stage/tree" && find dist -name '*.js' -print0 | xargs -0 -I{} install -D -m 644 {} "$stage/payload/app/{}")
 install -D -m 644 bench/gpu.mjs "$stage/payload/app/bench/gpu.mjs"
-for f in check.mjs workload.mjs; do install -D -m 644 "scripts/gpu/$f" "$stage/payload/app/scripts/gpu/$f"; done
+for f in check.mjs workload.mjs auto-select.mjs; do install -D -m 644 "scripts/gpu/$f" "$stage/payload/app/scripts/gpu/$f"; done
 echo "$commit" > "$stage/payload/app/COMMIT"
 
 # 5. Node, the Vulkan loader, and fallbacks for libraries a bare GPU image may lack (used only if absent there).

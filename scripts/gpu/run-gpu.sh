@@ -68,6 +68,10 @@ sed -n '/^== ldd/,/^== node/p' "$results/environment.txt" | grep -E "=> not foun
   && echo "run: WARNING: the Vulkan ICD library or its dependencies are missing (see environment.txt)"
 
 cd "$work/app"
+# What the library picks by itself (auto, without the ICD chosen above): webgpu on the GPU is the goal.
+echo "run: automatic backend selection (selectBackend auto, VK_DRIVER_FILES unset)"
+env -u VK_DRIVER_FILES -u VK_ICD_FILENAMES -u NEXTCLICK_BACKEND "$node" scripts/gpu/auto-select.mjs --out "$results/auto-select.json"
+echo "run: automatic selection exit $? (0 = webgpu on a hardware adapter)"
 echo "run: adapter check and webgpu-vs-cpu agreement"
 "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
 rc=$?

@@ -1,7 +1,7 @@
 import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
 import { tf } from './tf.js';
-import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent } from './webgpu.js';
+import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent, webGpuIcdOverride } from './webgpu.js';
 
 /** TensorFlow.js backends nextclick knows, fastest first. */
 export const BackendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -80,8 +80,10 @@ const loaders: Record<BackendName, Loader> = {
     // Auto mode on a machine without Vulkan: skip before loading Dawn (it would warn on stderr).
     if (!requested && !vulkanLoaderPresent()) throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
     const adapter = await probeWebGpuAdapter();
-    if (!adapter) throw new Error('no WebGPU adapter (Dawn found no Vulkan device: check the Vulkan loader libvulkan.so.1 and VK_DRIVER_FILES)');
-    const name = describeAdapter(adapter);
+    const override = webGpuIcdOverride();
+    const icd = override ? ` through ${override} (headless NVIDIA: VK_DRIVER_FILES=${process.env['VK_DRIVER_FILES'] ?? ''})` : '';
+    if (!adapter) throw new Error(`no WebGPU adapter${icd} (Dawn found no Vulkan device: check the Vulkan loader libvulkan.so.1 and VK_DRIVER_FILES)`);
+    const name = describeAdapter(adapter) + icd;
     if (adapter.isFallbackAdapter && !requested) throw new Error(`only a software adapter (${name}); name webgpu explicitly to use it`);
     await installWebGpu();
     await import('@tensorflow/tfjs-backend-webgpu');

@@ -3,7 +3,8 @@
 // `navigator.gpu` already exists and the package is not needed.
 // Node caveat: dataSync()/arraySync() on WebGPU tensors throw ("OffscreenCanvas is not defined");
 // code that may run on this backend must read with `await t.data()` / `await t.array()`.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** What Dawn reports about the adapter (GPUAdapterInfo), as plain data. */
@@ -29,6 +30,47 @@ interface AdapterLike {
 const dawnPackage = 'webgpu';
 let installed: Promise<GpuLike> | undefined;
 
+/** Where NVIDIA's driver (and the NVIDIA container toolkit) put the Vulkan ICD manifest. */
+const NVIDIA_ICD_MANIFESTS = ['/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json', '/etc/vulkan/icd.d/nvidia_icd.json', '/usr/share/vulkan/icd.d/nvidia_icd.json'];
+const NVIDIA_LIBRARY_DIRS = ['/usr/local/nvidia/lib64', '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64'];
+
+/** What {@link headlessNvidiaIcd} looks at; the defaults read this process and machine. */
+export interface IcdProbe {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly platform?: string;
+  readonly exists?: (path: string) => boolean;
+  readonly readText?: (path: string) => string | undefined;
+}
+
+/**
+ * On a Linux machine without a display whose only NVIDIA Vulkan ICD manifest names the GLX library
+ * (`libGLX_nvidia.so.0`), the library path of the same driver's EGL library and the manifest's API version;
+ * undefined anywhere else, or when the user chose the ICDs (VK_DRIVER_FILES / VK_ICD_FILENAMES).
+ * Why: without a display the GLX library cannot create a Vulkan instance ("Could not get 'vkCreateInstance'
+ * via 'vk_icdGetInstanceProcAddr'"), so Dawn finds no adapter; the EGL library drives the GPU headless
+ * (measured on an H100 container, driver 580: bench/gpu.md).
+ */
+export function headlessNvidiaIcd(probe: IcdProbe = {}): { libraryPath: string; apiVersion: string } | undefined {
+  const env = probe.env ?? process.env;
+  const exists = probe.exists ?? existsSync;
+  const readText = probe.readText ?? ((p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } });
+  if ((probe.platform ?? process.platform) !== 'linux') return undefined;
+  if (env['VK_DRIVER_FILES'] || env['VK_ICD_FILENAMES'] || env['DISPLAY'] || env['WAYLAND_DISPLAY']) return undefined;
+  const manifest = NVIDIA_ICD_MANIFESTS.map(readText).find((t) => t !== undefined);
+  if (!manifest || !/libGLX_nvidia/.test(manifest)) return undefined;
+  const dirs = [...(env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean), ...NVIDIA_LIBRARY_DIRS];
+  const dir = dirs.find((d) => exists(join(d, 'libEGL_nvidia.so.0')));
+  if (!dir) return undefined;
+  return { libraryPath: join(dir, 'libEGL_nvidia.so.0'), apiVersion: /"api_version"\s*:\s*"([^"]+)"/.exec(manifest)?.[1] ?? '1.3.0' };
+}
+
+let icdOverride: string | undefined;
+
+/** The Vulkan ICD library this process was pointed at by {@link installWebGpu} (headless NVIDIA), if any. */
+export function webGpuIcdOverride(): string | undefined {
+  return icdOverride;
+}
+
 /**
  * Makes `navigator.gpu` available (from Dawn in Node) and returns it. Must run before
  * `@tensorflow/tfjs-backend-webgpu` is imported: the backend registers itself only if `navigator.gpu` exists.
@@ -38,6 +80,14 @@ export function installWebGpu(): Promise<GpuLike> {
     const g = globalThis as { navigator?: { gpu?: GpuLike } };
     if (g.navigator?.gpu) return g.navigator.gpu;
     const mod = (await import(dawnPackage)) as { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+    // Headless NVIDIA: point the Vulkan loader at the EGL library before Dawn creates its instance.
+    const icd = headlessNvidiaIcd();
+    if (icd) {
+      const file = join(tmpdir(), `nextclick-nvidia-egl-icd-${process.pid}.json`);
+      writeFileSync(file, JSON.stringify({ file_format_version: '1.0.1', ICD: { library_path: icd.libraryPath, api_version: icd.apiVersion } }));
+      process.env['VK_DRIVER_FILES'] = file;
+      icdOverride = icd.libraryPath;
+    }
     // Dawn's classes (GPUBufferUsage, GPUShaderStage, ...) are read as globals by the TF.js backend.
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     const gpu = mod.create([]);
