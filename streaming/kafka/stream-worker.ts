@@ -307,7 +307,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
    * once the offset is visible closes that window.
    */
   private async awaitVisibleCommit(commit: { topic: string; partition: number; offset: string }): Promise<void> {
-    const deadline = Date.now() + this.options.closeTimeoutMs;
+    const deadline = Date.now() + this.options.commitVisibleTimeoutMs;
     for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 50)) {
       const [topic] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [commit.topic] });
       const seen = topic?.partitions.find((x) => x.partition === commit.partition)?.offset;

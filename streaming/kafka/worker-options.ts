@@ -74,6 +74,12 @@ export interface KafkaStreamWorkerOptions {
   readonly logger?: Logger;
   /** Longest `close()` waits for the in-flight batch before disconnecting anyway, ms. @defaultValue 30_000 */
   readonly closeTimeoutMs?: number;
+  /**
+   * Exactly-once: longest wait, after each transaction, for its offsets to become visible to the group before
+   * the next batch (a partition taken over in a rebalance before then may see the batch again; a warning is
+   * logged), ms. Normally a few ms. @defaultValue 10_000
+   */
+  readonly commitVisibleTimeoutMs?: number;
 }
 
 export const workerDefaults = {
@@ -89,6 +95,7 @@ export const workerDefaults = {
   fromBeginning: true,
   metricsPrefix: 'nextclick_',
   closeTimeoutMs: 30_000,
+  commitVisibleTimeoutMs: 10_000,
 } as const satisfies Partial<KafkaStreamWorkerOptions>;
 
 type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] };
@@ -116,7 +123,7 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
     throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');
   }
-  const positiveInts = ['maxMessageBytes', 'stepSize', 'maxFetchBytes', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'closeTimeoutMs'] as const;
+  const positiveInts = ['maxMessageBytes', 'stepSize', 'maxFetchBytes', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'closeTimeoutMs', 'commitVisibleTimeoutMs'] as const;
   for (const k of positiveInts) {
     if (!Number.isInteger(r[k]) || r[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1, got ${String(r[k])}`);
   }

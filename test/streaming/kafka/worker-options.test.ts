@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { resolveWorkerOptions, workerDefaults, type KafkaStreamWorkerOptions } from '../../../streaming/kafka/worker-options.js';
+
+const base: KafkaStreamWorkerOptions = { brokers: ['127.0.0.1:9092'], inputTopic: 'clicks', outputTopic: 'recs', groupId: 'g' };
+
+describe('resolveWorkerOptions', () => {
+  it('fills the defaults and derives the dead-letter topic and transactional id', () => {
+    const r = resolveWorkerOptions(base);
+    expect(r.deadLetterTopic).toBe('clicks.dlq');
+    expect(r.transactionalId).toBe('g-nextclick-worker');
+    expect(r.delivery).toBe('at-least-once');
+    expect(r.closeTimeoutMs).toBe(workerDefaults.closeTimeoutMs);
+    expect(r.commitVisibleTimeoutMs).toBe(10_000);
+  });
+
+  it.each([
+    [{ brokers: [] }, 'brokers'],
+    [{ brokers: ['localhost'] }, 'brokers'],
+    [{ inputTopic: '' }, 'inputTopic'],
+    [{ delivery: 'at-most-once' }, 'delivery'],
+    [{ outputTopic: 'clicks' }, 'outputTopic'],
+    [{ commitVisibleTimeoutMs: 0 }, 'commitVisibleTimeoutMs'],
+    [{ closeTimeoutMs: 1.5 }, 'closeTimeoutMs'],
+    [{ heartbeatIntervalMs: 20_000 }, 'heartbeatIntervalMs'],
+  ])('rejects %o with an InvalidOptionError naming %s', (change, option) => {
+    expect(() => resolveWorkerOptions({ ...base, ...change } as KafkaStreamWorkerOptions)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option }));
+  });
+});
