@@ -34,6 +34,20 @@ export function mergeColumns(columns: Int32Array, rows: number, itemCount: numbe
   return { items: Int32Array.from(items), logCount: Float32Array.from(counts, Math.log), targetColumn };
 }
 
+/**
+ * Runs `use` with a lookup from item to its merged column (−1 for an item without one). It is the table
+ * {@link mergeColumns} merges with, filled from `merged` and reset afterwards.
+ */
+export function withColumnLookup<T>(merged: MergedColumns, itemCount: number, use: (columnOf: Int32Array) => T): T {
+  const slot = mergeSlots(itemCount);
+  merged.items.forEach((it, j) => { slot[it] = j; });
+  try {
+    return use(slot);
+  } finally {
+    for (const it of merged.items) slot[it] = -1;
+  }
+}
+
 // One lookup table per catalogue size, reset after each use (a Map per step would cost more than the merge saves).
 let slotTable = new Int32Array(0);
 function mergeSlots(itemCount: number): Int32Array {

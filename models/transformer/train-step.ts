@@ -1,5 +1,5 @@
 import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
-import { columnShift, mergeColumns, sampledSoftmaxReading, type SparseLogits } from '../training/sampled-softmax.js';
+import { columnShift, mergeColumns, sampledSoftmaxReading, withColumnLookup, type MergedColumns, type SparseLogits } from '../training/sampled-softmax.js';
 import { mmReading, mmTAReading } from './linalg.js';
 import { assertSyncReads, backendReadsSync, runReadsAsync, runReadsSync, transposeJs, type ReadingComputation } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
@@ -95,24 +95,24 @@ export class TransformerStepper {
    * `repeat[distance to its latest occurrence]` at its column. Items without a column this step (a window's
    * first item when it was neither a target nor sampled) are not in the softmax, so they need no entry.
    */
-  private repeatEntries(windows: readonly TrainingWindow[], colItems: Int32Array, repeat: Float32Array): SparseLogits & { distance: Int32Array } {
+  private repeatEntries(windows: readonly TrainingWindow[], merged: MergedColumns, repeat: Float32Array): SparseLogits & { distance: Int32Array } {
     const N = this.p.itemCount;
-    if (columnOfItem.length < N) { columnOfItem = new Int32Array(N).fill(-1); seenInRow = new Int32Array(N).fill(-1); }
-    colItems.forEach((it, j) => { columnOfItem[it] = j; });
+    if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
     const rows: number[] = [], columns: number[] = [], distance: number[] = [];
-    let row = 0;
-    for (const w of windows) {
-      for (let t = 0; t + 1 < w.items.length; t++, row++) {
-        for (let j = t; j >= 0; j--) {
-          const it = w.items[j]!;
-          if (seenInRow[it] === row) continue;
-          seenInRow[it] = row;
-          const col = columnOfItem[it]!;
-          if (col >= 0) { rows.push(row); columns.push(col); distance.push(t - j); }
+    withColumnLookup(merged, N, (columnOf) => {
+      let row = 0;
+      for (const w of windows) {
+        for (let t = 0; t + 1 < w.items.length; t++, row++) {
+          for (let j = t; j >= 0; j--) {
+            const it = w.items[j]!;
+            if (seenInRow[it] === row) continue;
+            seenInRow[it] = row;
+            const col = columnOf[it]!;
+            if (col >= 0) { rows.push(row); columns.push(col); distance.push(t - j); }
+          }
         }
       }
-    }
-    colItems.forEach((it) => { columnOfItem[it] = -1; });
+    });
     for (const w of windows) for (const it of w.items) seenInRow[it] = -1;
     return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: Float32Array.from(distance, (k) => repeat[k]!), distance: Int32Array.from(distance) };
   }
@@ -196,7 +196,7 @@ export class TransformerStepper {
       // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
       const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
       const repeat = p.repeatBias();
-      const extra = repeat ? this.repeatEntries(windows, merged.items, repeat) : undefined;
+      const extra = repeat ? this.repeatEntries(windows, merged, repeat) : undefined;
       let extraGrad: Float32Array | undefined;
       ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, merged, shift, extra));
       if (extra && extraGrad) {
@@ -267,8 +267,7 @@ export class TransformerStepper {
   }
 }
 
-/** Reusable per-item lookup tables (reset after each use). */
-let columnOfItem = new Int32Array(0);
+/** Reusable per-item table: the latest trained row that listed the item (reset after each use). */
 let seenInRow = new Int32Array(0);
 
 /** The inputs' item rows `[B·T, d]` through the embedding dropout (no positions): the readout's summands. */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { referenceCrossEntropy } from './reference-cross-entropy.js';
-import { mergeColumns, sampledSoftmaxReading } from '../../../models/training/sampled-softmax.js';
+import { mergeColumns, sampledSoftmaxReading, withColumnLookup } from '../../../models/training/sampled-softmax.js';
 import { runReadsSync } from '../../../models/training/matmul.js';
 import { Rng } from '../../../models/training/rng.js';
 
@@ -76,5 +76,15 @@ describe('merged sampled softmax on the backend', () => {
     const got = runReadsSync(sampledSoftmaxReading(h, 1, 1, o, merged, shift));
     // −log(e² / (e² + e⁻²)): the target's two sampled copies do not enter the denominator.
     expect(got.loss).toBeCloseTo(Math.log(1 + Math.exp(-4)), 5);
+  });
+
+  it('looks items up by merged column and leaves the shared table clean for the next merge', () => {
+    const merged = mergeColumns(Int32Array.from([5, 2, 5, 7, 2]), 2, 10);
+    expect(Array.from(merged.items)).toEqual([5, 2, 7]);
+    const seen = withColumnLookup(merged, 10, (columnOf) => [5, 2, 7, 3].map((it) => columnOf[it]));
+    expect(seen).toEqual([0, 1, 2, -1]);
+    // The table is reset: a second merge numbers its own items from 0 again.
+    expect(Array.from(mergeColumns(Int32Array.from([7, 3]), 1, 10).targetColumn)).toEqual([0]);
+    expect(withColumnLookup(merged, 10, (columnOf) => columnOf[3])).toBe(-1);
   });
 });
