@@ -7,9 +7,11 @@
 //   node bench/transformer-accuracy.mjs eval --model DIR [--ranker DIR] [--top-m 100] [--weight 0] [--max-test N]
 //     [--by-length]          also P@20 / MRR@20 per prefix length (1, 2-3, 4-9, 10-15, 16-20, 21+)
 //     [--ensemble DIR2]      score with the mean of both models' log-softmax rows (an ensemble; not a single model)
+//     [--ranks FILE]         also write the target's rank per prediction, one per line (0 = target unknown to training),
+//                            for bench/paired-bootstrap.mjs
 // Test protocol of the papers: all 60,858 prefixes of test_prefix_target.tsv, full ranking of the 43,097 training
 // items, P@20 (= HR@20) and MRR@20, conservative ties; targets unknown to training count as misses.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const mode = args.shift();
 const flag = (name) => { const i = args.indexOf(name); if (i < 0) return undefined; const v = args[i + 1]; args.splice(i, 2); return v; };
@@ -24,6 +26,7 @@ const weight = Number(flag('--weight') ?? 0);
 const maxTest = Number(flag('--max-test') ?? Infinity);
 const byLength = switchFlag('--by-length');
 const ensembleDir = flag('--ensemble');
+const ranksFile = flag('--ranks');
 const skipTest = switchFlag('--skip-test');
 const data = flag('--data') ?? '../shared/data/diginetica';
 const { ItemVocabulary } = await import(`${dist}/src/vocab/item-vocabulary.js`);
@@ -61,6 +64,7 @@ async function evaluate(scorer, vocabulary, label, second) {
   const N = scorer.itemCount;
   const buckets = [[1, 1], [2, 3], [4, 9], [10, 15], [16, 20], [21, Infinity]].map(([lo, hi]) => ({ lo, hi, n: 0, hits: 0, rr: 0 }));
   let hits = 0, rr = 0, n = 0;
+  const ranks = [];
   const t0 = performance.now();
   const statesOf = (chunk) => chunk.map((c, i) => { const st = newSessionState(String(i), 0, 0); for (const id of c.prefix) { const ix = vocabulary.indexOf(id); if (ix >= 0) st.items.push(ix); } return st; });
   for (let start = 0; start < test.length; start += 256) {
@@ -82,12 +86,14 @@ async function evaluate(scorer, vocabulary, label, second) {
       const b = buckets.find((x) => c.prefix.length >= x.lo && c.prefix.length <= x.hi);
       b.n++;
       const target = vocabulary.indexOf(c.target);
-      if (target < 0) return;
+      if (target < 0) { ranks.push(0); return; }
       const rank = rankOf(scores, target, 'conservative', k * N, N);
+      ranks.push(rank);
       if (rank <= 20) { hits++; rr += 1 / rank; b.hits++; b.rr += 1 / rank; }
     });
   }
   console.log(`TEST ${label}: P@20 ${(hits / n).toFixed(4)} MRR@20 ${(rr / n).toFixed(4)} over ${n} predictions (full ranking of ${N} items, conservative ties), eval ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (ranksFile) writeFileSync(ranksFile, ranks.join('\n') + '\n');
   if (byLength) for (const b of buckets) console.log(`  prefix length ${b.lo}${b.hi === b.lo ? '' : b.hi === Infinity ? '+' : `-${b.hi}`}: ${b.n} predictions, P@20 ${(b.hits / Math.max(1, b.n)).toFixed(4)} MRR@20 ${(b.rr / Math.max(1, b.n)).toFixed(4)}`);
 }
 
