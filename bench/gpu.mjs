@@ -76,18 +76,13 @@ async function inferBench(B) {
  * The project's GRU4Rec trainer step and scorer on this backend, and how fast: sync reads where the backend
  * has them (cpu, wasm, tensorflow), the async entry points (`stepAsync`, awaited observe/score) on webgpu.
  */
-async function projectGru4Rec() {
-  try {
+function projectGru4Rec() {
+  return projectBench(async ({ Rng, PopularitySampler, newSessionState, syncReads }) => {
     const { resolveGru4RecConfig } = await import('../dist/models/gru4rec/config.js');
     const { Gru4RecParams } = await import('../dist/models/gru4rec/params.js');
     const { Gru4RecStepper } = await import('../dist/models/gru4rec/train-step.js');
     const { Gru4RecScorer } = await import('../dist/models/gru4rec/scorer.js');
-    const { Rng } = await import('../dist/models/training/rng.js');
-    const { PopularitySampler } = await import('../dist/models/training/sampler.js');
     const { SessionParallelBatcher } = await import('../dist/models/training/session-batcher.js');
-    const { newSessionState } = await import('../dist/src/sessions/session-state.js');
-    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
-    const syncReads = backendReadsSync();
     const config = resolveGru4RecConfig({ layers: [hidden], batchSize: Math.min(batch, 128), nSample: 2048 });
     const rng = new Rng(1);
     const S = 2000, seq = [], offsets = new Int32Array(S + 1);
@@ -104,26 +99,19 @@ async function projectGru4Rec() {
     const sessions = Array.from({ length: inferBatch }, (_, i) => { const s = newSessionState(`b${i}`, 0, 0); s.items.push(i % items); return s; });
     const infer = await timed(async (n) => { for (const s of sessions) s.items.push((n * 31 + s.items.length) % items); await scorer.observe(sessions); await scorer.score(sessions); });
     scorer.dispose();
-    return { ok: true, reads: syncReads ? 'sync' : 'async', trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
-  } catch (err) {
-    return { ok: false, error: String(err?.message ?? err).split('\n')[0] };
-  }
+    return { trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
+  });
 }
 
 /**
  * The project's transformer (config defaults: d 200, 1 block, 8192 sampled negatives, item-attention) on
  * this backend: training steps over random windows of 2–12 items, and cached streaming inference.
  */
-async function projectTransformer() {
-  try {
+function projectTransformer() {
+  return projectBench(async ({ Rng, PopularitySampler, newSessionState, syncReads }) => {
     const { TransformerParams } = await import('../dist/models/transformer/params.js');
     const { TransformerStepper } = await import('../dist/models/transformer/train-step.js');
     const { TransformerScorer } = await import('../dist/models/transformer/scorer.js');
-    const { Rng } = await import('../dist/models/training/rng.js');
-    const { PopularitySampler } = await import('../dist/models/training/sampler.js');
-    const { newSessionState } = await import('../dist/src/sessions/session-state.js');
-    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
-    const syncReads = backendReadsSync();
     const params = TransformerParams.fromConfig({ batchSize: Math.min(batch, 128) }, items);
     const c = params.config;
     const rng = new Rng(5);
@@ -137,7 +125,22 @@ async function projectTransformer() {
     // Sessions restart every 15 events so the cache path (one new position) dominates, as in a live stream.
     const infer = await timed(async (n) => { for (const s of sessions) { if (s.items.length >= 15) { s.items.length = 0; s.modelState = undefined; } s.items.push((n * 31 + s.items.length) % items); } await scorer.observe(sessions); await scorer.score(sessions); });
     scorer.dispose();
-    return { ok: true, reads: syncReads ? 'sync' : 'async', trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
+    return { trainEventsPerSecond: ev / train.seconds, inferEventsPerSecond: (infer.steps * inferBatch) / infer.seconds };
+  });
+}
+
+/**
+ * Runs one project benchmark with the modules both use: its train and inference rates and whether it read
+ * synchronously, or why it failed on this backend.
+ */
+async function projectBench(run) {
+  try {
+    const { Rng } = await import('../dist/models/training/rng.js');
+    const { PopularitySampler } = await import('../dist/models/training/sampler.js');
+    const { newSessionState } = await import('../dist/src/sessions/session-state.js');
+    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
+    const syncReads = backendReadsSync();
+    return { ok: true, reads: syncReads ? 'sync' : 'async', ...(await run({ Rng, PopularitySampler, newSessionState, syncReads })) };
   } catch (err) {
     return { ok: false, error: String(err?.message ?? err).split('\n')[0] };
   }
