@@ -37,14 +37,22 @@ for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [[ -d "$d" ]] && libp
 export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # Vulkan driver: keep a caller's VK_DRIVER_FILES (lavapipe tests); else NVIDIA's ICD where the GPU images put it.
-caller_icd=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}
-if [[ -z "${VK_DRIVER_FILES:-}" && -z "${VK_ICD_FILENAMES:-}" ]]; then
+# Without a display, a manifest naming NVIDIA's GLX library is left to the project: that library cannot create a
+# Vulkan instance headless, and with VK_DRIVER_FILES unset the project points the loader at the driver's EGL
+# library instead (headlessNvidiaIcd in src/backend/webgpu.ts).
+icds=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}
+if [[ -z "$icds" ]]; then
   for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-    if [[ -f "$f" ]]; then export VK_DRIVER_FILES="$f"; break; fi
+    [[ -f "$f" ]] || continue
+    icds=$f
+    headless_glx=0
+    grep -q 'libGLX_nvidia' "$f" && [[ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]] && headless_glx=1
+    (( headless_glx )) || export VK_DRIVER_FILES="$f"
+    break
   done
 fi
-echo "run: VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-<loader default>}}"
-icds=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}; icds=${icds//:/ }
+echo "run: ICD manifest ${icds:-<loader default>}; VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-<unset: the project chooses>}}"
+icds=${icds//:/ }
 {
   echo "== nvidia-smi"; (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true)
   echo "== ICD"; for f in ${icds}; do echo "$f"; cat "$f" 2>&1; done
@@ -75,27 +83,8 @@ echo "run: automatic selection exit $? (0 = webgpu on a hardware adapter)"
 echo "run: adapter check and webgpu-vs-cpu agreement"
 "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
 rc=$?
-# Headless GPU machines: NVIDIA's ICD names the GLX library, which can fail to create an instance without
-# a display ("Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'"); the EGL library carries
-# the same Vulkan driver and needs no display. Retry through it (loader logs of both tries are kept).
-if (( rc == 3 )) && [[ -z "$caller_icd" ]] && grep -q 'libGLX_nvidia' ${icds} </dev/null 2>/dev/null; then
-  VK_LOADER_DEBUG=error,warn,driver "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check-glx.json" > "$results/loader-glx.log" 2>&1
-  egl=""
-  for d in ${LD_LIBRARY_PATH//:/ } /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64; do
-    [[ -e "$d/libEGL_nvidia.so.0" ]] && { egl="$d/libEGL_nvidia.so.0"; break; }
-  done
-  if [[ -n "$egl" ]]; then
-    api=$(grep -ho '"api_version"[^,}]*' ${icds} </dev/null | head -1 | sed -E 's/.*: *"([^"]*)".*/\1/')
-    printf '{ "file_format_version": "1.0.1", "ICD": { "library_path": "%s", "api_version": "%s" } }\n' "$egl" "${api:-1.3.0}" > "$work/nvidia_egl_icd.json"
-    export VK_DRIVER_FILES="$work/nvidia_egl_icd.json"
-    echo "run: no adapter through the GLX ICD; retrying with NVIDIA's EGL library as the ICD ($egl)"
-    "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check.json"
-    rc=$?
-    (( rc == 3 )) && VK_LOADER_DEBUG=error,warn,driver "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check-egl.json" > "$results/loader-egl.log" 2>&1
-  else
-    echo "run: no adapter through the GLX ICD and no libEGL_nvidia.so.0 to retry with"
-  fi
-fi
+# No adapter: keep the Vulkan loader's own account of why.
+(( rc == 3 )) && VK_LOADER_DEBUG=error,warn,driver "$node" scripts/gpu/check.mjs "${allow[@]}" --out "$results/check-debug.json" > "$results/loader.log" 2>&1
 if (( rc != 0 )); then echo "run: check failed (exit $rc); see $results/check.json"; exit "$rc"; fi
 echo "run: benchmark (webgpu, then wasm on the CPU)"
 "$node" bench/gpu.mjs --backends webgpu,wasm --out "$results/gpu-bench.json" "$@" | tee "$results/gpu-bench.md"
