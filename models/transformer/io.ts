@@ -6,6 +6,7 @@ import type { LoadedModel } from '../../src/scoring/model-registry.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { TransformerParams } from './params.js';
+import { TransitionGraph } from './transitions.js';
 import { readModelDirectory, VOCABULARY_FILE } from '../training/model-directory.js';
 import { TransformerScorer } from './scorer.js';
 
@@ -23,7 +24,8 @@ export interface SavableTransformer {
 /** Writes a model directory: model.json (kind transformer), weights.json + weights.bin (TF.js format), vocabulary.json. */
 export async function saveTransformer(dir: string, m: SavableTransformer, label?: string): Promise<ModelManifest> {
   await mkdir(dir, { recursive: true });
-  await saveWeights(fileIOHandler(dir), m.params.named());
+  // The transition prior's graph is saved beside the trained weights (it is part of the model).
+  await saveWeights(fileIOHandler(dir), [...m.params.named(), ...(m.params.transitionPrior()?.graph.named() ?? [])]);
   await m.vocabulary.save(safeJoin(dir, VOCABULARY_FILE));
   return writeManifest(dir, {
     kind: TRANSFORMER_KIND,
@@ -37,7 +39,11 @@ export async function saveTransformer(dir: string, m: SavableTransformer, label?
 /** Reads a transformer model directory into Float32Array params, validating every shape. */
 export async function readTransformer(dir: string, manifest?: ModelManifest): Promise<{ params: TransformerParams; config: TransformerConfig; vocabulary: ItemVocabulary; manifest: ModelManifest }> {
   const { config, vocabulary, manifest: man } = await readModelDirectory(dir, { kind: TRANSFORMER_KIND, versionKey: 'transformerFormatVersion', version: TRANSFORMER_FORMAT_VERSION, resolve: (raw) => resolveTransformerConfig(raw as Partial<TransformerConfig>) }, manifest);
-  const params = TransformerParams.fromNamed(config, vocabulary.size, await loadWeights(fileIOHandler(dir)));
+  const weights = await loadWeights(fileIOHandler(dir));
+  const graph = config.transitionPrior ? TransitionGraph.fromNamed(weights, vocabulary.size) : undefined;
+  for (const name of [...weights.keys()]) if (TransitionGraph.isGraphWeight(name)) weights.delete(name);
+  const params = TransformerParams.fromNamed(config, vocabulary.size, weights);
+  params.transitions = graph;
   return { params, config, vocabulary, manifest: man };
 }
 

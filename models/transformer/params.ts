@@ -2,6 +2,7 @@ import { ModelFormatError } from '../../src/errors.js';
 import { copyNamedWeights } from '../training/named-weights.js';
 import { Rng } from '../training/rng.js';
 import { resolveTransformerConfig, type TransformerConfig } from './config.js';
+import type { TransitionGraph } from './transitions.js';
 
 /** A named weight array with its shape (the TF.js weight name it is saved under). */
 export interface NamedWeight {
@@ -27,6 +28,8 @@ export class TransformerParams {
   outputBias: Float32Array;
   /** Dense weights: positions, time gaps, blocks, final layer norm. */
   readonly dense: NamedWeight[];
+  /** The training sessions' transition counts (config `transitionPrior`; set by training or loading). */
+  transitions: TransitionGraph | undefined;
   private readonly byName = new Map<string, NamedWeight>();
 
   /**
@@ -51,6 +54,7 @@ export class TransformerParams {
     // Item-attention readout scores v·h (zero at start: the session vector begins as the mean of its items).
     if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: allocate(d) });
     if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: allocate(config.maxLength) });
+    if (config.transitionPrior) this.dense.push({ name: 'transition_weight', shape: [config.maxLength], values: allocate(config.maxLength) });
     if (config.sessionMap) this.dense.push({ name: 'session_map', shape: [d, d], values: allocate(d * d) });
     if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: allocate(d * d) });
     if (config.readout === 'query-attention') {
@@ -100,6 +104,14 @@ export class TransformerParams {
   /** Per-distance score of items already in the window, when the config has it. */
   repeatBias(): Float32Array | undefined {
     return this.config.repeatBias ? this.get('repeat_bias') : undefined;
+  }
+
+  /**
+   * The transition prior's per-position weights and graph, when the config has the prior and a graph is set
+   * (a freshly initialised model has none until training builds it).
+   */
+  transitionPrior(): { weight: Float32Array; graph: TransitionGraph } | undefined {
+    return this.config.transitionPrior && this.transitions ? { weight: this.get('transition_weight'), graph: this.transitions } : undefined;
   }
 
   /** The session vector's bilinear map A (`s + s·A`) `[d, d]`, when the config has one. */

@@ -4,6 +4,8 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { timeBucket } from './config.js';
 import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js';
 import type { TransformerParams } from './params.js';
+import { transitionFeature, type TransitionGraph } from './transitions.js';
+import { ModelFormatError } from '../../src/errors.js';
 import { normalizeRows } from './cosine.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
 import { addRowTimes, dotAt, sessionMapForward, weightsInto, type ReadoutQuery } from './readout.js';
@@ -54,6 +56,7 @@ export class TransformerScorer implements Scorer {
   private readonly readoutResidual: Float32Array | undefined;
   private readonly sessionMap: Float32Array | undefined;
   private readonly repeatBias: Float32Array | undefined;
+  private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
@@ -72,6 +75,9 @@ export class TransformerScorer implements Scorer {
     this.readoutResidual = params.readoutResidual()?.slice();
     this.sessionMap = params.sessionMap()?.slice();
     this.repeatBias = params.repeatBias()?.slice();
+    const prior = params.transitionPrior();
+    if (params.config.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
+    this.transitionPrior = prior ? { weight: prior.weight.slice(), graph: prior.graph } : undefined;
   }
 
   /**
@@ -108,8 +114,26 @@ export class TransformerScorer implements Scorer {
     });
     // The bilinear session map applies at scoring time only, so cached state stays the readout's output.
     if (this.sessionMap) h = sessionMapForward(h, sessions.length, this.sessionMap, d);
-    if (backendReadsSync()) return this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions);
-    return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addRepeatBias(rows, sessions));
+    if (backendReadsSync()) return this.addTransitionPrior(this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions), sessions);
+    return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addTransitionPrior(this.addRepeatBias(rows, sessions), sessions));
+  }
+
+  /**
+   * Adds the transition prior (config `transitionPrior`): the items that followed the newest item in the
+   * training sessions get the weight of its window position × log(1 + count).
+   */
+  private addTransitionPrior(scores: Float32Array, sessions: readonly SessionState[]): Float32Array {
+    const prior = this.transitionPrior;
+    if (!prior) return scores;
+    const N = this.itemCount, L = this.params.config.maxLength;
+    const { offsets, targets, counts } = prior.graph;
+    sessions.forEach((s, i) => {
+      if (s.items.length === 0) return;
+      const a = s.items[s.items.length - 1]!;
+      const w = prior.weight[Math.min(L, s.items.length) - 1]!;
+      for (let e = offsets[a]!; e < offsets[a + 1]!; e++) scores[i * N + targets[e]!] = scores[i * N + targets[e]!]! + w * transitionFeature(counts[e]!);
+    });
+    return scores;
   }
 
   /** Adds the repeat bias (config `repeatBias`) to the items of each session's window, by recency. */

@@ -12,12 +12,15 @@ import { embedWindows } from './forward.js';
 import { normalizeRows, normalizeRowsBackward } from './cosine.js';
 import { readoutBackward, readoutForward, sessionMapBackward, sessionMapForward } from './readout.js';
 import type { TransformerParams } from './params.js';
+import { transitionFeature, type TransitionGraph } from './transitions.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
 export interface TrainingWindow {
   readonly items: Int32Array;
   /** Time since the previous event (ms) per input position, when the log has times. */
   readonly gaps?: Float64Array;
+  /** The whole session the window was cut from (the transition prior leaves its transitions out). */
+  readonly session?: Int32Array;
 }
 
 /**
@@ -117,6 +120,41 @@ export class TransformerStepper {
     return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: Float32Array.from(distance, (k) => repeat[k]!), distance: Int32Array.from(distance) };
   }
 
+  /**
+   * The transition prior as sparse logits: for each trained position (row) with newest item a at window
+   * position t, every item b that followed a in the training sessions and has a column this step gets
+   * `weight[t] · log(1 + count(a → b))`, with the row's own session's a → b transitions taken out of the
+   * count (a test session's transitions are not in the graph either). `feature` keeps the log-count for the
+   * weight's gradient.
+   */
+  private transitionEntries(windows: readonly TrainingWindow[], merged: MergedColumns, prior: { weight: Float32Array; graph: TransitionGraph }): SparseLogits & { position: Int32Array; feature: Float32Array } {
+    const N = this.p.itemCount;
+    const { offsets, targets, counts } = prior.graph;
+    const rows: number[] = [], columns: number[] = [], position: number[] = [], feature: number[] = [];
+    const own = new Map<number, number>();
+    withColumnLookup(merged, N, (columnOf) => {
+      let row = 0;
+      for (const w of windows) {
+        const session = w.session ?? w.items;
+        for (let t = 0; t + 1 < w.items.length; t++, row++) {
+          const a = w.items[t]!;
+          own.clear();
+          for (let k = 0; k + 1 < session.length; k++) if (session[k] === a && session[k + 1] !== a) own.set(session[k + 1]!, (own.get(session[k + 1]!) ?? 0) + 1);
+          for (let e = offsets[a]!; e < offsets[a + 1]!; e++) {
+            const b = targets[e]!;
+            const col = columnOf[b]!;
+            if (col < 0) continue;
+            const n = counts[e]! - (own.get(b) ?? 0);
+            if (n <= 0) continue;
+            rows.push(row); columns.push(col); position.push(t); feature.push(transitionFeature(n));
+          }
+        }
+      }
+    });
+    const f = Float32Array.from(feature);
+    return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: f.map((x, e) => prior.weight[position[e]!]! * x), position: Int32Array.from(position), feature: f };
+  }
+
   /** Scales every parameter's learning rate (per-epoch decay). */
   setLearningRateScale(scale: number): void {
     for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = scale;
@@ -196,12 +234,21 @@ export class TransformerStepper {
       // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
       const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
       const repeat = p.repeatBias();
-      const extra = repeat ? this.repeatEntries(windows, merged, repeat) : undefined;
+      const prior = p.transitionPrior();
+      const rep = repeat ? this.repeatEntries(windows, merged, repeat) : undefined;
+      const tr = prior ? this.transitionEntries(windows, merged, prior) : undefined;
+      // Both kinds of entry add to the logits (scatterND sums an entry of each at the same row and column).
+      const extra = rep && tr ? concatSparse(rep, tr) : rep ?? tr;
       let extraGrad: Float32Array | undefined;
       ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, merged, shift, extra));
-      if (extra && extraGrad) {
+      if (rep && extraGrad) {
         const dRepeat = grads.get('repeat_bias')!;
-        for (let e = 0; e < extraGrad.length; e++) dRepeat[extra.distance[e]!] = dRepeat[extra.distance[e]!]! + extraGrad[e]!;
+        for (let e = 0; e < rep.distance.length; e++) dRepeat[rep.distance[e]!] = dRepeat[rep.distance[e]!]! + extraGrad[e]!;
+      }
+      if (tr && extraGrad) {
+        const dWeight = grads.get('transition_weight')!;
+        const first = rep ? rep.rows.length : 0;
+        for (let e = 0; e < tr.position.length; e++) dWeight[tr.position[e]!] = dWeight[tr.position[e]!]! + extraGrad[first + e]! * tr.feature[e]!;
       }
     } else {
       const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
@@ -265,6 +312,11 @@ export class TransformerStepper {
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, step);
     return loss / Math.max(1, P);
   }
+}
+
+function concatSparse(a: SparseLogits, b: SparseLogits): SparseLogits {
+  const join = <T extends Int32Array | Float32Array>(x: T, y: T, make: (n: number) => T): T => { const z = make(x.length + y.length); z.set(x); z.set(y, x.length); return z; };
+  return { rows: join(a.rows, b.rows, (n) => new Int32Array(n)), columns: join(a.columns, b.columns, (n) => new Int32Array(n)), values: join(a.values, b.values, (n) => new Float32Array(n)) };
 }
 
 /** Reusable per-item table: the latest trained row that listed the item (reset after each use). */

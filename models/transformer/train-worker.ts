@@ -10,6 +10,7 @@ import { PopularitySampler } from '../training/sampler.js';
 import { sharedArrays, type WorkerData, type ToWorker, type FromWorker } from './parallel-train.js';
 import { TransformerParams } from './params.js';
 import { buildWindows } from './train.js';
+import { TransitionGraph } from './transitions.js';
 import { TransformerStepper, trainBatches } from './train-step.js';
 
 const port = parentPort!;
@@ -19,6 +20,8 @@ const post = (m: FromWorker) => port.postMessage(m);
 async function main(): Promise<void> {
   await selectBackend({ backend: w.backend });
   const params = new TransformerParams(w.config, w.itemCount, sharedArrays(w.paramBuffers));
+  // The same graph as the coordinator's: built from the same training sessions.
+  if (w.config.transitionPrior) params.transitions = TransitionGraph.fromSessions({ items: w.items, offsets: w.offsets }, w.itemCount);
   const stepper = new TransformerStepper(params, w.config, new PopularitySampler(w.support, w.config.sampleAlpha), new Rng(w.seed), sharedArrays(w.optimizerBuffers));
   const windows = buildWindows({ items: w.items, offsets: w.offsets, ...(w.times ? { times: w.times } : {}) }, w.config.maxLength);
   port.on('message', (m: ToWorker) => {

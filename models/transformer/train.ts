@@ -11,6 +11,7 @@ import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
 import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { TransformerParams } from './params.js';
+import { TransitionGraph } from './transitions.js';
 import { TransformerScorer } from './scorer.js';
 import { TransformerStepper, optimizedParameters, trainBatches, type TrainingWindow } from './train-step.js';
 import { ParallelTrainer, sharedAllocator } from './parallel-train.js';
@@ -71,10 +72,11 @@ export function buildWindows(data: SessionArrays & { times?: Float64Array }, max
     for (let start = a; start + 1 < b; start += maxLength) {
       const end = Math.min(b, start + maxLength + 1);
       const items = data.items.subarray(start, end);
-      if (!data.times) { out.push({ items }); continue; }
+      const session = data.items.subarray(a, b);
+      if (!data.times) { out.push({ items, session }); continue; }
       const gaps = new Float64Array(end - start - 1);
       for (let k = start; k < end - 1; k++) gaps[k - start] = k > a ? data.times[k]! - data.times[k - 1]! : NaN;
-      out.push({ items, gaps });
+      out.push({ items, gaps, session });
     }
   }
   return out;
@@ -123,6 +125,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   // The unused fork keeps the batch order the same as a single-thread run's.
   if (sharedOptimizer) { rng.fork(); optimizedParameters(params, config, sharedOptimizer.allocate); }
   const trainData = { ...train, ...(trainTimes ? { times: trainTimes } : {}) };
+  // The prior's counts come from the training sessions only (never the validation ones).
+  if (config.transitionPrior) params.transitions = TransitionGraph.fromSessions(train, vocabulary.size);
   const windows = buildWindows(trainData, config.maxLength);
   const positions = windows.reduce((n, w) => n + w.items.length - 1, 0);
   const started = performance.now();
@@ -191,5 +195,6 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   }
   // The trained model owns ordinary arrays, not the workers' shared memory.
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;
+  model.transitions = params.transitions;
   return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
