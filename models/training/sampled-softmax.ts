@@ -65,7 +65,7 @@ export function columnShift(merged: MergedColumns, bias: Float32Array, sampler: 
 
 /**
  * Sparse additions to the logits: entry e adds `values[e]` at row `rows[e]`, merged column `columns[e]`
- * (at most one entry per row and column). Their gradients come back in {@link SampledSoftmaxResult.extraGrad}.
+ * (entries at the same row and column add up). Their gradients come back in {@link SampledSoftmaxResult.extraGrad}.
  */
 export interface SparseLogits {
   readonly rows: Int32Array;

@@ -24,8 +24,9 @@ describe('merged sampled softmax on the backend', () => {
       Array.from(items).forEach((it, j) => o.set(table.subarray(it * d, (it + 1) * d), j * d));
       return o;
     };
-    // Sparse logit additions (row, item, value); row 0's is on its own target.
-    const extras = [[0, 3, 0.7], [1, 2, -0.4], [4, 5, 1.1], [2, 8, 0.3]] as const;
+    // Sparse logit additions (row, item, value); row 0's is on its own target; row 4 has two on item 5
+    // (the repeat bias and the transition prior can land on the same logit: they add up).
+    const extras = [[0, 3, 0.7], [1, 2, -0.4], [4, 5, 1.1], [2, 8, 0.3], [4, 5, -0.2]] as const;
     // Reference: every sampled column, duplicates included (an addition lands on every copy of its item).
     const Mu = columns.length;
     const ou = rowsOf(columns);
