@@ -2,6 +2,7 @@
 // usage (after npm run build):
 //   node bench/transformer-accuracy.mjs transformer [key=value ...] --out DIR          train, save, test
 //     [--skip-test]          train only (speed probes: the progress lines give events/s)
+//     [--init DIR --continue-from N]  warm start from a saved transformer trained N epochs (decay continues)
 //   node bench/transformer-accuracy.mjs ranker --model FIRST_DIR [key=value ...] --out DIR   train the BST ranker over a first stage
 //     (hard negatives from its top M; item embedding initialised from it when hiddenSize matches)
 //   node bench/transformer-accuracy.mjs eval --model DIR [--ranker DIR] [--top-m 100] [--weight 0] [--max-test N]
@@ -28,6 +29,8 @@ const byLength = switchFlag('--by-length');
 const ensembleDir = flag('--ensemble');
 const ranksFile = flag('--ranks');
 const skipTest = switchFlag('--skip-test');
+const initDir = flag('--init');
+const continueFrom = Number(flag('--continue-from') ?? 0);
 const data = flag('--data') ?? '../shared/data/diginetica';
 const { ItemVocabulary } = await import(`${dist}/src/vocab/item-vocabulary.js`);
 const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
@@ -101,7 +104,9 @@ if (mode === 'transformer') {
   const d = loadTrain();
   const config = T.parseTransformerParams(args);
   console.log(`config ${JSON.stringify(T.resolveTransformerConfig(config))}`);
-  const r = await T.trainTransformer(d, { config, progress: true, onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint-e${m.epoch}`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
+  const init = initDir ? (await T.readTransformer(initDir)).params : undefined;
+  if (init) console.log(`warm start from ${initDir}, learning-rate decay continuing after epoch ${continueFrom}`);
+  const r = await T.trainTransformer(d, { config, progress: true, ...(init ? { initialWeights: init, continueFromEpoch: continueFrom } : {}), onEpoch: async (m, params) => { if (outDir) await T.saveTransformer(`${outDir}/checkpoint-e${m.epoch}`, { params, config: params.config, vocabulary: d.vocabulary, metrics: { ...m } }); } });
   console.log(`trained in ${r.trainSeconds.toFixed(0)} s on ${r.backend}; epochs ${r.epochs.length}, best ${r.bestEpoch}`);
   if (outDir) await T.saveTransformer(outDir, { ...r, metrics: { trainSeconds: r.trainSeconds, epochs: r.epochs, bestEpoch: r.bestEpoch } });
   if (!skipTest) await evaluate(new T.TransformerScorer(r.params), d.vocabulary, 'transformer');

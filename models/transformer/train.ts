@@ -1,5 +1,5 @@
 import { selectBackend, type BackendName } from '../../src/backend/select-backend.js';
-import { CancelledError } from '../../src/errors.js';
+import { CancelledError, InvalidOptionError } from '../../src/errors.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
@@ -46,6 +46,14 @@ export interface TransformerTrainOptions {
   readonly progressStream?: NodeJS.WriteStream;
   /** @defaultValue NEXTCLICK_BACKEND or auto */
   readonly backend?: BackendName | 'auto';
+  /**
+   * Warm start: weights to begin from instead of random ones (a model trained on the same vocabulary). Every
+   * weight of the same name and shape is copied; the others (an option the earlier model did not have) keep
+   * their fresh initialisation. The optimiser state starts afresh.
+   */
+  readonly initialWeights?: TransformerParams;
+  /** Epochs the warm-start weights were already trained for: the learning-rate decay continues from there. @defaultValue 0 */
+  readonly continueFromEpoch?: number;
   /** Called after every epoch with the current weights (checkpoints). */
   readonly onEpoch?: (metrics: TransformerEpochMetrics, params: TransformerParams) => void | Promise<void>;
 }
@@ -114,6 +122,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const sharedOptimizer = config.workers > 1 ? sharedAllocator() : undefined;
   const params = new TransformerParams(config, vocabulary.size, sharedParams?.allocate);
   params.initialize(rng);
+  if (options.initialWeights) copyMatchingWeights(options.initialWeights, params);
   const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction);
   const { train, validation } = split;
   const trainTimes = data.times?.subarray(0, train.items.length);
@@ -143,7 +152,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   let outOfTime = false;
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
-      const scale = Math.pow(config.learningRateDecay, epoch - 1);
+      const scale = Math.pow(config.learningRateDecay, epoch - 1 + (options.continueFromEpoch ?? 0));
       stepper?.setLearningRateScale(scale);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
       const t0 = performance.now();
@@ -197,4 +206,14 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;
   model.transitions = params.transitions;
   return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Copies every weight of `from` whose name and shape `to` also has (warm start). */
+function copyMatchingWeights(from: TransformerParams, to: TransformerParams): void {
+  if (from.itemCount !== to.itemCount) throw new InvalidOptionError('initialWeights', `initialWeights has ${from.itemCount} items, the training data ${to.itemCount}: warm start needs the same vocabulary`);
+  const source = new Map(from.named().map((w) => [w.name, w]));
+  for (const w of to.named()) {
+    const f = source.get(w.name);
+    if (f && f.values.length === w.values.length && f.shape.join() === w.shape.join()) w.values.set(f.values);
+  }
 }

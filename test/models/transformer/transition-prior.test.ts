@@ -103,3 +103,20 @@ describe('transformer transition prior', () => {
     }
   }, 60_000);
 });
+
+describe('transformer warm start', () => {
+  beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
+
+  it('starts from the weights of a saved model, adds the new options fresh, and refuses another vocabulary', async () => {
+    const rng = new Rng(9);
+    const data = corpus(Array.from({ length: 300 }, () => Array.from({ length: 2 + rng.int(4) }, () => rng.int(25))), 25);
+    const first = await trainTransformer(data, { config: { ...tiny, epochs: 1 } });
+    // A learning rate this small leaves the copied weights where they were: what comes out is what went in.
+    const second = await trainTransformer(data, { config: { ...tiny, epochs: 1, learningRate: 1e-9, transitionPrior: true }, initialWeights: first.params, continueFromEpoch: 3 });
+    const a = first.params.itemTable, b = second.params.itemTable;
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThan(1e-6);
+    expect(Math.max(...second.params.get('transition_weight').map(Math.abs))).toBeLessThan(1e-6);
+    const other = corpus([[0, 1], [1, 2]], 3);
+    await expect(trainTransformer(other, { config: { ...tiny, epochs: 1 }, initialWeights: first.params })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'initialWeights' });
+  }, 60_000);
+});
