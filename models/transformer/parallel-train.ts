@@ -13,6 +13,7 @@ import type { BackendName } from '../../src/backend/select-backend.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import type { SessionArrays } from '../training/session-batcher.js';
 import type { TransformerConfig } from './config.js';
+import type { EpochSchedule } from './train-step.js';
 
 /** Hands out Float32Arrays over new SharedArrayBuffers and remembers them, in allocation order. */
 export function sharedAllocator(): { allocate: (length: number) => Float32Array; buffers: SharedArrayBuffer[] } {
@@ -48,7 +49,7 @@ export interface WorkerData {
 
 /** One epoch's share: batches as indices into the windows both sides build from the same data. */
 export interface ToWorker {
-  readonly learningRateScale: number;
+  readonly schedule: EpochSchedule;
   readonly batches: Int32Array[];
 }
 
@@ -106,14 +107,14 @@ export class ParallelTrainer {
   }
 
   /** Trains one epoch: batch k goes to worker k mod N. */
-  trainEpoch(batches: readonly (readonly number[])[], learningRateScale: number, onProgress: (events: number, lossSum: number) => void): Promise<{ events: number; lossSum: number }> {
+  trainEpoch(batches: readonly (readonly number[])[], schedule: EpochSchedule, onProgress: (events: number, lossSum: number) => void): Promise<{ events: number; lossSum: number }> {
     if (this.failure) return Promise.reject(this.failure);
     Atomics.store(this.stopFlag, 0, 0);
     return new Promise((resolve, reject) => {
       this.pending = { left: this.workers.length, events: 0, lossSum: 0, onProgress, resolve, reject };
       this.workers.forEach((w, i) => {
         const share = batches.filter((_, k) => k % this.workers.length === i).map((b) => Int32Array.from(b));
-        w.postMessage({ learningRateScale, batches: share } satisfies ToWorker);
+        w.postMessage({ schedule, batches: share } satisfies ToWorker);
       });
     });
   }

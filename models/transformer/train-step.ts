@@ -37,6 +37,14 @@ export function optimizedParameters(p: TransformerParams, c: TransformerConfig, 
   };
 }
 
+/** What changes from one epoch to the next. */
+export interface EpochSchedule {
+  /** Multiplier of every learning rate (the per-epoch decay). */
+  readonly learningRateScale: number;
+  /** Whether the transition prior (config `transitionPrior`) trains this epoch (`transitionPriorFromEpoch`). */
+  readonly transitionPrior: boolean;
+}
+
 /** Running totals of {@link trainBatches}. */
 export interface BatchesTrained {
   /** Trained positions. */
@@ -82,6 +90,8 @@ export class TransformerStepper {
   private readonly outGrad: RowGradientAccumulator | undefined;
   private readonly biasGrad: RowGradientAccumulator;
   private steps = 0;
+  /** Off before `transitionPriorFromEpoch`: the prior adds nothing and its weight gets no gradient. */
+  private transitionPriorOn = true;
 
   /** `allocate` makes the optimiser state, in a fixed order (shared memory for parallel training). */
   constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng, allocate?: (length: number) => Float32Array) {
@@ -155,9 +165,10 @@ export class TransformerStepper {
     return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: f.map((x, e) => prior.weight[position[e]!]! * x), position: Int32Array.from(position), feature: f };
   }
 
-  /** Scales every parameter's learning rate (per-epoch decay). */
-  setLearningRateScale(scale: number): void {
-    for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = scale;
+  /** Applies an epoch's schedule: the learning-rate scale (per-epoch decay) and whether the transition prior trains. */
+  setSchedule(schedule: EpochSchedule): void {
+    for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = schedule.learningRateScale;
+    this.transitionPriorOn = schedule.transitionPrior;
   }
 
   /**
@@ -234,7 +245,7 @@ export class TransformerStepper {
       // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
       const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
       const repeat = p.repeatBias();
-      const prior = p.transitionPrior();
+      const prior = this.transitionPriorOn ? p.transitionPrior() : undefined;
       const rep = repeat ? this.repeatEntries(windows, merged, repeat) : undefined;
       const tr = prior ? this.transitionEntries(windows, merged, prior) : undefined;
       // Both kinds of entry add to the logits (scatterND sums an entry of each at the same row and column).

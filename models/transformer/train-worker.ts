@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const windows = buildWindows({ items: w.items, offsets: w.offsets, ...(w.times ? { times: w.times } : {}) }, w.config.maxLength);
   port.on('message', (m: ToWorker) => {
     void (async () => {
-      stepper.setLearningRateScale(m.learningRateScale);
+      stepper.setSchedule(m.schedule);
       let sent = { events: 0, lossSum: 0 };
       const t = await trainBatches(stepper, (function* () { for (const b of m.batches) yield Array.from(b, (k) => windows[k]!); })(), {
         shouldStop: () => Atomics.load(w.stop, 0) !== 0,

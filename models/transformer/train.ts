@@ -152,8 +152,10 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   let outOfTime = false;
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
-      const scale = Math.pow(config.learningRateDecay, epoch - 1 + (options.continueFromEpoch ?? 0));
-      stepper?.setLearningRateScale(scale);
+      // Epoch numbers of a warm-started run continue the earlier run's (decay and transitionPriorFromEpoch).
+      const globalEpoch = epoch + (options.continueFromEpoch ?? 0);
+      const schedule = { learningRateScale: Math.pow(config.learningRateDecay, globalEpoch - 1), transitionPrior: globalEpoch >= config.transitionPriorFromEpoch };
+      stepper?.setSchedule(schedule);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
       const t0 = performance.now();
       const overTime = () => config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds;
@@ -161,7 +163,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       if (parallel) {
         const runner = parallel;
         let shown = 0;
-        const r = await runner.trainEpoch(bucketBatchIndices(windows, config.batchSize, batchRng), scale, (n, loss) => {
+        const r = await runner.trainEpoch(bucketBatchIndices(windows, config.batchSize, batchRng), schedule, (n, loss) => {
           if (options.signal?.aborted || overTime()) runner.stop();
           if (n - shown >= 10 * config.batchSize) { bar.update(n, `loss ${(loss / Math.max(1, n)).toFixed(4)}`); shown = n; }
         });

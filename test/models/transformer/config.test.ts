@@ -14,6 +14,7 @@ describe('resolveTransformerConfig', () => {
     [{ readoutResidual: true, readout: 'last' }, 'readoutResidual', /needs readout/],
     [{ repeatBias: true, loss: 'bpr-max' }, 'repeatBias', /cross-entropy/],
     [{ transitionPrior: 1 }, 'transitionPrior', /true or false/],
+    [{ transitionPriorFromEpoch: 0 }, 'transitionPriorFromEpoch', /integer ≥ 1/],
     [{ transitionPrior: true, loss: 'bpr-max' }, 'transitionPrior', /cross-entropy/],
   ])('rejects %o with an InvalidOptionError naming the field', (partial, field, message) => {
     expect(() => resolveTransformerConfig(partial as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: field, message: expect.stringMatching(message) }));
