@@ -122,6 +122,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const sharedOptimizer = config.workers > 1 ? sharedAllocator() : undefined;
   const params = new TransformerParams(config, vocabulary.size, sharedParams?.allocate);
   params.initialize(rng);
+  const continued = options.continueFromEpoch ?? 0;
+  if (!(Number.isInteger(continued) && continued >= 0)) throw new InvalidOptionError('continueFromEpoch', `continueFromEpoch must be an integer ≥ 0, got ${String(options.continueFromEpoch)}`);
   if (options.initialWeights) copyMatchingWeights(options.initialWeights, params);
   const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction);
   const { train, validation } = split;
@@ -153,7 +155,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
       // Epoch numbers of a warm-started run continue the earlier run's (decay and transitionPriorFromEpoch).
-      const globalEpoch = epoch + (options.continueFromEpoch ?? 0);
+      const globalEpoch = epoch + continued;
       const schedule = { learningRateScale: Math.pow(config.learningRateDecay, globalEpoch - 1), transitionPrior: globalEpoch >= config.transitionPriorFromEpoch };
       stepper?.setSchedule(schedule);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });

@@ -130,5 +130,6 @@ describe('transformer warm start', () => {
     expect(Math.max(...second.params.get('transition_weight').map(Math.abs))).toBeLessThan(1e-6);
     const other = corpus([[0, 1], [1, 2]], 3);
     await expect(trainTransformer(other, { config: { ...tiny, epochs: 1 }, initialWeights: first.params })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'initialWeights' });
+    await expect(trainTransformer(data, { config: { ...tiny, epochs: 1 }, continueFromEpoch: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'continueFromEpoch' });
   }, 60_000);
 });
