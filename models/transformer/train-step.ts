@@ -141,20 +141,25 @@ export class TransformerStepper {
     const N = this.p.itemCount;
     const { offsets, targets, counts } = prior.graph;
     const rows: number[] = [], columns: number[] = [], position: number[] = [], feature: number[] = [];
+    // The window's session's own transitions, counted once per window (key a·N + b).
     const own = new Map<number, number>();
     withColumnLookup(merged, N, (columnOf) => {
       let row = 0;
       for (const w of windows) {
         const session = w.session ?? w.items;
+        own.clear();
+        for (let k = 0; k + 1 < session.length; k++) {
+          if (session[k] === session[k + 1]) continue;
+          const key = session[k]! * N + session[k + 1]!;
+          own.set(key, (own.get(key) ?? 0) + 1);
+        }
         for (let t = 0; t + 1 < w.items.length; t++, row++) {
           const a = w.items[t]!;
-          own.clear();
-          for (let k = 0; k + 1 < session.length; k++) if (session[k] === a && session[k + 1] !== a) own.set(session[k + 1]!, (own.get(session[k + 1]!) ?? 0) + 1);
           for (let e = offsets[a]!; e < offsets[a + 1]!; e++) {
             const b = targets[e]!;
             const col = columnOf[b]!;
             if (col < 0) continue;
-            const n = counts[e]! - (own.get(b) ?? 0);
+            const n = counts[e]! - (own.get(a * N + b) ?? 0);
             if (n <= 0) continue;
             rows.push(row); columns.push(col); position.push(t); feature.push(transitionFeature(n));
           }
