@@ -1,27 +1,58 @@
-import { bprMaxLoss, addColumnBias, addColumnSums } from '../training/losses.js';
-import { columnShift, mergeColumns, sampledSoftmaxReading } from '../training/sampled-softmax.js';
-import { assertSyncReads, mat, matMulRead, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { tf } from '../nn/gradients.js';
+import type { GruCellWeights } from '../nn/gru.js';
+import { scoreColumns } from '../nn/matmul.js';
+import { bprMax, mergedSoftmaxCrossEntropy, sampledMasks } from '../nn/ranking-losses.js';
+import { assertSyncReads, backendReadsSync, transposeJs } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
+import { mergeColumns } from '../training/sampled-softmax.js';
 import type { SessionBatch } from '../training/session-batcher.js';
 import type { Gru4RecConfig } from './config.js';
+import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
 
-interface LayerCache {
-  x: Float32Array; // layer input [R, in] (after dropout)
-  hp: Float32Array; // previous hidden [R, h]
-  gates: Float32Array; // r, z, n per row [R, 3h]
-  c: Float32Array; // recurrent product [R, 3h] (its n part is needed for backward)
-  mask: Float32Array; // output dropout multipliers [R, h]
-  out: Float32Array; // dropped-out output [R, h]
+/** Gradients of one step, kept for tests (`keepGradients`). */
+export interface Gru4RecStepGradients {
+  readonly layers: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[];
+  readonly tableRows: Map<number, Float32Array>;
+  readonly biasRows: Map<number, number>;
+}
+
+/** What one step sends to the backend (host arrays) and how to read its single result back. */
+interface StepInputs {
+  readonly R: number;
+  readonly x: Float32Array;
+  readonly inputMask: Float32Array;
+  readonly layerMasks: Float32Array[];
+  readonly previous: Float32Array[];
+  /** Output columns' items (every sampled column for BPR-max, each item once for cross-entropy). */
+  readonly columnItems: Int32Array;
+  /**
+   * The columns' item-table rows with the output bias as one more feature, `[cols, d+1]`, and the same
+   * transposed, `[d+1, cols]`: the session vector gets a constant 1 appended, so one product adds the bias and
+   * its gradient (column sums of dScores, a slow axis-0 reduction on wasm) comes out of the same product.
+   */
+  readonly columns: Float32Array;
+  readonly columnsT: Float32Array;
+  /** Cross-entropy: per column, the constant added to its logit (log copies − logq·log P). */
+  readonly logitShift?: Float32Array;
+  readonly targetColumn?: Int32Array;
+  readonly targetLogCount?: Float32Array;
+  /** BPR-max: each row's target item and every column's item (the negatives mask). */
+  readonly sampledItems?: Int32Array;
 }
 
 /**
- * One GRU4Rec training step on a session-parallel mini-batch: GRU forward (one step, no BPTT), scores
- * against [batch targets ‖ shared samples], loss gradient, backward, and Adagrad/Adam updates of the GRU
- * weights (dense) and of only the item-table and bias rows this step touched (sparse).
+ * One GRU4Rec training step on a session-parallel mini-batch: the model's one forward ({@link gru4recStep}),
+ * scores against [batch targets ‖ shared samples], BPR-max or sampled cross-entropy, gradients from TF.js
+ * autodiff, then Adagrad/Adam updates of the GRU weights (dense) and of only the item-table and bias rows this
+ * step touched (sparse).
+ *
+ * Parameters live in host Float32Arrays (Gru4RecParams): the step uploads the rows it touches and the dense
+ * weights, and reads loss, new hidden states and every gradient back in ONE read. Row-sparse updates on the host
+ * keep a 43k-row table cheap (a dense optimiser step over it costs ~180 ms on wasm).
  */
 export class Gru4RecStepper {
   private readonly hidden: Float32Array[];
@@ -32,8 +63,10 @@ export class Gru4RecStepper {
   private readonly tableGrad: RowGradientAccumulator;
   private readonly inputGrad: RowGradientAccumulator | undefined;
   private readonly biasGrad: RowGradientAccumulator;
-  private readonly colItems: Int32Array;
+  private readonly sampled: Int32Array;
   private steps = 0;
+  /** Gradients of the last step (kept only when `step` was called with `keepGradients`; for tests). */
+  lastGradients: Gru4RecStepGradients | undefined;
 
   constructor(private readonly p: Gru4RecParams, private readonly c: Gru4RecConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
     const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
@@ -46,166 +79,151 @@ export class Gru4RecStepper {
     this.tableGrad = new RowGradientAccumulator(p.itemCount, p.outSize, m + c.batchSize);
     this.inputGrad = p.inputTable ? new RowGradientAccumulator(p.itemCount, p.inSize, c.batchSize) : undefined;
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, m);
-    this.colItems = new Int32Array(m);
+    this.sampled = new Int32Array(m);
   }
 
-  /** Gradients of the last step (kept only when `step` was called with `keepGradients`; for tests). */
-  lastGradients: { layers: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[]; tableRows: Map<number, Float32Array>; biasRows: Map<number, number> } | undefined;
-
   /**
-   * Trains on one mini-batch; returns the mean loss. `apply: false` computes loss and gradients without
-   * updating anything (gradient checks).
+   * Trains on one mini-batch; returns the mean loss (backends with sync reads: cpu, wasm, tensorflow).
+   * `apply: false` computes loss and gradients without updating anything (gradient checks).
    */
   step(batch: SessionBatch, apply = true, keepGradients = false): number {
     assertSyncReads('Gru4RecStepper.step', 'stepAsync');
-    return runReadsSync(this.computeStep(batch, apply, keepGradients));
+    const inputs = this.prepare(batch);
+    let read: Float32Array | undefined;
+    tf.tidy(() => { read = this.compute(inputs).dataSync() as Float32Array; });
+    return this.finish(batch, inputs, read!, apply, keepGradients);
   }
 
-  /** {@link step} reading every matrix product with `await data()`: runs on every backend (webgpu included). */
-  stepAsync(batch: SessionBatch, apply = true, keepGradients = false): Promise<number> {
-    return runReadsAsync(this.computeStep(batch, apply, keepGradients));
+  /** {@link step} reading its one result with `await data()`: runs on every backend (webgpu included). */
+  async stepAsync(batch: SessionBatch, apply = true, keepGradients = false): Promise<number> {
+    if (backendReadsSync()) return this.step(batch, apply, keepGradients);
+    const inputs = this.prepare(batch);
+    const result = tf.tidy(() => this.compute(inputs));
+    let read: Float32Array;
+    try { read = (await result.data()) as Float32Array; } finally { result.dispose(); }
+    return this.finish(batch, inputs, read, apply, keepGradients);
   }
 
-  /** The step, yielding each matrix product to be computed on the backend and read back by the driver. */
-  private *computeStep(batch: SessionBatch, apply: boolean, keepGradients: boolean): ReadingComputation<number> {
+  /** Zeroes all slots' hidden state (start of an epoch). */
+  resetHidden(): void {
+    for (const h of this.hidden) h.fill(0);
+  }
+
+  /** Gathers on the host what the step uploads: input rows, dropout masks, previous states, output columns. */
+  private prepare(batch: SessionBatch): StepInputs {
     const { p, c } = this;
     const R = batch.size;
-    const S = c.nSample;
-    const M = R + S;
     this.steps++;
-    // Input embedding with dropout.
     const inTable = p.inputTable ?? p.itemTable;
     const e = p.inSize;
-    const x0 = new Float32Array(R * e);
-    const mask0 = dropoutMask(this.rng, R * e, c.dropoutEmbedding);
-    for (let r = 0; r < R; r++) {
-      const src = batch.inputs[r]! * e;
-      for (let i = 0; i < e; i++) x0[r * e + i] = inTable[src + i]! * mask0[r * e + i]!;
-    }
-    // GRU layers forward.
-    const caches: LayerCache[] = [];
-    let x = x0;
-    for (let li = 0; li < p.layers.length; li++) {
-      const l = p.layers[li]!;
+    const x = new Float32Array(R * e);
+    for (let r = 0; r < R; r++) x.set(inTable.subarray(batch.inputs[r]! * e, (batch.inputs[r]! + 1) * e), r * e);
+    const inputMask = dropoutMask(this.rng, R * e, c.dropoutEmbedding);
+    const previous = p.layers.map((l, li) => {
       const h = l.size;
       const state = this.hidden[li]!;
       const hp = new Float32Array(R * h);
-      for (let r = 0; r < R; r++) {
-        if (batch.reset[r]) continue;
-        const s = batch.slots[r]! * h;
-        hp.set(state.subarray(s, s + h), r * h);
-      }
-      const a = yield matMulRead(mat(x, R, l.inSize), mat(l.kernel, l.inSize, 3 * h));
-      const cc = yield matMulRead(mat(hp, R, h), mat(l.recurrent, h, 3 * h));
-      const gates = new Float32Array(R * 3 * h);
-      const mask = dropoutMask(this.rng, R * h, c.dropoutHidden);
-      const out = new Float32Array(R * h);
-      for (let r = 0; r < R; r++) {
-        const g = r * 3 * h;
-        const slot = batch.slots[r]! * h;
-        for (let i = 0; i < h; i++) {
-          const rg = sigmoid(a[g + i]! + cc[g + i]! + l.bias[i]!);
-          const zg = sigmoid(a[g + h + i]! + cc[g + h + i]! + l.bias[h + i]!);
-          const ng = Math.tanh(a[g + 2 * h + i]! + l.bias[2 * h + i]! + rg * cc[g + 2 * h + i]!);
-          gates[g + i] = rg;
-          gates[g + h + i] = zg;
-          gates[g + 2 * h + i] = ng;
-          const hn = (1 - zg) * ng + zg * hp[r * h + i]!;
-          state[slot + i] = hn;
-          out[r * h + i] = hn * mask[r * h + i]!;
-        }
-      }
-      caches.push({ x, hp, gates, c: cc, mask, out });
-      x = out;
-    }
-    // Scores against the batch's targets and the shared samples.
+      for (let r = 0; r < R; r++) if (!batch.reset[r]) hp.set(state.subarray(batch.slots[r]! * h, (batch.slots[r]! + 1) * h), r * h);
+      return hp;
+    });
+    const layerMasks = p.layers.map((l) => dropoutMask(this.rng, R * l.size, c.dropoutHidden));
+    const M = R + c.nSample;
+    const sampled = this.sampled;
+    sampled.set(batch.targets.subarray(0, R));
+    this.sampler.sample(this.rng, sampled, R, M);
     const d = p.outSize;
-    const cols = this.colItems;
-    cols.set(batch.targets.subarray(0, R));
-    this.sampler.sample(this.rng, cols, R, M);
-    const finalOut = x;
-    // Cross-entropy scores each distinct item once on the backend (merged columns, same loss); BPR-max every column.
-    const merged = c.loss === 'bpr-max' ? undefined : mergeColumns(cols.subarray(0, M), R, p.itemCount);
-    const colItems = merged ? merged.items : cols.subarray(0, M);
-    const Mc = colItems.length;
-    const o = new Float32Array(Mc * d);
-    for (let j = 0; j < Mc; j++) {
-      const src = colItems[j]! * d;
-      o.set(p.itemTable.subarray(src, src + d), j * d);
+    const gatherColumns = (items: Int32Array) => {
+      const w = d + 1;
+      const o = new Float32Array(items.length * w);
+      items.forEach((it, j) => { o.set(p.itemTable.subarray(it * d, (it + 1) * d), j * w); o[j * w + d] = p.outputBias[it]!; });
+      return { columns: o, columnsT: transposeJs(o, items.length, w) };
+    };
+    if (c.loss === 'bpr-max') {
+      const items = sampled.slice(0, M);
+      return { R, x, inputMask, layerMasks, previous, columnItems: items, sampledItems: items, ...gatherColumns(items) };
     }
-    let loss: number, dOut: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
-    if (merged) {
-      const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
-      ({ loss, dH: dOut, dO, columnGrad: colGrad } = yield* sampledSoftmaxReading(finalOut, R, d, o, merged, shift));
-    } else {
-      const scores = yield matMulRead(mat(finalOut, R, d), mat(o, M, d), false, true);
-      const colBias = new Float32Array(M);
-      for (let j = 0; j < M; j++) colBias[j] = p.outputBias[cols[j]!]!;
-      addColumnBias(scores, R, M, colBias);
-      const dS = new Float32Array(R * M);
-      loss = bprMaxLoss({ scores, rows: R, cols: M, colItems: cols.subarray(0, M) }, dS, c.bpreg, c.finalActivation === 'elu');
-      // Output layer backward.
-      dOut = yield matMulRead(mat(dS, R, M), mat(o, M, d));
-      dO = yield matMulRead(mat(dS, R, M), mat(finalOut, R, d), true, false);
-      const sums = new Float64Array(M);
-      addColumnSums(dS, R, M, sums);
-      colGrad = sums;
-    }
+    // Cross-entropy scores each distinct item once: a repeated item's column carries log(copies) in its logit.
+    const merged = mergeColumns(sampled.subarray(0, M), R, p.itemCount);
+    const logitShift = Float32Array.from(merged.items, (it, j) => merged.logCount[j]! - (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0));
+    const targetLogCount = Float32Array.from(merged.targetColumn, (col) => merged.logCount[col]!);
+    return { R, x, inputMask, layerMasks, previous, columnItems: merged.items, logitShift, targetColumn: merged.targetColumn, targetLogCount, ...gatherColumns(merged.items) };
+  }
+
+  /**
+   * The step on the backend: forward, loss, autodiff gradients, all concatenated into one tensor
+   * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer].
+   */
+  private compute(s: StepInputs): tf.Tensor1D {
+    const { p, c } = this;
+    const R = s.R;
+    const Mc = s.columnItems.length;
+    const d = p.outSize;
+    const x = tf.tensor2d(s.x, [R, p.inSize]);
+    const columnsT = tf.tensor2d(s.columnsT, [d + 1, Mc]);
+    const columns = tf.tensor2d(s.columns, [Mc, d + 1]);
+    const ones = tf.ones([R, 1]);
+    const dense = p.layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inSize, 3 * l.size]), tf.tensor2d(l.recurrent, [l.size, 3 * l.size]), tf.tensor1d(l.bias)]);
+    const previous = p.layers.map((l, i) => tf.tensor2d(s.previous[i]!, [R, l.size]));
+    const dropout = { input: tf.tensor2d(s.inputMask, [R, p.inSize]), layers: p.layers.map((l, i) => tf.tensor2d(s.layerMasks[i]!, [R, l.size])) };
+    const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
+    const targets = s.targetColumn ? tf.oneHot(tf.tensor1d(s.targetColumn, 'int32'), Mc) : undefined;
+    let states: tf.Tensor2D[] = [];
+    const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
+      const layers: GruCellWeights[] = p.layers.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
+      const out = gru4recStep(xRows as tf.Tensor2D, previous, layers, dropout);
+      states = out.states.map((t) => tf.keep(t));
+      const scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
+      if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
+      const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
+      return mergedSoftmaxCrossEntropy(logits, targets as tf.Tensor2D, tf.tensor2d(s.targetLogCount!, [R, 1]));
+    };
+    const { value, grads } = tf.valueAndGrads(lossOf)([x, columnsT, ...dense]);
+    const parts = [tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))];
+    const out = tf.concat(parts) as tf.Tensor1D;
+    tf.dispose(states);
+    return out;
+  }
+
+  /** Unpacks the one read: carries hidden states, accumulates row gradients, applies the optimisers. */
+  private finish(batch: SessionBatch, s: StepInputs, read: Float32Array, apply: boolean, keepGradients: boolean): number {
+    const { p } = this;
+    const R = s.R;
+    const d = p.outSize, e = p.inSize;
+    const Mc = s.columnItems.length;
+    let at = 0;
+    const take = (n: number) => read.subarray(at, (at += n));
+    const loss = read[at++]!;
+    p.layers.forEach((l, li) => {
+      const h = l.size;
+      const next = take(R * h);
+      const state = this.hidden[li]!;
+      for (let r = 0; r < R; r++) state.set(next.subarray(r * h, (r + 1) * h), batch.slots[r]! * h);
+    });
+    const dX = take(R * e);
+    // d columnsᵀ `[d+1, cols]`: the first d rows are the item rows' gradients, the last the bias gradient.
+    const dColumnsT = take((d + 1) * Mc);
+    const dColumns = transposeJs(dColumnsT, d, Mc);
+    const dBias = dColumnsT.subarray(d * Mc);
+    const layerGrads = p.layers.map((l) => ({ kernel: take(l.inSize * 3 * l.size), recurrent: take(l.size * 3 * l.size), bias: take(3 * l.size) }));
     this.tableGrad.clear();
     this.biasGrad.clear();
     for (let j = 0; j < Mc; j++) {
-      this.tableGrad.add(colItems[j]!, dO, j * d);
-      this.biasGrad.addScalar(colItems[j]!, colGrad[j]!);
+      this.tableGrad.add(s.columnItems[j]!, dColumns, j * d);
+      this.biasGrad.addScalar(s.columnItems[j]!, dBias[j]!);
     }
-    // GRU layers backward (one step: the previous hidden state is treated as a constant).
-    const layerGrads: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[] = [];
-    for (let li = p.layers.length - 1; li >= 0; li--) {
-      const l = p.layers[li]!;
-      const h = l.size;
-      const k = caches[li]!;
-      const dA = new Float32Array(R * 3 * h);
-      const dC = new Float32Array(R * 3 * h);
-      const db = new Float32Array(3 * h);
-      for (let r = 0; r < R; r++) {
-        const g = r * 3 * h;
-        for (let i = 0; i < h; i++) {
-          const dh = dOut[r * h + i]! * k.mask[r * h + i]!;
-          const rg = k.gates[g + i]!, zg = k.gates[g + h + i]!, ng = k.gates[g + 2 * h + i]!;
-          const dn = dh * (1 - zg);
-          const dz = dh * (k.hp[r * h + i]! - ng);
-          const dan = dn * (1 - ng * ng);
-          const dr = dan * k.c[g + 2 * h + i]!;
-          const dar = dr * rg * (1 - rg);
-          const daz = dz * zg * (1 - zg);
-          dA[g + i] = dar; dA[g + h + i] = daz; dA[g + 2 * h + i] = dan;
-          dC[g + i] = dar; dC[g + h + i] = daz; dC[g + 2 * h + i] = dan * rg;
-          db[i] = db[i]! + dar; db[h + i] = db[h + i]! + daz; db[2 * h + i] = db[2 * h + i]! + dan;
-        }
-      }
-      const dK = yield matMulRead(mat(k.x, R, l.inSize), mat(dA, R, 3 * h), true, false);
-      const dU = yield matMulRead(mat(k.hp, R, h), mat(dC, R, 3 * h), true, false);
-      dOut = yield matMulRead(mat(dA, R, 3 * h), mat(l.kernel, l.inSize, 3 * h), false, true);
-      layerGrads[li] = { kernel: dK, recurrent: dU, bias: db };
-    }
-    // dOut is now d(loss)/d(x0): through the embedding dropout into the input rows.
     const inGrad = this.inputGrad ?? this.tableGrad;
-    if (this.inputGrad) this.inputGrad.clear();
-    for (let r = 0; r < R; r++) {
-      for (let i = 0; i < e; i++) dOut[r * e + i] = dOut[r * e + i]! * mask0[r * e + i]!;
-      inGrad.add(batch.inputs[r]!, dOut, r * e);
-    }
+    this.inputGrad?.clear();
+    for (let r = 0; r < R; r++) inGrad.add(batch.inputs[r]!, dX, r * e);
     if (keepGradients) {
       const tableRows = new Map<number, Float32Array>();
       for (let k = 0; k < this.tableGrad.count; k++) tableRows.set(this.tableGrad.rows[k]!, this.tableGrad.grad.slice(k * d, (k + 1) * d));
       const biasRows = new Map<number, number>();
       for (let k = 0; k < this.biasGrad.count; k++) biasRows.set(this.biasGrad.rows[k]!, this.biasGrad.grad[k]!);
-      this.lastGradients = { layers: layerGrads, tableRows, biasRows };
+      this.lastGradients = { layers: layerGrads.map((g) => ({ kernel: g.kernel.slice(), recurrent: g.recurrent.slice(), bias: g.bias.slice() })), tableRows, biasRows };
     }
-    if (!apply) return loss / R;
-    // Updates.
+    if (!apply) return loss;
     const t = this.steps;
-    p.layers.forEach((_, li) => {
-      const g = layerGrads[li]!;
+    layerGrads.forEach((g, li) => {
       const opt = this.optLayers[li]!;
       opt.kernel.updateDense(g.kernel, t);
       opt.recurrent.updateDense(g.recurrent, t);
@@ -214,15 +232,6 @@ export class Gru4RecStepper {
     this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, t);
     if (this.optInput && this.inputGrad) this.optInput.updateRows(this.inputGrad.rows, this.inputGrad.count, this.inputGrad.grad, e, t);
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, t);
-    return loss / R;
+    return loss;
   }
-
-  /** Zeroes all slots' hidden state (start of an epoch). */
-  resetHidden(): void {
-    for (const h of this.hidden) h.fill(0);
-  }
-}
-
-function sigmoid(v: number): number {
-  return 1 / (1 + Math.exp(-v));
 }

@@ -7,7 +7,7 @@ import { PopularitySampler } from '../../../models/training/sampler.js';
 import type { SessionBatch } from '../../../models/training/session-batcher.js';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 
-// Finite-difference check of the hand-written GRU4Rec backward pass (both losses, two layers).
+// Finite-difference check of the GRU4Rec training step's autodiff gradients (both losses, two layers).
 describe.each(['bpr-max', 'cross-entropy'] as const)('GRU4Rec gradients (%s)', (loss) => {
   it('match central differences', async () => {
     await selectBackend({ backend: 'cpu' });

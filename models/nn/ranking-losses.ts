@@ -1,0 +1,112 @@
+import { tf } from './gradients.js';
+
+/**
+ * Sampled ranking losses over a score matrix `[rows, cols]` whose column i is row i's target (the batch's
+ * targets first, then shared negatives). `negatives` `[rows, cols]` is 1 where a column is a negative for the
+ * row (0 on the target's own column and on every other column holding the same item). Both return the mean
+ * over rows; gradients come from TF.js autodiff.
+ */
+export interface SampledScores {
+  readonly scores: tf.Tensor2D;
+  readonly negatives: tf.Tensor2D;
+  /** One-hot `[rows, cols]` of each row's target column (column i for row i). */
+  readonly targets: tf.Tensor2D;
+}
+
+/**
+ * BPR-max (Hidasi & Karatzoglou 2018): `−log Σ_j s_j σ(r_t − r_j) + bpreg · Σ_j s_j r_j²`, s = softmax over
+ * the row's negatives. `elu` applies ELU(1) to the scores first (GRU4Rec's best setting on Diginetica).
+ * A row with no negative contributes 0. Mean over rows.
+ *
+ * One op with its closed-form gradient (tf.customGrad): autodiff through the dozen elementwise ops over the
+ * `[rows, cols]` matrix (128 × 2,176 per GRU4Rec step) costs about twice as many full-matrix kernels on wasm.
+ * test/models/nn/ranking-losses.test.ts checks it against autodiff of {@link bprMaxReference} and against
+ * finite differences. With y = act(r), σ_j = σ(y_t − y_j), p = Σ s σ, q = Σ s y²:
+ * ∂/∂y_j = s_j (p − σ_j²)/p + bpreg · s_j (y_j² + 2y_j − q), ∂/∂y_t = −Σ_j s_j σ_j (1 − σ_j) / p.
+ */
+export function bprMax({ scores, negatives, targets }: SampledScores, bpreg: number, elu: boolean): tf.Scalar {
+  const rows = scores.shape[0];
+  const op = tf.customGrad(((r: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    // Everything the gradient uses goes through save(): tensors merely closed over are freed with the forward.
+    const negativeBias = tf.mul(tf.sub(negatives, 1), 1e9);
+    const hasNegative = tf.max(negatives, 1, true);
+    const y = elu ? tf.elu(r) : r;
+    const yt = tf.sum(tf.mul(y, targets), 1, true);
+    const s = tf.mul(tf.softmax(tf.add(y, negativeBias)), negatives);
+    const sig = tf.sigmoid(tf.sub(yt, y));
+    const sSig = tf.mul(s, sig);
+    const p = tf.add(tf.sum(sSig, 1, true), 1e-24);
+    const y2 = tf.square(y);
+    const q = tf.sum(tf.mul(s, y2), 1, true);
+    const perRow = tf.mul(tf.add(tf.neg(tf.log(p)), tf.mul(q, bpreg)), hasNegative);
+    save([y, s, sig, sSig, p, q, y2, hasNegative, targets]);
+    return {
+      value: tf.div(tf.sum(perRow), rows),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sy, ss, ssig, ssSig, sp, sq, sy2, sHas, sTargets] = saved as tf.Tensor2D[];
+        const coef = tf.div(tf.mul(dy, sHas!), rows);
+        const sSig2 = tf.mul(ssSig!, ssig!);
+        const dyt = tf.div(tf.sub(tf.sum(sSig2, 1, true), sp!), sp!);
+        let dY = tf.sub(ss!, tf.div(sSig2, sp!));
+        if (bpreg !== 0) dY = tf.add(dY, tf.mul(tf.mul(ss!, tf.sub(tf.add(sy2!, tf.mul(sy!, 2)), sq!)), bpreg));
+        dY = tf.mul(tf.add(dY, tf.mul(sTargets!, dyt)), coef);
+        return elu ? tf.tidy(() => eluGrad(dY, sy!)) : dY;
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(scores) as tf.Scalar;
+}
+
+/** ELU's gradient from its output: `dy · (y + 1)` where y < 0, else `dy` (the EluGrad kernel). */
+function eluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel('EluGrad', { dy, y });
+}
+
+/** {@link bprMax} as plain ops differentiated by autodiff: the reference the fused op is tested against. */
+export function bprMaxReference({ scores, negatives, targets }: SampledScores, bpreg: number, elu: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    const y = elu ? tf.elu(scores) : scores;
+    const target = tf.sum(tf.mul(y, targets), 1, true);
+    const s = tf.mul(tf.softmax(tf.add(y, tf.mul(tf.sub(negatives, 1), 1e9))), negatives);
+    const p = tf.sum(tf.mul(s, tf.sigmoid(tf.sub(target, y))), 1);
+    const q = tf.sum(tf.mul(s, tf.square(y)), 1);
+    const perRow = tf.mul(tf.add(tf.neg(tf.log(tf.add(p, 1e-24))), tf.mul(q, bpreg)), tf.max(negatives, 1));
+    return tf.mean(perRow) as tf.Scalar;
+  });
+}
+
+/**
+ * The masks of {@link SampledScores}, built on the host from the columns' items and the rows' targets
+ * (row i's target is column i): `negatives` is 1 where the column's item differs from the row's target, and
+ * `targets` is the one-hot of column i. A broadcast NotEqual and a strided slice are slow paths on wasm
+ * (hundreds of ms per 128 × 2176 step); an upload is ~1 ms.
+ */
+export function sampledMasks(columnItems: Int32Array, rows: number): { negatives: tf.Tensor2D; targets: tf.Tensor2D } {
+  const cols = columnItems.length;
+  const neg = new Float32Array(rows * cols);
+  const tgt = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const t = columnItems[i]!;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) neg[o + j] = columnItems[j] === t ? 0 : 1;
+    tgt[o + i] = 1;
+  }
+  return { negatives: tf.tensor2d(neg, [rows, cols]), targets: tf.tensor2d(tgt, [rows, cols]) };
+}
+
+/**
+ * Softmax cross-entropy over merged sampled columns: each distinct sampled item has one column whose logit
+ * already carries `log(copies)` (so the softmax over merged columns equals the one over every sampled column),
+ * and row i's positive is ONE copy of its target column: with p′ the merged target column's softmax mass and
+ * k its copies, the normaliser without the target's other copies is Z′(1 − p′(1 − 1/k)).
+ * `targets` is the one-hot `[rows, cols]` of each row's target column; `targetLogCount` `[rows, 1]` its log k.
+ */
+export function mergedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, targetLogCount: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    // Through the fused softmax kernel: exp and log over the whole [rows, cols] matrix are ~10× slower on wasm.
+    const pMerged = tf.sum(tf.mul(tf.softmax(logits), targets), 1);
+    const logK = tf.reshape(targetLogCount, [-1]);
+    const lossRows = tf.add(tf.sub(tf.log(tf.sub(1, tf.mul(pMerged, tf.sub(1, tf.exp(tf.neg(logK)))))), tf.log(tf.add(pMerged, 1e-30))), logK);
+    return tf.mean(lossRows) as tf.Scalar;
+  });
+}
