@@ -1,4 +1,4 @@
-import { tf } from '../nn/gradients.js';
+import { tf } from '../../src/backend/tf.js';
 import { gruCell, type GruCellWeights } from '../nn/gru.js';
 
 /** Dropout multipliers (0 or 1/(1−rate)) for one training step: the input embedding and each layer's output. */

@@ -4,13 +4,12 @@ import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import type { GruCellWeights } from '../nn/gru.js';
+import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
 
-interface LayerTensors {
+interface LayerTensors extends GruCellWeights {
   readonly size: number;
-  readonly kernel: tf.Tensor2D;
-  readonly recurrent: tf.Tensor2D;
-  readonly bias: tf.Tensor1D;
 }
 
 /**
@@ -164,38 +163,22 @@ export class Gru4RecScorer implements Scorer {
     return runReadsAsync(this.computeStep(items, states));
   }
 
-  /** The GRU step layer by layer; each layer's new state is yielded to be read back by the driver. */
+  /**
+   * The batched GRU step through the model's one forward ({@link gru4recStep}); every layer's new state comes
+   * back in one read, concatenated per row as in `modelState`.
+   */
   private *computeStep(items: Int32Array, states: readonly Float32Array[]): ReadingComputation<Float32Array[]> {
     const B = items.length;
-    const out = states.map(() => new Float32Array(this.stateSize));
-    if (B === 0) return out;
-    let xValues: Float32Array | undefined; // the previous layer's output; undefined: the item embeddings
-    let xSize = 0;
-    let offset = 0;
-    for (const l of this.layers) {
-      const h = l.size;
-      const hp = new Float32Array(B * h);
-      states.forEach((s, i) => hp.set(s.subarray(offset, offset + h), i * h));
-      const input = xValues;
-      const inputSize = xSize;
-      const vals: Float32Array = yield () => {
-        const x = input ? tf.tensor2d(input, [B, inputSize]) : tf.gather(this.inputTable, tf.tensor1d(items, 'int32'));
-        const hpT = tf.tensor2d(hp, [B, h]);
-        const a = tf.add(tf.matMul(x, l.kernel), l.bias);
-        const c = tf.matMul(hpT, l.recurrent);
-        const [ar, az, an] = tf.split(a, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const [cr, cz, cn] = tf.split(c, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const r = tf.sigmoid(tf.add(ar, cr));
-        const z = tf.sigmoid(tf.add(az, cz));
-        const n = tf.tanh(tf.add(an, tf.mul(r, cn)));
-        return tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, hpT));
-      };
-      for (let i = 0; i < B; i++) out[i]!.set(vals.subarray(i * h, (i + 1) * h), offset);
-      xValues = vals;
-      xSize = h;
-      offset += h;
-    }
-    return out;
+    if (B === 0) return states.map(() => new Float32Array(this.stateSize));
+    const packed = new Float32Array(B * this.stateSize);
+    states.forEach((s, i) => packed.set(s.subarray(0, this.stateSize), i * this.stateSize));
+    const sizes = this.layers.map((l) => l.size);
+    const read: Float32Array = yield () => {
+      const previous = tf.split(tf.tensor2d(packed, [B, this.stateSize]), sizes, 1) as tf.Tensor2D[];
+      const x = tf.gather(this.inputTable, tf.tensor1d(items, 'int32'));
+      return tf.concat(gru4recStep(x, previous, this.layers).states, 1);
+    };
+    return states.map((_, i) => read.slice(i * this.stateSize, (i + 1) * this.stateSize));
   }
 
   dispose(): void {

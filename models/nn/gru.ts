@@ -1,4 +1,4 @@
-import { tf } from './gradients.js';
+import { tf } from '../../src/backend/tf.js';
 import { matMul } from './matmul.js';
 
 /** One GRU layer's weights; gates in the order [reset, update, candidate] along the last axis. */

@@ -1,4 +1,4 @@
-import { tf } from './gradients.js';
+import { tf } from '../../src/backend/tf.js';
 
 /**
  * `a · b` whose gradient multiplies by explicitly transposed operands (`dy · transpose(b)`, `transpose(a) · dy`).

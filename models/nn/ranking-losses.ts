@@ -1,4 +1,4 @@
-import { tf } from './gradients.js';
+import { tf } from '../../src/backend/tf.js';
 
 /**
  * Sampled ranking losses over a score matrix `[rows, cols]` whose column i is row i's target (the batch's

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { resolveGru4RecConfig } from '../../../models/gru4rec/config.js';
+import { Gru4RecParams } from '../../../models/gru4rec/params.js';
+import { Gru4RecScorer } from '../../../models/gru4rec/scorer.js';
+import { Gru4RecStepper } from '../../../models/gru4rec/train-step.js';
+import { Rng } from '../../../models/training/rng.js';
+import { PopularitySampler } from '../../../models/training/sampler.js';
+import { SessionParallelBatcher } from '../../../models/training/session-batcher.js';
+import { selectBackend } from '../../../src/backend/select-backend.js';
+import { tf } from '../../../src/backend/tf.js';
+import { newSessionState } from '../../../src/sessions/session-state.js';
+import { countReadBacks } from '../../helpers/read-backs.js';
+
+function toyData(n: number, sessions: number, seed: number) {
+  const rng = new Rng(seed);
+  const offsets = new Int32Array(sessions + 1);
+  const items: number[] = [];
+  for (let s = 0; s < sessions; s++) {
+    const len = 2 + rng.int(5);
+    for (let i = 0; i < len; i++) items.push(rng.int(n));
+    offsets[s + 1] = items.length;
+  }
+  return { offsets, items: Int32Array.from(items) };
+}
+
+// The engine's contract (issue #16): one read-back per training step and per serving step on sync backends,
+// no tensor left behind.
+describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
+  it.each(['bpr-max', 'cross-entropy'] as const)('reads back once per training step (%s) and leaks no tensor over 100 steps', async (loss) => {
+    await selectBackend({ backend, force: true, strict: true });
+    const N = 50;
+    const config = resolveGru4RecConfig({ layers: [8, 6], loss, batchSize: 8, nSample: 16, seed: 1 });
+    const params = new Gru4RecParams(config, N);
+    params.initialize(new Rng(2));
+    const stepper = new Gru4RecStepper(params, config, new PopularitySampler(new Float64Array(N).fill(1), 0.5), new Rng(3));
+    const data = toyData(N, 400, 4);
+    const batcher = new SessionParallelBatcher(data, config.batchSize);
+    batcher.step();
+    stepper.step(batcher.batch); // kernels and constants warmed up
+    const before = tf.memory().numTensors;
+    let steps = 0, reads = 0;
+    while (steps < 100 && batcher.step()) {
+      reads += (await countReadBacks(() => stepper.step(batcher.batch))).reads;
+      steps++;
+    }
+    expect(steps).toBe(100);
+    expect(reads).toBe(steps);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('advances a batch of sessions with one read, whatever the number of layers, and leaks nothing', async () => {
+    await selectBackend({ backend, force: true, strict: true });
+    const config = resolveGru4RecConfig({ layers: [8, 6, 5], seed: 1 });
+    const params = new Gru4RecParams(config, 30);
+    params.initialize(new Rng(2));
+    const scorer = new Gru4RecScorer(params);
+    const sessions = [0, 1, 2].map((k) => { const s = newSessionState(`s${k}`, 0, 0); s.items.push(k); return s; });
+    scorer.observe(sessions);
+    const before = tf.memory().numTensors;
+    for (let t = 0; t < 10; t++) {
+      sessions.forEach((s, k) => s.items.push((t * 3 + k) % 30));
+      expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    scorer.dispose();
+  });
+});
