@@ -1,0 +1,146 @@
+// The model engines' figures in one command (issue #16): per model and backend, read-backs per training step,
+// read-backs per serving batch (observe + recommend of a micro-batch), training events/s and serving events/s,
+// on a synthetic log with Diginetica's catalogue size (43,097 items).
+// usage: npm run build && node bench/engine.mjs [--json] [--backends wasm,cpu] [--models gru4rec,transformer]
+//        [--steps 40] [--serve-batch 256] [--dist ../dist]
+// Timings are wall-clock on whatever else the machine is doing: give the load average with any figure you report.
+import { loadavg } from 'node:os';
+
+const args = process.argv.slice(2);
+const flag = (name, dflt) => { const i = args.indexOf(name); return i < 0 ? dflt : args[i + 1]; };
+const dist = flag('--dist', '../dist');
+const json = args.includes('--json');
+const backends = flag('--backends', 'wasm').split(',');
+const models = flag('--models', 'gru4rec,transformer').split(',');
+const steps = Number(flag('--steps', '40'));
+const serveBatch = Number(flag('--serve-batch', '256'));
+const N = 43097;
+
+const { selectBackend } = await import(`${dist}/src/backend/select-backend.js`);
+const { tf } = await import(`${dist}/src/backend/tf.js`);
+const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
+const { Rng } = await import(`${dist}/models/training/rng.js`);
+const { PopularitySampler } = await import(`${dist}/models/training/sampler.js`);
+const { SessionParallelBatcher } = await import(`${dist}/models/training/session-batcher.js`);
+
+/** Counts tensor reads (outermost dataSync/data/array/arraySync/buffer/bufferSync calls) while `fn` runs. */
+async function countReads(fn) {
+  const proto = tf.Tensor.prototype;
+  const names = ['dataSync', 'data', 'arraySync', 'array', 'bufferSync', 'buffer'];
+  const saved = names.map((n) => proto[n]);
+  let reads = 0, depth = 0;
+  names.forEach((n, i) => {
+    proto[n] = function (...a) {
+      if (depth === 0) reads++;
+      depth++;
+      try { const r = saved[i].apply(this, a); if (r instanceof Promise) return r.finally(() => { depth--; }); depth--; return r; } catch (e) { depth--; throw e; }
+    };
+  });
+  try { await fn(); } finally { names.forEach((n, i) => { proto[n] = saved[i]; }); }
+  return reads;
+}
+
+// Synthetic sessions: popularity ∝ u³ over the catalogue, 2–7 events each.
+const rng = new Rng(1);
+const S = 20000;
+const offsets = new Int32Array(S + 1);
+const list = [];
+for (let s = 0; s < S; s++) {
+  const len = 2 + rng.int(6);
+  for (let i = 0; i < len; i++) list.push(Math.floor(Math.pow(rng.next(), 3) * N));
+  offsets[s + 1] = list.length;
+}
+const data = { offsets, items: Int32Array.from(list) };
+const support = new Float64Array(N);
+for (const i of list) support[i]++;
+
+async function timeTraining(step, batches) {
+  for (let i = 0; i < 3; i++) await step(batches());
+  const readsPerStep = await countReads(async () => step(batches()));
+  let ev = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) ev += await step(batches());
+  return { readsPerStep, eventsPerSecond: ev / ((performance.now() - t0) / 1000) };
+}
+
+async function timeServing(scorer) {
+  const r = new Rng(7);
+  const sessions = Array.from({ length: serveBatch }, (_, k) => { const s = newSessionState(`b${k}`, 0, 0); s.items.push(r.int(N)); return s; });
+  const filters = sessions.map(() => undefined);
+  const serve = async () => {
+    for (const s of sessions) s.items.push(r.int(N));
+    await scorer.observe(sessions);
+    if (scorer.recommend) await scorer.recommend(sessions, 20, filters);
+    else await scorer.score(sessions);
+  };
+  await serve(); await serve();
+  const readsPerBatch = await countReads(serve);
+  const rounds = 8;
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) await serve();
+  return { readsPerBatch, eventsPerSecond: (rounds * serveBatch) / ((performance.now() - t0) / 1000) };
+}
+
+async function gru4rec() {
+  const { resolveGru4RecConfig } = await import(`${dist}/models/gru4rec/config.js`);
+  const { Gru4RecParams } = await import(`${dist}/models/gru4rec/params.js`);
+  const { Gru4RecStepper } = await import(`${dist}/models/gru4rec/train-step.js`);
+  const { Gru4RecScorer } = await import(`${dist}/models/gru4rec/scorer.js`);
+  const config = resolveGru4RecConfig({ layers: [100], batchSize: 128, nSample: 2048 });
+  const params = new Gru4RecParams(config, N);
+  params.initialize(new Rng(2));
+  const stepper = new Gru4RecStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
+  const batcher = new SessionParallelBatcher(data, config.batchSize);
+  const train = await timeTraining(async (b) => { await stepper.stepAsync(b); return b.size; }, () => { if (!batcher.step()) throw new Error('synthetic log exhausted'); return batcher.batch; });
+  const scorer = new Gru4RecScorer(params, { scoring: 'exact' });
+  const serve = await timeServing(scorer);
+  scorer.dispose();
+  return { model: 'gru4rec', setting: 'hidden 100, batch 128, 2048 samples, bpr-max; serving exact top-20', train, serve };
+}
+
+async function transformer() {
+  const { resolveTransformerConfig } = await import(`${dist}/models/transformer/config.js`);
+  const { TransformerParams } = await import(`${dist}/models/transformer/params.js`);
+  const { TransformerStepper } = await import(`${dist}/models/transformer/train-step.js`);
+  const { TransformerScorer } = await import(`${dist}/models/transformer/scorer.js`);
+  const config = resolveTransformerConfig({});
+  const params = new TransformerParams(config, N);
+  params.initialize(new Rng(2));
+  const stepper = new TransformerStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
+  let s = 0;
+  const windows = () => {
+    const out = [];
+    let positions = 0;
+    while (out.length < config.batchSize) {
+      const a = offsets[s % S], b = offsets[s % S + 1];
+      s++;
+      out.push({ items: data.items.subarray(a, Math.min(b, a + config.maxLength + 1)) });
+      positions += Math.min(b - a, config.maxLength + 1) - 1;
+    }
+    out.positions = positions;
+    return out;
+  };
+  const train = await timeTraining(async (w) => { await stepper.stepAsync(w); return w.positions; }, windows);
+  const scorer = new TransformerScorer(params, { scoring: 'exact' });
+  const serve = await timeServing(scorer);
+  scorer.dispose();
+  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples); serving exact top-20`, train, serve };
+}
+
+const rows = [];
+for (const backend of backends) {
+  await selectBackend({ backend, force: true, strict: true });
+  for (const m of models) {
+    const r = m === 'gru4rec' ? await gru4rec() : await transformer();
+    rows.push({ backend, ...r });
+    if (!json) console.error(`${backend} ${m}: train ${r.train.eventsPerSecond.toFixed(0)} events/s (${r.train.readsPerStep} reads/step), serve ${r.serve.eventsPerSecond.toFixed(0)} events/s (${r.serve.readsPerBatch} reads/batch of ${serveBatch})`);
+  }
+}
+const result = { items: N, serveBatch, steps, load: loadavg().map((l) => Number(l.toFixed(2))), node: process.version, rows };
+if (json) console.log(JSON.stringify(result, null, 2));
+else {
+  console.log(`| model | backend | reads / training step | reads / serving batch | training events/s | serving events/s |`);
+  console.log(`|---|---|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.train.readsPerStep} | ${r.serve.readsPerBatch} | ${r.train.eventsPerSecond.toFixed(0)} | ${r.serve.eventsPerSecond.toFixed(0)} |`);
+  console.log(`load average ${result.load.join(', ')}`);
+}
