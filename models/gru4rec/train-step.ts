@@ -20,15 +20,25 @@ export interface Gru4RecStepGradients {
   readonly biasRows: Map<number, number>;
 }
 
-/** What one step sends to the backend (host arrays) and how to read its single result back. */
-interface StepInputs {
+/** The random draws of one step (dropout masks, sampled output columns), shared by both steppers. */
+export interface StepDraw {
   readonly R: number;
-  readonly x: Float32Array;
   readonly inputMask: Float32Array;
   readonly layerMasks: Float32Array[];
-  readonly previous: Float32Array[];
   /** Output columns' items (every sampled column for BPR-max, each item once for cross-entropy). */
   readonly columnItems: Int32Array;
+  /** Cross-entropy: per column, the constant added to its logit (log copies − logq·log P). */
+  readonly logitShift?: Float32Array;
+  readonly targetColumn?: Int32Array;
+  readonly targetLogCount?: Float32Array;
+  /** BPR-max: every column's item (row i's target is column i), for the negatives mask. */
+  readonly sampledItems?: Int32Array;
+}
+
+/** What the host stepper uploads besides the draw. */
+interface StepInputs extends StepDraw {
+  readonly x: Float32Array;
+  readonly previous: Float32Array[];
   /**
    * The columns' item-table rows with the output bias as one more feature, `[cols, d+1]`, and the same
    * transposed, `[d+1, cols]`: the session vector gets a constant 1 appended, so one product adds the bias and
@@ -36,12 +46,6 @@ interface StepInputs {
    */
   readonly columns: Float32Array;
   readonly columnsT: Float32Array;
-  /** Cross-entropy: per column, the constant added to its logit (log copies − logq·log P). */
-  readonly logitShift?: Float32Array;
-  readonly targetColumn?: Int32Array;
-  readonly targetLogCount?: Float32Array;
-  /** BPR-max: each row's target item and every column's item (the negatives mask). */
-  readonly sampledItems?: Int32Array;
 }
 
 /**
@@ -111,14 +115,14 @@ export class Gru4RecStepper {
 
   /** Gathers on the host what the step uploads: input rows, dropout masks, previous states, output columns. */
   private prepare(batch: SessionBatch): StepInputs {
-    const { p, c } = this;
+    const { p } = this;
     const R = batch.size;
     this.steps++;
+    const draw = drawStep(batch, this.c, p.itemCount, this.sampler, this.rng, p.inSize, p.layers.map((l) => l.size), this.sampled);
     const inTable = p.inputTable ?? p.itemTable;
     const e = p.inSize;
     const x = new Float32Array(R * e);
     for (let r = 0; r < R; r++) x.set(inTable.subarray(batch.inputs[r]! * e, (batch.inputs[r]! + 1) * e), r * e);
-    const inputMask = dropoutMask(this.rng, R * e, c.dropoutEmbedding);
     const previous = p.layers.map((l, li) => {
       const h = l.size;
       const state = this.hidden[li]!;
@@ -126,27 +130,11 @@ export class Gru4RecStepper {
       for (let r = 0; r < R; r++) if (!batch.reset[r]) hp.set(state.subarray(batch.slots[r]! * h, (batch.slots[r]! + 1) * h), r * h);
       return hp;
     });
-    const layerMasks = p.layers.map((l) => dropoutMask(this.rng, R * l.size, c.dropoutHidden));
-    const M = R + c.nSample;
-    const sampled = this.sampled;
-    sampled.set(batch.targets.subarray(0, R));
-    this.sampler.sample(this.rng, sampled, R, M);
     const d = p.outSize;
-    const gatherColumns = (items: Int32Array) => {
-      const w = d + 1;
-      const o = new Float32Array(items.length * w);
-      items.forEach((it, j) => { o.set(p.itemTable.subarray(it * d, (it + 1) * d), j * w); o[j * w + d] = p.outputBias[it]!; });
-      return { columns: o, columnsT: transposeJs(o, items.length, w) };
-    };
-    if (c.loss === 'bpr-max') {
-      const items = sampled.slice(0, M);
-      return { R, x, inputMask, layerMasks, previous, columnItems: items, sampledItems: items, ...gatherColumns(items) };
-    }
-    // Cross-entropy scores each distinct item once: a repeated item's column carries log(copies) in its logit.
-    const merged = mergeColumns(sampled.subarray(0, M), R, p.itemCount);
-    const logitShift = Float32Array.from(merged.items, (it, j) => merged.logCount[j]! - (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0));
-    const targetLogCount = Float32Array.from(merged.targetColumn, (col) => merged.logCount[col]!);
-    return { R, x, inputMask, layerMasks, previous, columnItems: merged.items, logitShift, targetColumn: merged.targetColumn, targetLogCount, ...gatherColumns(merged.items) };
+    const w = d + 1;
+    const columns = new Float32Array(draw.columnItems.length * w);
+    draw.columnItems.forEach((it, j) => { columns.set(p.itemTable.subarray(it * d, (it + 1) * d), j * w); columns[j * w + d] = p.outputBias[it]!; });
+    return { ...draw, x, previous, columns, columnsT: transposeJs(columns, draw.columnItems.length, w) };
   }
 
   /**
@@ -154,32 +142,14 @@ export class Gru4RecStepper {
    * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer].
    */
   private compute(s: StepInputs): tf.Tensor1D {
-    const { p, c } = this;
+    const { p } = this;
     const R = s.R;
     const Mc = s.columnItems.length;
     const d = p.outSize;
-    const x = tf.tensor2d(s.x, [R, p.inSize]);
-    const columnsT = tf.tensor2d(s.columnsT, [d + 1, Mc]);
-    const columns = tf.tensor2d(s.columns, [Mc, d + 1]);
-    const ones = tf.ones([R, 1]);
     const dense = p.layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inSize, 3 * l.size]), tf.tensor2d(l.recurrent, [l.size, 3 * l.size]), tf.tensor1d(l.bias)]);
     const previous = p.layers.map((l, i) => tf.tensor2d(s.previous[i]!, [R, l.size]));
-    const dropout = { input: tf.tensor2d(s.inputMask, [R, p.inSize]), layers: p.layers.map((l, i) => tf.tensor2d(s.layerMasks[i]!, [R, l.size])) };
-    const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
-    const targets = s.targetColumn ? tf.oneHot(tf.tensor1d(s.targetColumn, 'int32'), Mc) : undefined;
-    let states: tf.Tensor2D[] = [];
-    const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
-      const layers: GruCellWeights[] = p.layers.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
-      const out = gru4recStep(xRows as tf.Tensor2D, previous, layers, dropout);
-      states = out.states.map((t) => tf.keep(t));
-      const scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
-      if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
-      const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
-      return mergedSoftmaxCrossEntropy(logits, targets as tf.Tensor2D, tf.tensor2d(s.targetLogCount!, [R, 1]));
-    };
-    const { value, grads } = tf.valueAndGrads(lossOf)([x, columnsT, ...dense]);
-    const parts = [tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))];
-    const out = tf.concat(parts) as tf.Tensor1D;
+    const { value, grads, states } = gru4recGradients(this.c, s, tf.tensor2d(s.x, [R, p.inSize]), tf.tensor2d(s.columnsT, [d + 1, Mc]), tf.tensor2d(s.columns, [Mc, d + 1]), previous, dense);
+    const out = tf.concat([tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))]) as tf.Tensor1D;
     tf.dispose(states);
     return out;
   }
@@ -234,4 +204,50 @@ export class Gru4RecStepper {
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, t);
     return loss;
   }
+}
+
+/** Draws one step's dropout masks and sampled output columns (in a fixed order of the generator's use). */
+export function drawStep(batch: SessionBatch, c: Gru4RecConfig, itemCount: number, sampler: PopularitySampler, rng: Rng, inSize: number, layerSizes: readonly number[], scratch: Int32Array): StepDraw {
+  const R = batch.size;
+  const inputMask = dropoutMask(rng, R * inSize, c.dropoutEmbedding);
+  const layerMasks = layerSizes.map((h) => dropoutMask(rng, R * h, c.dropoutHidden));
+  const M = R + c.nSample;
+  scratch.set(batch.targets.subarray(0, R));
+  sampler.sample(rng, scratch, R, M);
+  if (c.loss === 'bpr-max') {
+    const items = scratch.slice(0, M);
+    return { R, inputMask, layerMasks, columnItems: items, sampledItems: items };
+  }
+  // Cross-entropy scores each distinct item once: a repeated item's column carries log(copies) in its logit.
+  const merged = mergeColumns(scratch.subarray(0, M), R, itemCount);
+  const logitShift = Float32Array.from(merged.items, (it, j) => merged.logCount[j]! - (c.logq > 0 ? c.logq * sampler.logProbability[it]! : 0));
+  const targetLogCount = Float32Array.from(merged.targetColumn, (col) => merged.logCount[col]!);
+  return { R, inputMask, layerMasks, columnItems: merged.items, logitShift, targetColumn: merged.targetColumn, targetLogCount };
+}
+
+/**
+ * One step's loss and its autodiff gradients with respect to the input rows `x` `[R, e]`, the output columns
+ * `columnsT` `[d+1, cols]` (bias as the last row; `columns` is the same as rows, for the product's gradient) and
+ * the dense GRU weights (kernel, recurrent, bias per layer), plus each layer's new state (kept: the caller frees
+ * them). The one place both steppers (host and device parameters) build the training graph.
+ */
+export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
+  const R = s.R;
+  const Mc = s.columnItems.length;
+  const ones = tf.ones([R, 1]);
+  const dropout = { input: tf.tensor2d(s.inputMask, x.shape), layers: previous.map((h, i) => tf.tensor2d(s.layerMasks[i]!, h.shape)) };
+  const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
+  const targets = s.targetColumn ? tf.oneHot(tf.tensor1d(s.targetColumn, 'int32'), Mc) : undefined;
+  let states: tf.Tensor2D[] = [];
+  const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
+    const layers: GruCellWeights[] = previous.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
+    const out = gru4recStep(xRows as tf.Tensor2D, previous, layers, dropout);
+    states = out.states.map((t) => tf.keep(t));
+    const scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
+    if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
+    const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
+    return mergedSoftmaxCrossEntropy(logits, targets as tf.Tensor2D, tf.tensor2d(s.targetLogCount!, [R, 1]));
+  };
+  const { value, grads } = tf.valueAndGrads(lossOf)([x, columnsT, ...dense]);
+  return { value, grads, states };
 }

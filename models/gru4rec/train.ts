@@ -13,6 +13,7 @@ import { SessionParallelBatcher, type SessionArrays } from '../training/session-
 import { resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { Gru4RecParams } from './params.js';
 import { Gru4RecScorer } from './scorer.js';
+import { Gru4RecDeviceStepper } from './device-train-step.js';
 import { Gru4RecStepper } from './train-step.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
@@ -69,6 +70,9 @@ export interface Gru4RecTrainResult {
   readonly trainSeconds: number;
 }
 
+/** Device-resident training (webgpu) reads the accumulated loss once per this many steps. */
+const LOSS_READ_INTERVAL = 16;
+
 /**
  * Trains GRU4Rec the way its authors do: session-parallel mini-batches, one step per event without BPTT,
  * sampled negatives shared by the batch, BPR-max or cross-entropy(+logQ), sparse Adagrad/Adam, early
@@ -95,7 +99,10 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   const support = new Float64Array(vocabulary.size);
   for (let s = 0; s < train.offsets.length - 1; s++) for (let p = train.offsets[s]!; p < train.offsets[s + 1]!; p++) support[train.items[p]!]!++;
   const sampler = new PopularitySampler(support, config.sampleAlpha);
-  const stepper = new Gru4RecStepper(params, config, sampler, rng.fork());
+  // Backends that read synchronously (cpu, wasm, tensorflow) train with host parameters and one read per step;
+  // the others (webgpu) keep everything on the device and read the loss every LOSS_READ_INTERVAL steps.
+  const syncReads = backendReadsSync();
+  const stepper = syncReads ? new Gru4RecStepper(params, config, sampler, rng.fork()) : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
   const stopper = new EarlyStopping(config.patience);
   const epochs: Gru4RecEpochMetrics[] = [];
   let best: Float32Array[] | undefined;
@@ -113,15 +120,21 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     stepper.resetHidden();
     const t0 = performance.now();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0, lastYield = performance.now();
-    const syncReads = backendReadsSync();
     while (batcher.step()) {
-      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('GRU4Rec training'); }
+      if (options.signal?.aborted) { bar.finish('cancelled'); if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose(); throw new CancelledError('GRU4Rec training'); }
       const n = batcher.batch.size;
-      // Sync reads where the backend allows them (no promise per matMul on wasm); webgpu awaits data().
-      const loss = syncReads ? stepper.step(batcher.batch) : await stepper.stepAsync(batcher.batch);
-      lossSum += loss * n; events += n; steps++;
-      recent += loss; recentN++;
-      if (steps % 20 === 0) {
+      events += n; steps++;
+      if (stepper instanceof Gru4RecStepper) {
+        const loss = stepper.step(batcher.batch);
+        lossSum += loss * n; recent += loss; recentN++;
+      } else {
+        stepper.step(batcher.batch);
+        if (steps % LOSS_READ_INTERVAL === 0) {
+          const r = await stepper.readLoss();
+          lossSum += r.loss * r.events; recent += r.loss * (r.events / n); recentN += r.events / n;
+        }
+      }
+      if (steps % 20 === 0 && recentN > 0) {
         bar.update(events, `loss ${(recent / recentN).toFixed(4)}`);
         recent = 0; recentN = 0;
       }
@@ -131,6 +144,10 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();
       }
+    }
+    if (stepper instanceof Gru4RecDeviceStepper) {
+      lossSum += (await stepper.readLoss().then((r) => r.loss * r.events));
+      await stepper.copyToHost();
     }
     const seconds = (performance.now() - t0) / 1000;
     bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
@@ -151,6 +168,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     }
   }
   if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+  if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose();
   return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveGru4RecConfig } from '../../../models/gru4rec/config.js';
 import { Gru4RecParams } from '../../../models/gru4rec/params.js';
 import { Gru4RecScorer } from '../../../models/gru4rec/scorer.js';
+import { Gru4RecDeviceStepper } from '../../../models/gru4rec/device-train-step.js';
 import { Gru4RecStepper } from '../../../models/gru4rec/train-step.js';
 import { Rng } from '../../../models/training/rng.js';
 import { PopularitySampler } from '../../../models/training/sampler.js';
@@ -63,5 +64,53 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
     }
     expect(tf.memory().numTensors).toBe(before);
     scorer.dispose();
+  });
+});
+
+// The device stepper (parameters, optimiser state and hidden states on the backend; for webgpu) must train
+// exactly like the host stepper: same draws, same graph, same update rules.
+describe.each(['cpu', 'wasm'] as const)('GRU4Rec device-resident training on %s', (backend) => {
+  it.each([
+    ['bpr-max', true, 'adagrad'],
+    ['cross-entropy', false, 'adam'],
+  ] as const)('matches the host stepper (%s, constrained %s, %s) and reads nothing per step', async (loss, constrainedEmbedding, optimizer) => {
+    await selectBackend({ backend, force: true, strict: true });
+    const N = 40;
+    const config = resolveGru4RecConfig({ layers: [7, 6], loss, constrainedEmbedding, embeddingSize: 5, optimizer, batchSize: 6, nSample: 10, seed: 1, momentum: 0.2 });
+    const init = new Gru4RecParams(config, N);
+    init.initialize(new Rng(2));
+    const copy = () => { const q = new Gru4RecParams(config, N); q.named().forEach((w, i) => w.values.set(init.named()[i]!.values)); return q; };
+    const hostParams = copy(), deviceParams = copy();
+    const sampler = new PopularitySampler(new Float64Array(N).fill(1), 0.5);
+    const host = new Gru4RecStepper(hostParams, config, sampler, new Rng(3));
+    const device = new Gru4RecDeviceStepper(deviceParams, config, sampler, new Rng(3));
+    const data = toyData(N, 60, 5);
+    const b1 = new SessionParallelBatcher(data, config.batchSize), b2 = new SessionParallelBatcher(data, config.batchSize);
+    b1.step(); b2.step();
+    host.step(b1.batch);
+    device.step(b2.batch);
+    await device.readLoss();
+    let hostLoss = 0, events = 0, reads = 0, steps = 0;
+    const before = tf.memory().numTensors;
+    while (steps < 30 && b1.step() && b2.step()) {
+      hostLoss += host.step(b1.batch) * b1.batch.size;
+      events += b1.batch.size;
+      reads += (await countReadBacks(() => device.step(b2.batch))).reads;
+      steps++;
+    }
+    expect(steps).toBe(30);
+    expect(reads).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const { loss: meanLoss, events: counted } = await device.readLoss();
+    expect(counted).toBe(events);
+    expect(meanLoss).toBeCloseTo(hostLoss / events, 4);
+    await device.copyToHost();
+    hostParams.named().forEach((w, i) => {
+      const other = deviceParams.named()[i]!.values;
+      let max = 0;
+      for (let k = 0; k < w.values.length; k++) max = Math.max(max, Math.abs(w.values[k]! - other[k]!));
+      expect(max, w.name).toBeLessThan(1e-4);
+    });
+    device.dispose();
   });
 });
