@@ -1,4 +1,4 @@
-// GRU4Rec's own trainer (trainGru4Rec → Gru4RecStepper.stepAsync) and scorer (observe/score/recommend) on the
+// GRU4Rec's own trainer (trainGru4Rec → Gru4RecDeviceStepper on webgpu, Gru4RecStepper on wasm) and scorer (observe/score/recommend) on the
 // WebGPU backend (Dawn over Vulkan; here Mesa's lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm.
 // Skips loudly without a Vulkan driver; NEXTCLICK_REQUIRE_WEBGPU=1 makes that a failure (as
 // test/src/backend/webgpu.test.ts does). 3000 items and 288 score columns per step keep the products on the GPU
@@ -17,6 +17,7 @@ import { loadWeights, memoryIOHandler, saveWeights } from '../../../src/backend/
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
+import { countReadBacks } from '../../helpers/read-backs.js';
 import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
 
 const { skipReason } = await webGpuAvailability('GRU4Rec');
@@ -38,9 +39,11 @@ async function corpus() {
   return { train: await buildCorpus(log.train.map((s) => ({ items: s.items })), { vocabulary }), test: log.test };
 }
 
-async function trainOn(backend: 'wasm' | 'webgpu'): Promise<Gru4RecTrainResult> {
+async function trainOn(backend: 'wasm' | 'webgpu'): Promise<{ result: Gru4RecTrainResult; reads: number }> {
   await selectBackend({ backend, strict: true, force: true });
-  return trainGru4Rec((await corpus()).train, { backend, config: CONFIG });
+  const train = (await corpus()).train;
+  const { result, reads } = await countReadBacks(() => trainGru4Rec(train, { backend, config: CONFIG }));
+  return { result, reads };
 }
 
 function sessions(test: readonly { items: readonly string[] }[], vocabulary: ItemVocabulary): SessionState[] {
@@ -65,8 +68,13 @@ describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) 
   afterAll(async () => { await selectBackend({ backend: 'wasm', force: true }); });
 
   it('trainGru4Rec steps and the scorer (observe, score, recommend) match wasm; no sync reads', async () => {
-    const ref = await trainOn('wasm');
-    const got = await trainOn('webgpu');
+    const { result: ref, reads: wasmReads } = await trainOn('wasm');
+    const { result: got, reads: gpuReads } = await trainOn('webgpu');
+    // wasm: one read per step (host parameters); webgpu: parameters stay on the GPU, and the one epoch reads
+    // only its accumulated loss and the weights at its end, none per step.
+    const stepCount = Math.ceil(ref.epochs[0]!.events / CONFIG.batchSize);
+    expect(wasmReads).toBeGreaterThanOrEqual(stepCount);
+    expect(gpuReads).toBe(2);
     expect(got.backend).toBe('webgpu');
     expect(tf.getBackend()).toBe('webgpu');
     expect(ref.epochs[0]!.events).toBeGreaterThan(3 * CONFIG.batchSize); // several real steps ran
