@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { demoModels } from '../../../src/cli/trainers.js';
 import { captureIo } from '../../helpers/capture-io.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const capture = captureIo;
 
 interface DemoJson { ok: boolean; results: { model: string; predictions: number; cutoffs: { k: number; mrr: number }[]; eventsPerSecond: number }[] }
 
-describe('nextclick demo', () => {
+describe('nextclick demo', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   it('trains every demo model on the synthetic log and reports metrics as JSON', async () => {
     const c = capture();
     expect(await main(['demo', '--sessions', '1500', '--seed', '3', '--json'], c.io)).toBe(0);
