@@ -1,14 +1,16 @@
 /**
  * A short printable excerpt of input text for error messages and bad-line samples: control characters,
  * undecodable bytes (U+FFFD) and other non-printable characters are escaped (`\x00`, `\ufffd`), and the
- * result is cut to `max` characters with `…`, so a binary file never floods a terminal or a log.
+ * result is cut to `max` characters with `…`, so a binary file never floods a terminal or a log. Text that
+ * {@link looksBinary} keeps only printable ASCII (bytes that happen to decode as letters are escaped too).
  */
 export function printableExcerpt(text: string, max = 40): string {
+  const asciiOnly = looksBinary(text);
   let out = '';
   let shown = 0;
   for (const ch of text) {
     if (shown >= max) return `${out}…`;
-    out += escapeChar(ch);
+    out += asciiOnly && ch.charCodeAt(0) > 0x7e ? escapeChar(ch, true) : escapeChar(ch);
     shown++;
   }
   return out;
@@ -29,8 +31,8 @@ function isPrintable(ch: string): boolean {
   return ch !== '\ufffd' && PRINTABLE.test(ch);
 }
 
-function escapeChar(ch: string): string {
-  if (isPrintable(ch)) return ch;
+function escapeChar(ch: string, force = false): string {
+  if (!force && isPrintable(ch)) return ch;
   const cp = ch.codePointAt(0)!;
   if (ch === '\t') return '\\t';
   if (ch === '\n') return '\\n';
