@@ -120,7 +120,7 @@ export const command: CliCommand = {
       vocabulary = corpus.vocabulary;
       popularity = corpus.itemCounts;
     } else {
-      throw new CliUsageError(`--model "${modelArg}" is neither a model directory nor a baseline kind (${baselineKinds.join(', ')}); train a directory with \`nextclick train --out DIR\``);
+      throw new NextclickError('INTERNAL', `--model "${modelArg}" was checked above`); // narrows the types only
     }
     try {
       const result = await evaluateReplay(scorer, vocabulary, readClickLog(testPath, testRead), {
