@@ -6,15 +6,17 @@ import { InvalidOptionError } from '../errors.js';
 export interface ClaimedOutput {
   /** Where a replaced output was moved while the new one is written (undefined when nothing was replaced). */
   readonly movedAside?: string;
-  /** Maps a path inside the old output (e.g. `--from` pointing into it) to where it now is. */
+  /** Maps a path inside the old output (e.g. `--from` pointing into it) to where it now is, while writing. */
   relocate(path: string): string;
+  /** Whether `path` is the old output or inside it (gone once the new output is committed). */
+  replaces(path: string): boolean;
   /** The new output is complete: deletes the replaced one. */
   commit(): Promise<void>;
   /** Writing failed: deletes the partial new output and puts the replaced one back. */
   abandon(): Promise<void>;
 }
 
-const nothingReplaced: ClaimedOutput = { relocate: (p) => p, commit: async () => {}, abandon: async () => {} };
+const nothingReplaced: ClaimedOutput = { relocate: (p) => p, replaces: () => false, commit: async () => {}, abandon: async () => {} };
 
 async function kindOf(path: string): Promise<'missing' | 'file' | 'empty-dir' | 'model-dir' | 'other-dir'> {
   let st;
@@ -56,6 +58,10 @@ export async function claimOutputDir(out: string, force: boolean): Promise<Claim
       const full = resolve(path);
       if (full === oldRoot) return aside;
       return full.startsWith(oldRoot + sep) ? join(aside, full.slice(oldRoot.length + 1)) : path;
+    },
+    replaces(path) {
+      const full = resolve(path);
+      return full === oldRoot || full.startsWith(oldRoot + sep);
     },
     async commit() {
       await rm(aside, { recursive: true, force: true });

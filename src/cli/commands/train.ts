@@ -1,5 +1,5 @@
 import { readClickLog, type ClickLogFormat, type ClickLogOptions } from '../../data/index.js';
-import { NextclickError } from '../../errors.js';
+import { InvalidOptionError, NextclickError } from '../../errors.js';
 import { CliUsageError, requiredString, stringOption, type CliCommand } from '../command.js';
 import { claimOutputDir } from '../output-dir.js';
 import { loadModelPackages, trainers } from '../trainers.js';
@@ -107,6 +107,11 @@ export const command: CliCommand = {
     await requireEvents(trainPath, readOptions, 'training log');
     if (valid !== undefined) await requireEvents(valid, readOptions, 'validation log');
     const claimed = await claimOutputDir(outDir, values['force'] === true);
+    if (candidates !== undefined && claimed.replaces(candidates)) {
+      // The ranking stage keeps the path of its first stage: it cannot live in the directory being replaced.
+      await claimed.abandon();
+      throw new InvalidOptionError('candidates', `--candidates ${candidates} is inside --out ${outDir}, which --force replaces; the ranking stage would point at a deleted model: choose another --out`);
+    }
     const from = stringOption(values, 'from');
     const ac = new AbortController();
     const onSigint = () => ac.abort();

@@ -182,6 +182,16 @@ describe('--out', () => {
     expect(readdirSync(dirname(model)).filter((f) => f.startsWith('forced.'))).toEqual([]); // nothing left aside
   });
 
+  it('--force refuses a --candidates stage inside the --out it replaces', async () => {
+    const model = join(dir, 'in-place');
+    expect((await run('train', '--train', join(dir, 'train.tsv'), '--model', 'pop', '--out', model)).code).toBe(0);
+    const before = await readFile(join(model, 'model.json'), 'utf8');
+    const r = await run('train', '--train', join(dir, 'train.tsv'), '--model', 'bst-ranker', '--candidates', model, '--out', model, '--force');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`--candidates ${model} is inside --out ${model}`)]);
+    expect(await readFile(join(model, 'model.json'), 'utf8')).toBe(before); // put back untouched
+    expect(readdirSync(dir).filter((f) => f.startsWith('in-place.'))).toEqual([]);
+  });
+
   it('--force replaces a file, but never a non-empty directory that is not a model', async () => {
     const file = join(dir, 'replace-me');
     await writeFile(file, 'x');
@@ -213,6 +223,20 @@ describe('--out', () => {
 
 describe('neural model directories', () => {
   // Last in the file: it loads the TensorFlow.js backend, which the --param test above checks is not loaded.
+  it('--force with --from inside --out continues training in place, leaving only the new model', { timeout: HEAVY_TEST_TIMEOUT_MS }, async () => {
+    const model = join(dir, 'gru-in-place');
+    const tiny = ['--param', 'epochs=1', '--param', 'layers=8', '--param', 'nSample=0', '--json'];
+    expect((await run('train', '--train', join(dir, 'train.tsv'), '--model', 'gru4rec', '--out', model, ...tiny)).code).toBe(0);
+    const first = JSON.parse(await readFile(join(model, 'model.json'), 'utf8')) as { createdAt: string };
+    const r = await run('train', '--train', join(dir, 'train.tsv'), '--model', 'gru4rec', '--from', model, '--out', model, '--force', ...tiny);
+    expect(r.code, r.stdout).toBe(0);
+    const second = JSON.parse(await readFile(join(model, 'model.json'), 'utf8')) as { createdAt: string; kind: string };
+    expect(second.kind).toBe('gru4rec');
+    expect(second.createdAt).not.toBe(first.createdAt); // the new model, not the old one put back
+    expect(readdirSync(dir).filter((f) => f.startsWith('gru-in-place.'))).toEqual([]);
+    expect((await run('evaluate', '--model', model, '--test', join(dir, 'train.tsv'), '--json')).code).toBe(0);
+  });
+
   it('truncated GRU4Rec weights exit 2 with a MODEL_FORMAT error naming the weights file', { timeout: HEAVY_TEST_TIMEOUT_MS }, async () => {
     const model = join(dir, 'gru');
     const trained = await run('train', '--train', join(dir, 'train.tsv'), '--model', 'gru4rec', '--out', model, '--param', 'epochs=1', '--param', 'layers=8', '--param', 'nSample=0', '--json');
