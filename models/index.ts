@@ -17,6 +17,7 @@ registerDemoModel({
         ? { layers: [64], epochs: 3, nSample: 256, batchSize: 64, validationFraction: 0, seed: options.seed, learningRate: 0.1, dropoutEmbedding: 0.2, dropoutHidden: 0.1 }
         : { layers: [100], epochs: 8, nSample: 512, batchSize: 64, validationFraction: 0.1, seed: options.seed },
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progressStream ? { progress: true, progressStream: options.progressStream } : {}),
     });
     return { scorer: new Gru4RecScorer(r.params), vocabulary: r.vocabulary };
   },

@@ -1,7 +1,7 @@
 import { buildCorpus, sessionCount } from '../../src/baselines/corpus.js';
 import type { CliIo } from '../../src/cli/command.js';
 import type { ModelTrainer, TrainRequest, TrainResult } from '../../src/cli/trainers.js';
-import { readSessions, type ClickLogFormat } from '../../src/data/index.js';
+import { readSessions } from '../../src/data/index.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-emitter.js';
 import { readManifest } from '../../src/persistence/model-dir.js';
@@ -35,9 +35,10 @@ export const bstRankerTrainer: ModelTrainer = {
       if ((TWO_STAGE_KEYS as readonly string[]).includes(k)) twoStage[k] = k === 'enabled' ? v === 'true' : Number(v);
       else params[k] = v;
     }
-    const corpus = await buildCorpus(readSessions(req.trainPath, { format: req.format as ClickLogFormat }), { vocabulary });
-    const first = await loadModel(candidatesDir);
+    // Parameters are checked before the training log is read or the backend loads.
     const config = resolveBstRankerConfig(parseBstRankerParams(params));
+    const corpus = await buildCorpus(readSessions(req.trainPath, req.readOptions), { vocabulary });
+    const first = await loadModel(candidatesDir);
     const table = firstStageItemTable(first.scorer);
     const result = await trainBstRanker(corpus, {
       config,

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { buildCorpus, sessionCount } from '../../src/baselines/corpus.js';
 import type { CliIo } from '../../src/cli/command.js';
 import type { ModelTrainer, TrainRequest, TrainResult } from '../../src/cli/trainers.js';
-import { readSessions, type ClickLogFormat } from '../../src/data/index.js';
+import { readSessions } from '../../src/data/index.js';
 import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-emitter.js';
-import { parseGru4RecParams, type Gru4RecConfig } from './config.js';
+import { parseGru4RecParams, resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { readGru4Rec, saveGru4Rec } from './io.js';
 import { trainGru4Rec, type Gru4RecTrainResult } from './train.js';
 
@@ -17,11 +17,12 @@ export const gru4recTrainer: ModelTrainer = {
   async train(req: TrainRequest, io: CliIo): Promise<TrainResult> {
     const t0 = performance.now();
     const config: Partial<Gru4RecConfig> = parseGru4RecParams(Object.entries(req.params).map(([k, v]) => `${k}=${v}`));
+    resolveGru4RecConfig(config); // parameters are checked before any file is read or the backend loads
     const base = req.fromDir !== undefined ? await readGru4Rec(req.fromDir) : undefined;
-    const corpus = await buildCorpus(readSessions(req.trainPath, { format: req.format as ClickLogFormat }));
+    const corpus = await buildCorpus(readSessions(req.trainPath, req.readOptions));
     let validation;
     if (req.validPath !== undefined) {
-      const v = await buildCorpus(readSessions(req.validPath, { format: req.format as ClickLogFormat }), { vocabulary: base ? base.vocabulary : corpus.vocabulary });
+      const v = await buildCorpus(readSessions(req.validPath, req.readOptions), { vocabulary: base ? base.vocabulary : corpus.vocabulary });
       // With --from the trained vocabulary is the base one plus appended new items, so base indices stay valid.
       validation = { offsets: v.offsets, items: v.items };
     }

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { buildCorpus, sessionCount } from '../../src/baselines/corpus.js';
 import type { CliIo } from '../../src/cli/command.js';
 import type { ModelTrainer, TrainRequest, TrainResult } from '../../src/cli/trainers.js';
-import { readSessions, type ClickLogFormat } from '../../src/data/index.js';
+import { readSessions } from '../../src/data/index.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-emitter.js';
-import { defaultTransformerConfig, parseTransformerParams } from './config.js';
+import { defaultTransformerConfig, parseTransformerParams, resolveTransformerConfig } from './config.js';
 import { saveTransformer } from './io.js';
 import { trainTransformer, type TransformerTrainResult } from './train.js';
 
@@ -19,10 +19,11 @@ export const transformerTrainer: ModelTrainer = {
     if (req.fromDir !== undefined) throw new InvalidOptionError('from', '--from is not supported by the transformer yet; train from scratch');
     const t0 = performance.now();
     const config = parseTransformerParams(req.params);
-    const corpus = await buildCorpus(readSessions(req.trainPath, { format: req.format as ClickLogFormat }));
+    resolveTransformerConfig(config); // parameters are checked before any file is read or the backend loads
+    const corpus = await buildCorpus(readSessions(req.trainPath, req.readOptions));
     let validation;
     if (req.validPath !== undefined) {
-      const v = await buildCorpus(readSessions(req.validPath, { format: req.format as ClickLogFormat }), { vocabulary: corpus.vocabulary });
+      const v = await buildCorpus(readSessions(req.validPath, req.readOptions), { vocabulary: corpus.vocabulary });
       validation = { offsets: v.offsets, items: v.items };
     }
     const result: TransformerTrainResult = await trainTransformer(corpus, {

@@ -19,6 +19,7 @@ registerDemoModel({
         ? { readout: 'last', cosineTemperature: 0, hiddenSize: 32, blocks: 1, feedForwardSize: 64, maxLength: 10, epochs: 6, nSample: 256, batchSize: 64, learningRate: 0.005, dropoutEmbedding: 0.1, dropoutHidden: 0.1, validationFraction: 0, seed: options.seed }
         : { hiddenSize: 64, epochs: 8, nSample: 512, batchSize: 64, validationFraction: 0.1, seed: options.seed },
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progressStream ? { progress: true, progressStream: options.progressStream } : {}),
     });
     return { scorer: new TransformerScorer(r.params), vocabulary: r.vocabulary };
   },

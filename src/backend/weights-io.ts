@@ -56,12 +56,32 @@ export function fileIOHandler(dir: string): tf.io.IOHandler {
         }
       }
       const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+      // A short (truncated) or long shard would otherwise surface as a raw TF.js shape error without a file name.
+      const expected = expectedWeightBytes(specs);
+      if (expected !== undefined && expected !== total) {
+        const files = parsed.weightsManifest.flatMap((g) => g.paths.map((p) => safeJoin(dir, p))).join(', ');
+        throw new ModelFormatError(`${files} holds ${total} bytes but ${manifestPath} describes ${expected}: the weights are ${total < expected ? 'truncated' : 'not those of this manifest'}; restore the model directory or train it again`, { context: { file: files } });
+      }
       const joined = new Uint8Array(total);
       let at = 0;
       for (const b of buffers) { joined.set(b, at); at += b.byteLength; }
       return { weightSpecs: specs, weightData: joined.buffer };
     },
   };
+}
+
+const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes the weight specs describe, or undefined when they cannot be known in advance (string tensors). */
+export function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const bytes = BYTES_PER_ELEMENT[dtype];
+    if (bytes === undefined || !Array.isArray(spec.shape)) return undefined;
+    total += spec.shape.reduce((n, d) => n * d, 1) * bytes;
+  }
+  return total;
 }
 
 /** An in-memory IOHandler (tests, checkpoints kept in RAM). */

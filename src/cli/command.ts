@@ -12,20 +12,22 @@ export interface CliIo {
 export interface CliCommand {
   readonly name: string;
   readonly summary: string;
-  /** Usage lines shown by `nextclick <name> --help`. */
+  /** Usage lines shown by `nextclick <name> --help` and after an argument error. */
   readonly usage: string;
+  /** Full `--help` text when it depends on what is installed (model kinds); defaults to `usage`. */
+  help?(): Promise<string>;
   readonly options: CliOptions;
   /** Returns the process exit code. Throw a NextclickError for bad input. */
   run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, io: CliIo): Promise<number>;
 }
 
-/** Reads a numeric option, with a typed error naming it. */
-export function numberOption(values: Record<string, unknown>, name: string, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
+/** Reads a numeric option, with a typed error naming it and saying what it expects (e.g. `a positive integer`). */
+export function numberOption(values: Record<string, unknown>, name: string, fallback: number, check: (n: number) => boolean = Number.isFinite, expected = 'a valid number'): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !check(n)) {
-    throw new CliUsageError(`--${name} expects a valid number, got "${String(raw)}"`);
+    throw new CliUsageError(`--${name} expects ${expected}, got "${String(raw)}"`);
   }
   return n;
 }

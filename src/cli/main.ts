@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { NextclickError } from '../errors.js';
+import { printableExcerpt } from '../data/excerpt.js';
 import type { CliCommand, CliIo } from './command.js';
 
 /** Commands are imported lazily so `nextclick evaluate` never loads kafkajs or TensorFlow.js it does not need. */
@@ -54,10 +55,10 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   if (name === 'train' || name === 'evaluate' || name === 'demo' || name === 'stream') await announceBackend(io);
   try {
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout.write(`${command.usage.trim()}\n`);
+      io.stdout.write(`${(command.help ? await command.help() : command.usage).trim()}\n`);
       return 0;
     }
-    const { values } = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args: joinNegativeValues(rest, command.options), options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
     return await command.run(values, io);
   } catch (err) {
     return reportError(err, json, io, command.usage);
@@ -77,18 +78,53 @@ async function announceBackend(io: CliIo): Promise<void> {
   });
 }
 
+/**
+ * `--sessions -5` is read as `--sessions=-5`: a value that looks like a negative number is the option's value,
+ * not an unknown flag, so the command can say what it expects instead of the parser's "ambiguous".
+ */
+export function joinNegativeValues(args: readonly string[], options: CliCommand['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const opt = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    if (opt?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** Error codes that mean bad input (a path, a file's contents, an option): exit code 2. */
+const BAD_INPUT_CODES = new Set(['INVALID_OPTION', 'INVALID_INPUT', 'FILE_NOT_FOUND', 'PARSE_FAILED', 'MODEL_FORMAT', 'UNSAFE_PATH', 'INVALID_EVENT', 'DECODE_FAILED']);
+/** Node file-system errors caused by a path the user gave: exit code 2. */
+const BAD_PATH_ERRNOS = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'ENOTEMPTY']);
+/** Longest error message printed; longer ones (never expected) are cut. */
+const MAX_MESSAGE_CHARS = 2000;
+
+/** Exit code of an error: 2 for bad input (usage, paths, file contents, model directories), 1 otherwise. */
+export function exitCodeOf(err: unknown): 1 | 2 {
+  if (err instanceof NextclickError) return BAD_INPUT_CODES.has(err.code) ? 2 : 1;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return 1;
+  return code.startsWith('ERR_PARSE_ARGS') || BAD_PATH_ERRNOS.has(code) ? 2 : 1;
+}
+
 function reportError(err: unknown, json: boolean, io: CliIo, usage: string): number {
-  const isUsage = err instanceof NextclickError
-    ? err.code === 'INVALID_OPTION' || err.code === 'INVALID_INPUT' || err.code === 'FILE_NOT_FOUND' || err.code === 'PARSE_FAILED'
-    : (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ?? false;
+  const exit = exitCodeOf(err);
+  // Messages may quote input; escape what is not printable and cut what is long (a binary file never floods the terminal).
+  const message = printableExcerpt((err as Error).message ?? String(err), MAX_MESSAGE_CHARS).replace(/\\n/g, '\n');
   if (json) {
-    const body = err instanceof NextclickError ? err.toJSON() : { name: (err as Error).name, message: (err as Error).message };
+    const body = err instanceof NextclickError ? { ...err.toJSON(), message } : { name: (err as Error).name, message, ...((err as { code?: string }).code ? { code: (err as { code?: string }).code } : {}) };
     io.stdout.write(JSON.stringify({ ok: false, error: body }) + '\n');
   } else {
-    const code = err instanceof NextclickError ? ` [${err.code}]` : '';
-    io.stderr.write(`nextclick: ${(err as Error).message}${code}\n`);
-    if (isUsage && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) io.stderr.write(`\n${usage.trim()}\n`);
-    if (!isUsage && !(err instanceof NextclickError) && process.env['NEXTCLICK_DEBUG']) io.stderr.write(`${(err as Error).stack}\n`);
+    const code = err instanceof NextclickError ? ` [${err.code}]` : (err as { code?: string }).code ? ` [${(err as { code?: string }).code}]` : '';
+    io.stderr.write(`nextclick: ${message}${code}\n`);
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) io.stderr.write(`\n${usage.trim()}\n`);
+    if (exit === 1 && !(err instanceof NextclickError) && process.env['NEXTCLICK_DEBUG']) io.stderr.write(`${(err as Error).stack}\n`);
   }
-  return isUsage ? 2 : 1;
+  return exit;
 }

@@ -17,13 +17,14 @@ import type { ItemVocabulary } from '../vocab/item-vocabulary.js';
 import type { Scorer } from '../scoring/scorer.js';
 import type { SessionCorpus } from '../baselines/corpus.js';
 import type { CliIo } from './command.js';
+import type { ClickLogOptions } from '../data/click-log-options.js';
 
 /** What `nextclick train` asks a trainer to do. */
 export interface TrainRequest {
   /** Training log. */
   readonly trainPath: string;
-  /** Its format (a `ClickLogFormat` of src/data: tsv, srgnn, yoochoose...). */
-  readonly format: string;
+  /** How to read the training and validation logs: format (tsv, srgnn, yoochoose...) and bad-line policy (`--skip-bad-lines`). */
+  readonly readOptions: ClickLogOptions;
   /** Model directory to write (model.json, vocabulary.json, data files). */
   readonly outDir: string;
   /** `--param key=value` pairs, unparsed; the trainer types and validates them. */
@@ -64,6 +65,16 @@ export const trainers: Record<string, () => Promise<ModelTrainer>> = {
   vsknn: async () => (await import('./baseline-trainer.js')).baselineTrainer('vsknn'),
 };
 
+/** How `nextclick demo` asks a model to train. */
+export interface DemoTrainOptions {
+  /** A budget of a few seconds (the demo must stay well under a minute in total). */
+  readonly quick: boolean;
+  readonly seed: number;
+  readonly signal?: AbortSignal;
+  /** Where to show training progress (a bar and a line per epoch); absent: train silently. @defaultValue undefined */
+  readonly progressStream?: NodeJS.WriteStream;
+}
+
 /** A model trained in memory by `nextclick demo`. */
 export interface DemoModel {
   /** Label in the demo table. */
@@ -72,7 +83,7 @@ export interface DemoModel {
    * Trains on the corpus (dense sessions + vocabulary) and returns a scorer over `corpus.vocabulary`.
    * `quick` asks for a budget of a few seconds (the demo must stay well under a minute in total).
    */
-  train(corpus: SessionCorpus, options: { readonly quick: boolean; readonly seed: number; readonly signal?: AbortSignal }): Promise<{ scorer: Scorer; vocabulary: ItemVocabulary }>;
+  train(corpus: SessionCorpus, options: DemoTrainOptions): Promise<{ scorer: Scorer; vocabulary: ItemVocabulary }>;
 }
 
 const baselineDemo = (kind: 'pop' | 'itemknn' | 'sr' | 'vsknn'): DemoModel => ({

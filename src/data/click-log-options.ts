@@ -33,7 +33,7 @@ export interface BadLine {
   /** 1-based line number. */
   readonly line: number;
   readonly reason: string;
-  /** The line, cut to 200 characters. */
+  /** The line as a printable excerpt: non-printable characters escaped, cut to 200 characters. */
   readonly text: string;
 }
 

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { ParseError } from '../errors.js';
+import { looksBinary, printableExcerpt } from './excerpt.js';
+import { InvalidOptionError, ParseError } from '../errors.js';
 import { validateClickEvent, type ClickEvent } from '../events/click-event.js';
 import { ProgressBar } from '../instrumentation/progress.js';
 import { defaultClickLogOptions, validateClickLogOptions, type BadLine, type ClickLogOptions, type ClickLogStats } from './click-log-options.js';
@@ -71,7 +72,13 @@ export class ClickLogReader implements AsyncIterable<ClickEvent> {
         }
         if (parse === undefined) {
           // Option errors (a column missing from the header) are not bad lines: they propagate as they are.
-          const setup = createParser(o, line);
+          let setup;
+          try {
+            setup = createParser(o, line);
+          } catch (err) {
+            if (err instanceof InvalidOptionError) throw new InvalidOptionError(err.option, `${this.path}: ${err.message}`, { cause: err, context: { file: this.path } });
+            throw err;
+          }
           parse = setup.parse;
           if (setup.firstLineIsHeader) continue;
         }
@@ -99,11 +106,12 @@ export class ClickLogReader implements AsyncIterable<ClickEvent> {
   }
 
   private badLine(stats: ClickLogStats, line: string, lineNo: number, err: unknown): void {
-    const reason = (err as Error).message;
-    const bad: BadLine = { file: this.path, line: lineNo, reason, text: line.length > 200 ? `${line.slice(0, 200)}…` : line };
+    const reason = printableExcerpt((err as Error).message, 200);
+    const bad: BadLine = { file: this.path, line: lineNo, reason, text: printableExcerpt(line, 200) };
     const policy = this.options.onBadLine ?? 'error';
     if (policy === 'error') {
-      throw new ParseError(`${this.path}:${lineNo}: ${reason} (use onBadLine: 'skip' / --skip-bad-lines to skip bad lines)`, {
+      const hint = looksBinary(line) ? 'this line is not text: is the file compressed or binary? Otherwise pass' : 'pass';
+      throw new ParseError(`${this.path}:${lineNo}: ${reason} (${hint} --skip-bad-lines, or onBadLine: 'skip' in code, to skip and count bad lines)`, {
         cause: err,
         context: { file: this.path, line: lineNo },
       });

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { looksBinary, printableExcerpt } from './excerpt.js';
 import type { ItemId } from '../events/click-event.js';
 import { splitDelimited } from './delimited.js';
 import type { ClickLogOptions, ColumnMapping, ItemIdType, TimeUnit } from './click-log-options.js';
@@ -64,7 +65,7 @@ export function parseTime(raw: string, unit: TimeUnit): number {
 }
 
 function cut(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  return printableExcerpt(s);
 }
 
 /** Result of looking at the first line: the parser and whether that line was a header. */
@@ -127,7 +128,9 @@ function delimitedParser(
     }
     const ix = header.indexOf(c);
     if (ix < 0) {
-      throw new InvalidOptionError('columns', `column "${c}" (for ${key}) is not in the header [${header.join(', ')}]; set columns to match the file, or delimiter if the header was not split`);
+      if (looksBinary(firstLine)) throw new InvalidOptionError('format', `the first line is not text ("${printableExcerpt(firstLine)}"); is this a compressed or binary file? Pass a text click log (.gz is read when the name ends in .gz)`);
+      const shown = header.slice(0, 12).map((h) => printableExcerpt(h, 30)).join(', ');
+      throw new InvalidOptionError('columns', `column "${c}" (for ${key}) is not in the header [${shown}${header.length > 12 ? `, … ${header.length - 12} more` : ''}]; set columns to match the file, or delimiter if the header was not split`);
     }
     return ix;
   };
@@ -187,7 +190,7 @@ function parseJsonObject(line: string): Record<string, unknown> {
   try {
     v = JSON.parse(line);
   } catch (err) {
-    throw new Error(`invalid JSON: ${(err as Error).message}`);
+    throw new Error(`invalid JSON: ${printableExcerpt((err as Error).message, 80)}`);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object per line');
   return v as Record<string, unknown>;

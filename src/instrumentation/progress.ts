@@ -13,14 +13,17 @@ export interface ProgressOptions {
   readonly stream?: NodeJS.WriteStream;
   /** Turn off entirely. @defaultValue false */
   readonly silent?: boolean;
-  /** Minimum ms between redraws. @defaultValue 200 on a TTY, 5000 otherwise */
+  /** Minimum ms between redraws; the first redraw comes one interval after the start. @defaultValue 200 on a TTY, 5000 otherwise */
   readonly intervalMs?: number;
+  /** Milliseconds clock used for redraw pacing, rates and elapsed time (tests inject a fake one). @defaultValue performance.now */
+  readonly clock?: () => number;
 }
 
 export class ProgressBar {
   private done = 0;
-  private readonly start = performance.now();
-  private lastDraw = 0;
+  private readonly clock: () => number;
+  private readonly start: number;
+  private lastDraw: number;
   private extra = '';
   private finished = false;
   private readonly stream: NodeJS.WriteStream;
@@ -31,13 +34,16 @@ export class ProgressBar {
     this.stream = options.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.interval = options.intervalMs ?? (this.tty ? 200 : 5000);
+    this.clock = options.clock ?? (() => performance.now());
+    this.start = this.clock();
+    this.lastDraw = this.start;
   }
 
   /** Sets absolute progress and an optional status text (e.g. `loss 3.21`). */
   update(done: number, extra?: string): void {
     this.done = done;
     if (extra !== undefined) this.extra = extra;
-    const now = performance.now();
+    const now = this.clock();
     if (now - this.lastDraw >= this.interval) {
       this.lastDraw = now;
       this.draw(false);
@@ -50,7 +56,7 @@ export class ProgressBar {
 
   /** Rate in units per second so far. */
   get rate(): number {
-    const s = (performance.now() - this.start) / 1000;
+    const s = (this.clock() - this.start) / 1000;
     return s > 0 ? this.done / s : 0;
   }
 
@@ -65,7 +71,7 @@ export class ProgressBar {
     if (this.options.silent) return;
     const o = this.options;
     const unit = o.unit ?? 'items';
-    const elapsed = (performance.now() - this.start) / 1000;
+    const elapsed = (this.clock() - this.start) / 1000;
     const rate = this.rate;
     let line = `${o.label} `;
     if (o.total && o.total > 0) {

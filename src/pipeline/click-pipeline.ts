@@ -70,6 +70,8 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
   private blocked: Set<number> = new Set();
   private allowed: Set<number> | undefined;
   private modelVersion: string;
+  /** An item id of the latest event: recommendations come back in its type (strings stay strings, numbers stay numbers). */
+  private idExample: ItemId | undefined;
   private readonly counters: PipelineStats = { events: 0, recommendations: 0, outOfVocabulary: 0, rejected: 0, batches: 0 };
   private queue: { input: PipelineInput<unknown>; resolve: (o: PipelineOutput<unknown>) => void; reject: (e: unknown) => void }[] = [];
   /** Cancels the armed batch timer (a timeout or an immediate), if any. */
@@ -195,7 +197,7 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
       : topK(await this.scorer.score([session]), k, filter, 0, this.scorer.itemCount);
     return {
       sessionId,
-      items: Array.from(top.items, (ix) => this.vocabulary.idOf(ix)),
+      items: Array.from(top.items, (ix) => (this.idExample === undefined ? this.vocabulary.idOf(ix) : this.vocabulary.idLike(ix, this.idExample))),
       scores: Array.from(top.scores),
       eventTime: session.lastTime,
       modelVersion: this.modelVersion,
@@ -293,7 +295,9 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
       const input = inputs[r.i]!;
       const top = fast ? fast[j]! : topK(scores!, this.k, filters[j], j * n, n);
       const items: ItemId[] = new Array(top.items.length);
-      for (let q = 0; q < top.items.length; q++) items[q] = this.vocabulary.idOf(top.items[q]!);
+      const like = input.event.itemId;
+      this.idExample = like;
+      for (let q = 0; q < top.items.length; q++) items[q] = this.vocabulary.idLike(top.items[q]!, like);
       const recommendation: SessionRecommendation = {
         sessionId: input.event.sessionId,
         items,

@@ -17,11 +17,15 @@ export interface ItemVocabularyJson {
 /**
  * External item ids (string or integer) ↔ dense indices 0..size-1, in order of first appearance.
  * Ids are keyed by their string form, so `42` and `"42"` are the same item (Kafka JSON and CSV disagree on
- * types); the first-seen form is what {@link idOf} returns.
+ * types); the first-seen form is what {@link idOf} returns, and {@link idLike} returns an id in the type the
+ * caller uses (a string in, strings out), which is how recommendations keep the caller's id type end to end.
  */
 export class ItemVocabulary {
   private readonly index = new Map<string, number>();
   private readonly ids: ItemId[] = [];
+  /** Ids as strings, and as numbers where they are canonical integers; built on first use, index-aligned. */
+  private asString: string[] | undefined;
+  private asNumber: ItemId[] | undefined;
 
   /** Number of items. */
   get size(): number {
@@ -54,6 +58,8 @@ export class ItemVocabulary {
     const ix = this.ids.length;
     this.index.set(key, ix);
     this.ids.push(id);
+    this.asString?.push(key);
+    this.asNumber?.push(numericForm(id));
     return ix;
   }
 
@@ -82,6 +88,18 @@ export class ItemVocabulary {
     const id = this.ids[index];
     if (id === undefined) throw new InvalidOptionError('index', `item index ${index} is out of range 0..${this.ids.length - 1}`);
     return id;
+  }
+
+  /**
+   * External id of a dense index in the type of `like`, an id the caller used: with a string, the id's string
+   * form (`'214821275'`, never `214821275`); with a number, the id as a number when it is a canonical integer
+   * (`'42'` → `42`), else as stored (`'sku-1'` has no number form).
+   */
+  idLike(index: number, like: ItemId): ItemId {
+    const id = this.idOf(index);
+    if (typeof id === typeof like) return id;
+    if (typeof like === 'string') return (this.asString ??= this.ids.map(String))[index]!;
+    return (this.asNumber ??= this.ids.map(numericForm))[index]!;
   }
 
   /** All ids in index order (a copy). */
@@ -126,4 +144,11 @@ export class ItemVocabulary {
       throw new ModelFormatError(`vocabulary ${path} is not valid JSON`, { cause: err });
     }
   }
+}
+
+/** `id` as a number when it is a canonical safe integer (`'42'`, not `'042'` or `'4.2'`), else unchanged. */
+function numericForm(id: ItemId): ItemId {
+  if (typeof id === 'number') return id;
+  const n = Number(id);
+  return Number.isSafeInteger(n) && String(n) === id ? n : id;
 }

@@ -1,6 +1,8 @@
 import { ClickLogFormats, type ClickLogFormat, type ColumnMapping, type TimeUnit } from '../../data/click-log-options.js';
 import { prepare, type PrepareStats } from '../../data/prepare.js';
+import { readdir, stat } from 'node:fs/promises';
 import { fileSize } from '../../data/line-reader.js';
+import { InvalidOptionError } from '../../errors.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand } from '../command.js';
 
 const usage = `
@@ -12,7 +14,8 @@ filters, time split (sessions whose last event is in the last N days go to test)
 
   --input FILE              click log (.gz accepted)
   --format FORMAT           ${ClickLogFormats.join(' | ')}
-  --out DIR                 output folder (created; files overwritten)
+  --out DIR                 output folder (created); one that already holds prepared files is refused
+  --force                   overwrite the train.tsv, test.tsv and stats.json of an earlier run in --out
   --test-days N             days at the end of the log that form the test set (default 1)
   --split-by last|first     session time compared with the split time (default last, as GRU4Rec)
   --min-item-support N      drop items with fewer events (default 5)
@@ -57,6 +60,7 @@ export const command: CliCommand = {
     input: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
+    force: { type: 'boolean' },
     'test-days': { type: 'string' },
     'split-by': { type: 'string' },
     'min-item-support': { type: 'string' },
@@ -87,6 +91,7 @@ export const command: CliCommand = {
     const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
     // Fail on a missing file before any other work, with the FILE_NOT_FOUND code.
     await fileSize(input);
+    await checkPrepareOut(outDir, values['force'] === true);
     const stats = await prepare(input, {
       format: format as ClickLogFormat,
       outDir,
@@ -111,6 +116,22 @@ export const command: CliCommand = {
     return 0;
   },
 };
+
+const PREPARED_FILES = ['train.tsv', 'test.tsv', 'stats.json'];
+
+/** `--out` must be a folder (or not exist); an earlier run's files are overwritten only with `--force`. */
+async function checkPrepareOut(outDir: string, force: boolean): Promise<void> {
+  let entries: string[];
+  try {
+    if (!(await stat(outDir)).isDirectory()) throw new InvalidOptionError('out', `--out ${outDir} is a file; prepare writes a folder (${PREPARED_FILES.join(', ')}): choose another path`);
+    entries = await readdir(outDir);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return;
+    throw err;
+  }
+  const existing = PREPARED_FILES.filter((f) => entries.includes(f));
+  if (existing.length > 0 && !force) throw new InvalidOptionError('out', `--out ${outDir} already holds ${existing.join(', ')}; pass --force to overwrite them, or choose another folder`);
+}
 
 function summary(s: PrepareStats): string {
   const row = (label: string, e: number | string, ss: number | string, i: number | string): string =>

@@ -1,8 +1,9 @@
 import type { ClickEvent } from '../../events/click-event.js';
 import { codecFor } from '../../events/msgpack-codec.js';
-import { ClickLogFormats, readClickLog, type ClickLogFormat } from '../../data/index.js';
+import { ClickLogFormats, readClickLog } from '../../data/index.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand } from '../command.js';
 import { parseBrokers, parseFormat } from './stream.js';
+import { logReadOptions } from './train.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,6 +22,8 @@ nextclick replay --to-kafka --input FILE --topic T --brokers H:P [options]
   --speed N           replay at N× the log's own pace (event-time gaps / N); 0 or absent: as fast as possible
   --limit N           stop after N events
   --batch N           events per produce request (default 500)
+  --skip-bad-lines    skip and count unparsable lines instead of stopping at the first
+  --json              print the result as one JSON object
 `,
   options: {
     'to-kafka': { type: 'boolean' },
@@ -32,6 +35,7 @@ nextclick replay --to-kafka --input FILE --topic T --brokers H:P [options]
     speed: { type: 'string' },
     limit: { type: 'string' },
     batch: { type: 'string' },
+    'skip-bad-lines': { type: 'boolean' },
   },
   async run(values, io) {
     if (values['to-kafka'] !== true) throw new CliUsageError('nextclick replay needs --to-kafka (replay into a topic); for offline evaluation use `nextclick evaluate`');
@@ -39,7 +43,8 @@ nextclick replay --to-kafka --input FILE --topic T --brokers H:P [options]
     const topic = requiredString(values, 'topic');
     const brokers = parseBrokers(requiredString(values, 'brokers'));
     const format = parseFormat(stringOption(values, 'format'));
-    const logFormat = (stringOption(values, 'log-format') ?? 'tsv') as ClickLogFormat;
+    const readOptions = logReadOptions(values, 'log-format');
+    const logFormat = readOptions.format;
     if (!ClickLogFormats.includes(logFormat)) throw new CliUsageError(`--log-format expects one of ${ClickLogFormats.join(', ')}, got "${logFormat}"`);
     const speed = numberOption(values, 'speed', 0, (n) => Number.isFinite(n) && n >= 0);
     const limit = numberOption(values, 'limit', Number.POSITIVE_INFINITY, (n) => Number.isInteger(n) && n >= 1);
@@ -58,7 +63,7 @@ nextclick replay --to-kafka --input FILE --topic T --brokers H:P [options]
         sent += batch.length;
         batch = [];
       };
-      for await (const event of readClickLog(input, { format: logFormat })) {
+      for await (const event of readClickLog(input, readOptions)) {
         if (sent + batch.length >= limit) break;
         if (speed > 0) {
           firstEventTime ??= event.timestamp;

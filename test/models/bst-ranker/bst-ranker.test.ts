@@ -17,6 +17,7 @@ import { trainBstRanker, type BstTrainResult } from '../../../models/bst-ranker/
 import { TwoStageScorer } from '../../../models/bst-ranker/two-stage.js';
 import { saveBstRanker } from '../../../models/bst-ranker/io.js';
 import '../../../models/index.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 let corpus: SessionCorpus;
 let testSessions: { offsets: Int32Array; items: Int32Array };
@@ -37,7 +38,7 @@ describe('BST ranker', () => {
     const t = await buildCorpus(log.test, { vocabulary: corpus.vocabulary });
     testSessions = { offsets: t.offsets, items: t.items };
     trained = await trainBstRanker(corpus, { config: { hiddenSize: 16, feedForwardSize: 32, mlp: [32, 16], maxLength: 8, epochs: 2, batchSize: 64, learningRate: 0.005, seed: 4, useCandidateScore: false } });
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('ranking with the shared item prefix equals a full pass over [items, candidate]', () => {
     const p = BstRankerParams.fromConfig({ hiddenSize: 8, heads: 2, feedForwardSize: 12, mlp: [6], maxLength: 4, timeBuckets: 6, seed: 2, useCandidateScore: false }, 30);
@@ -107,7 +108,7 @@ describe('BST ranker', () => {
     const both = await evaluateNextItem(two, testSessions, { maxPredictions: 1500 });
     const alone = await evaluateNextItem(knn, testSessions, { maxPredictions: 1500 });
     expect(both.mrr).toBeGreaterThan(alone.mrr * 0.95);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('saves a ranker that loads as the two-stage pipeline with identical scores', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nextclick-bst-'));

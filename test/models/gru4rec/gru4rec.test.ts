@@ -12,6 +12,7 @@ import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { newSessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 // One small synthetic log and one trained model shared by the tests (training is the slow part).
 let dir: string;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   model = await trainGru4Rec(train, {
     config: { layers: [48], epochs: 6, batchSize: 32, nSample: 64, learningRate: 0.1, momentum: 0.1, dropoutEmbedding: 0.1, dropoutHidden: 0.1, validationFraction: 0.1, patience: 0, seed: 1 },
   });
-}, 120_000);
+}, HEAVY_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
 import { countReadBacks } from '../../helpers/read-backs.js';
 import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const { skipReason } = await webGpuAvailability('GRU4Rec');
 
@@ -64,7 +65,7 @@ async function infer(scorer: Gru4RecScorer, ss: SessionState[]) {
   return { states: ss.map((s) => s.modelState as Float32Array), scores, recs };
 }
 
-describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) agrees with wasm', () => {
+describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) agrees with wasm', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   afterAll(async () => { await selectBackend({ backend: 'wasm', force: true }); });
 
   it('trainGru4Rec steps and the scorer (observe, score, recommend) match wasm; no sync reads', async () => {
@@ -122,7 +123,7 @@ describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) 
     const scorer = new Gru4RecScorer(ref.params);
     expect(() => scorer.scoreHidden(new Float32Array(d), 1)).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
     scorer.dispose();
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   // A round trip of the weights file format on webgpu (loadWeights reads with await data(); decoded tensors are
   // usually still CPU-side here, so this guards the path rather than reproducing the sync-read failure).

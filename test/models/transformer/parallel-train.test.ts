@@ -9,6 +9,7 @@ import { loadModel } from '../../../dist/src/scoring/model-registry.js';
 import { buildCorpus, ItemKnn } from '../../../dist/src/baselines/index.js';
 import { generateSessions } from '../../../dist/src/synthetic/index.js';
 import '../../../dist/models/index.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const tiny = { readout: 'last' as const, cosineTemperature: 0, hiddenSize: 32, heads: 2, blocks: 1, feedForwardSize: 64, maxLength: 10, nSample: 256, batchSize: 64, epochs: 6, learningRate: 0.005, dropoutEmbedding: 0.1, dropoutHidden: 0.1, validationFraction: 0, seed: 3 };
 
@@ -38,5 +39,5 @@ describe('parallel transformer training (workers > 1)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

@@ -7,6 +7,7 @@ import { resolveTransformerConfig } from '../../../models/transformer/config.js'
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { trainTransformer } from '../../../models/transformer/train.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const ITEMS = 120;
 
@@ -48,5 +49,5 @@ describe('transformer repeat bias', () => {
     const bias = r.params.get('repeat_bias');
     // Distance 1 is the item two clicks back (the newest is distance 0).
     expect(bias[1]!).toBeGreaterThan(Math.max(bias[0]!, bias[2]!) + 0.2);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

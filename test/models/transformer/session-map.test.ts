@@ -5,6 +5,7 @@ import { newSessionState } from '../../../src/sessions/session-state.js';
 import { Rng } from '../../../models/training/rng.js';
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { trainTransformer } from '../../../models/transformer/train.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const ITEMS = 60;
 
@@ -36,5 +37,5 @@ describe('transformer session map', () => {
     const withMap = await successorWins(true), without = await successorWins(false);
     expect(withMap).toBeGreaterThan(0.9);
     expect(without).toBeLessThan(0.8);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

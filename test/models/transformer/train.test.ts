@@ -13,6 +13,7 @@ import { buildWindows, trainTransformer, type TransformerTrainResult } from '../
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { saveTransformer } from '../../../models/transformer/io.js';
 import '../../../models/index.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 // readout 'last': this log's next item is fixed by the order of the last two, which the item-attention readout
 // (a weighted sum of the session's items, the default, best on Diginetica) cannot express.
@@ -31,7 +32,7 @@ describe('transformer training', () => {
     const t = await buildCorpus(log.test, { vocabulary: corpus.vocabulary });
     test = { offsets: t.offsets, items: t.items };
     trained = await trainTransformer(corpus, { config: tiny });
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('learns the synthetic second-order log better than item-kNN', async () => {
     const scorer = new TransformerScorer(trained.params);

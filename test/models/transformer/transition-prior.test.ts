@@ -12,6 +12,7 @@ import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { trainTransformer } from '../../../models/transformer/train.js';
 import { TransitionGraph } from '../../../models/transformer/transitions.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const tiny = { hiddenSize: 16, heads: 2, feedForwardSize: 16, maxLength: 4, nSample: 32, batchSize: 64, learningRate: 0.01, dropoutEmbedding: 0, dropoutHidden: 0, validationFraction: 0, seed: 3 } as const;
 
@@ -71,7 +72,7 @@ describe('transformer transition prior', () => {
     expect(withPrior.weight).toBeGreaterThan(0.1);
     expect(withPrior.wins).toBeGreaterThan(0.95);
     expect(without.wins).toBeLessThan(0.8);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('trains the prior only from transitionPriorFromEpoch on, counting the epochs of a warm-started run', async () => {
     const ITEMS = 30, rng = new Rng(12);
@@ -83,7 +84,7 @@ describe('transformer transition prior', () => {
     expect(await weightAfter(2, 3)).toBe(0);
     expect(await weightAfter(2, 2)).toBeGreaterThan(0.01);
     expect(await weightAfter(1, 2, 1)).toBeGreaterThan(0.01);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it("leaves a session's own transitions out of its training counts, so pairs seen once teach no weight", async () => {
     // Each item is followed by one other item, in exactly one session. Counted with the session itself the
@@ -94,7 +95,7 @@ describe('transformer transition prior', () => {
     const r = await trainTransformer(corpus(sessions, ITEMS), { config: { ...tiny, transitionPrior: true, epochs: 3 } });
     expect(r.params.transitions!.size).toBe(ITEMS);
     expect(Array.from(r.params.get('transition_weight'))).toEqual([0, 0, 0, 0]);
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('saves the graph with the model: a loaded model scores identically', async () => {
     const rng = new Rng(5);
@@ -113,7 +114,7 @@ describe('transformer transition prior', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });
 
 describe('transformer warm start', () => {
@@ -131,5 +132,5 @@ describe('transformer warm start', () => {
     const other = corpus([[0, 1], [1, 2]], 3);
     await expect(trainTransformer(other, { config: { ...tiny, epochs: 1 }, initialWeights: first.params })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'initialWeights' });
     await expect(trainTransformer(data, { config: { ...tiny, epochs: 1 }, continueFromEpoch: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'continueFromEpoch' });
-  }, 60_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

@@ -28,6 +28,7 @@ import { newSessionState, type SessionState } from '../../../src/sessions/sessio
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
 import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const { skipReason } = await webGpuAvailability('transformer/BST');
 
@@ -117,7 +118,7 @@ async function corpus() {
 const TRAIN = { hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, batchSize: 16, nSample: 128, epochs: 1, validationFraction: 0, seed: 7 };
 const BST = { hiddenSize: 16, heads: 2, feedForwardSize: 24, mlp: [16, 8], maxLength: 6, batchSize: 32, maxPrefixes: 64, negatives: 4, useCandidateScore: false, seed: 3 };
 
-describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu (Dawn over Vulkan) agree with wasm', () => {
+describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu (Dawn over Vulkan) agree with wasm', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   afterAll(async () => { await selectBackend({ backend: 'wasm', force: true }); });
 
   it('streams observe + score through the KV cache (steps and window slides) like wasm, with no sync reads', async () => {
@@ -141,7 +142,7 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     const scorer = new TransformerScorer(p);
     expect(() => scorer.scoreHidden(new Float32Array(d), 1)).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
     scorer.dispose();
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('a training step (each readout, dot product and cosine scoring, time gaps, dropout) gives wasm\'s loss and weights', async () => {
     const cases = [{ readout: 'last', cosineTemperature: 0 }, { readout: 'item-attention', cosineTemperature: 0.2 }, { readout: 'query-attention', cosineTemperature: 0.2 }, { readout: 'mixed', cosineTemperature: 0.2 }] as const;
@@ -162,7 +163,7 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     const p = randomParams({});
     const stepper = new TransformerStepper(p, p.config, new PopularitySampler(new Float64Array(ITEMS).fill(1), 0.5), new Rng(1));
     expect(() => stepper.step([{ items: Int32Array.of(1, 2, 3) }])).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('trainTransformer (one epoch) matches wasm', async () => {
     const data = await corpus();
@@ -175,7 +176,7 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     expect(Math.abs(got.epochs[0]!.loss - ref.epochs[0]!.loss)).toBeLessThan(1e-5);
     const refW = ref.params.named();
     got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('BST ranker: logitsAsync and a trainBstRanker run match wasm', async () => {
     const p = BstRankerParams.fromConfig({ ...BST, timeBuckets: 6 }, ITEMS);
@@ -215,5 +216,5 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     expect(Math.abs(got.epochs[0]!.loss - ref.epochs[0]!.loss)).toBeLessThan(1e-5);
     const refW = ref.params.named();
     got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

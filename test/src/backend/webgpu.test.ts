@@ -12,6 +12,7 @@ import { forwardSequence, uploadDense } from '../../../models/transformer/forwar
 import { TransformerParams } from '../../../models/transformer/params.js';
 import * as W from '../../../scripts/gpu/workload.mjs';
 import { webGpuAvailability } from './webgpu-vulkan.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const { skipReason, adapter } = await webGpuAvailability('backend');
 
@@ -79,7 +80,7 @@ function silentLogger() {
   return { logger, lines };
 }
 
-describe.skipIf(skipReason !== undefined)('webgpu backend (Dawn over Vulkan)', () => {
+describe.skipIf(skipReason !== undefined)('webgpu backend (Dawn over Vulkan)', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   afterAll(async () => { await tf.setBackend('cpu'); });
 
   it('is selected when named, and the log names the adapter', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import { captureIo } from '../../helpers/capture-io.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const capture = captureIo;
 
@@ -17,7 +18,7 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 
 interface Json { ok: boolean; predictions: number; events: number; skippedOovTargets: number; cutoffs: { k: number; hitRate: number; mrr: number }[]; averagePopularityPercentile?: number }
 
-describe.skipIf(!have)('nextclick evaluate on yoochoose-100k', () => {
+describe.skipIf(!have)('nextclick evaluate on yoochoose-100k', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   it('trains SR on the fly and makes every one of the 10,152 next-item predictions', async () => {
     const c = capture();
     const code = await main(['evaluate', '--model', 'sr', '--train', join(data, 'train.tsv'), '--test', join(data, 'test.tsv'), '--json'], c.io);

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
 import type { CliIo } from '../../../src/cli/command.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nextclick-cli-prepare-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,7 +83,7 @@ describe('nextclick prepare', () => {
     expect(d.err()).toContain('--test-days');
   });
 
-  it.skipIf(!existsSync('../shared/data/diginetica-sample'))('prepares the raw Diginetica sample (needs ../shared/data)', async () => {
+  it.skipIf(!existsSync('../shared/data/diginetica-sample'))('prepares the raw Diginetica sample (needs ../shared/data)', { timeout: HEAVY_TEST_TIMEOUT_MS }, async () => {
     const c = capture();
     const out = join(dir, 'dg');
     const code = await main(['prepare', '--input', '../shared/data/diginetica-sample/sample_train-item-views.csv', '--format', 'diginetica', '--out', out, '--test-days', '7', '--json'], c.io);

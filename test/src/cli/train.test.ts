@@ -67,8 +67,9 @@ describe('nextclick train', () => {
         return { kind: 'fake', outDir: req.outDir, itemCount: 7, seconds: 0.5 };
       },
     }));
+    const dir = await tinyLog();
     const c = capture();
-    expect(await main(['train', '--train', 'x.tsv', '--model', 'fake', '--out', 'unused', '--param', 'epochs=2', '--json'], c.io)).toBe(0);
+    expect(await main(['train', '--train', join(dir, 'train.tsv'), '--model', 'fake', '--out', join(dir, 'unused'), '--param', 'epochs=2', '--json'], c.io)).toBe(0);
     expect(JSON.parse(c.text().stdout)).toMatchObject({ ok: true, kind: 'fake', itemCount: 7 });
     expect(seen).toEqual([{ epochs: '2' }]);
     delete trainers['fake'];

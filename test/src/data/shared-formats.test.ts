@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepare, readClickLog, readPrefixTargets, readSessions, SRGNN_BASE_TIME_MS } from '../../../src/data/index.js';
+import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 const DATA = '../shared/data';
 const present = existsSync(DATA);
 if (!present) console.warn(`[skip] ${DATA} is absent: the real-data format tests are skipped (see ../shared/data/README.md)`);
 
-describe.skipIf(!present)('real logs in ../shared/data', () => {
+describe.skipIf(!present)('real logs in ../shared/data', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   it('yoochoose-100k prepared train.tsv: 70,278 events, 17,794 contiguous sessions', async () => {
     const log = readSessions(`${DATA}/yoochoose-100k/train.tsv`, { format: 'yoochoose' });
     let sessions = 0;

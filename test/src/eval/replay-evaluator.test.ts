@@ -49,6 +49,17 @@ describe('evaluateReplay', () => {
     expect(at5!.ndcg).toBeCloseTo((1 + 1 + 2 / Math.log2(5)) / 5, 12);
   });
 
+  it('gives the same metrics whether the log carries item ids as strings or numbers', async () => {
+    const numeric = ItemVocabulary.fromIds([1, 2, 3, 4]);
+    const asNumbers: ClickEvent[] = log.map((e) => ({ ...e, itemId: e.itemId === 'x' ? 99 : 'abcd'.indexOf(e.itemId as string) + 1 }));
+    const asStrings: ClickEvent[] = asNumbers.map((e) => ({ ...e, itemId: String(e.itemId) }));
+    const a = await evaluateReplay(new NextIndexScorer(4), numeric, asNumbers, { cutoffs: [1, 5] });
+    const b = await evaluateReplay(new NextIndexScorer(4), numeric, asStrings, { cutoffs: [1, 5] });
+    const strip = (r: typeof a) => ({ ...r, seconds: 0, eventsPerSecond: 0 });
+    expect(strip(b)).toEqual(strip(a));
+    expect([a.predictions, a.skippedOovTargets]).toEqual([5, 1]);
+  });
+
   it('gives ties to the target under the optimistic policy', async () => {
     const r = await evaluateReplay(new NextIndexScorer(4), vocab, log, { cutoffs: [2], tiePolicy: 'optimistic' });
     expect(r.cutoffs[0]!.hitRate).toBeCloseTo(4 / 5, 12);

@@ -63,10 +63,13 @@ describe('ClickPipeline', () => {
   });
 
   it('adaptive batching: events pushed during a step all go in the next step, split at maxBatchSize', async () => {
-    // A scorer whose observe takes a while (async), like a GPU step: later pushes must queue, not start steps.
+    // A scorer whose observe is async, like a GPU step, held open until the test releases it (no timers):
+    // pushes made while it runs must queue, not start steps.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
     class SlowScorer extends SuccessorScorer {
       override async observe(sessions: Parameters<SuccessorScorer['observe']>[0]): Promise<void> {
-        await new Promise((r) => setTimeout(r, 20));
+        await gate;
         super.observe(sessions);
       }
     }
@@ -75,6 +78,7 @@ describe('ClickPipeline', () => {
     const first = p.push(ev('s0', 'i0', 1), 0);
     await new Promise((r) => setImmediate(r)); // the first step has started with one event
     const rest = Array.from({ length: 6 }, (_, i) => p.push(ev(`s${i + 1}`, 'i1', 1), i + 1));
+    release();
     const outs = await Promise.all([first, ...rest]);
     expect(scorer.observeCalls).toEqual([1, 4, 2]);
     expect(outs.map((o) => o.meta)).toEqual([0, 1, 2, 3, 4, 5, 6]);

@@ -33,6 +33,22 @@ describe('ItemVocabulary', () => {
     const back = await ItemVocabulary.load(join(dir, 'v.json'));
     expect(back.toArray()).toEqual(['a', 7, 'c']);
   });
+  it('gives ids back in the type the caller uses (idLike), and files keep each id\'s type', async () => {
+    const v = ItemVocabulary.fromIds([214821275, 'sku-1', '42', '007']);
+    expect([0, 1, 2, 3].map((i) => v.idLike(i, 'x'))).toEqual(['214821275', 'sku-1', '42', '007']);
+    expect([0, 1, 2, 3].map((i) => v.idLike(i, 1))).toEqual([214821275, 'sku-1', 42, '007']); // '007' has no canonical number form
+    v.add(5); // ids added after the first typed read are converted too
+    expect([v.idLike(4, 'x'), v.idLike(4, 1), v.idOf(4)]).toEqual(['5', 5, 5]);
+    const dir = await mkdtemp(join(tmpdir(), 'vocab-'));
+    await v.save(join(dir, 'v.json'));
+    const back = await ItemVocabulary.load(join(dir, 'v.json'));
+    expect(back.toArray()).toEqual([214821275, 'sku-1', '42', '007', 5]);
+    // A vocabulary file written before idLike existed (same format) loads the same way.
+    await writeFile(join(dir, 'old.json'), '{"format":"nextclick.vocabulary","version":1,"items":[10,"a"]}');
+    const old = await ItemVocabulary.load(join(dir, 'old.json'));
+    expect([old.idLike(0, 'x'), old.idLike(1, 2)]).toEqual(['10', 'a']);
+  });
+
   it('refuses corrupt files with clear errors', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vocab-'));
     await writeFile(join(dir, 'bad.json'), '{"format":"nextclick.vocabulary","version":1,"items":["a","a"]}');
