@@ -52,13 +52,13 @@ export type Used = [Gru4RecConfig, TransformerConfig, KafkaStreamWorkerOptions];
 `,
 };
 
-async function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+async function run(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; output: string }> {
   try {
     const { stdout, stderr } = await exec(command, args, { cwd, timeout: 900_000, maxBuffer: 64 << 20 });
-    return { code: 0, output: stdout + stderr };
+    return { code: 0, stdout, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}${e.stdout || e.stderr ? '' : e.message}` };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', output: `${e.stdout ?? ''}${e.stderr ?? ''}${e.stdout || e.stderr ? '' : e.message}` };
   }
 }
 
@@ -71,7 +71,7 @@ describe('the packed package compiles for a strict TypeScript consumer', () => {
     // --ignore-scripts: pack the dist/ that pretest built rather than rebuilding it under the other test files' feet.
     const packed = await run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root);
     expect(packed.code, packed.output).toBe(0);
-    const tarball = join(work, (JSON.parse(packed.output.slice(packed.output.indexOf('['))) as Array<{ filename: string }>)[0]!.filename);
+    const tarball = join(work, (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]!.filename);
     app = join(work, 'app');
     await mkdir(app);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
