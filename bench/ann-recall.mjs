@@ -1,7 +1,7 @@
 // ANN recall@20 against exact top-20 on a REAL trained GRU4Rec: its output item table and the hidden states
 // of real test sessions (every prefix). Also times both paths on those queries. Run `npm run build` first.
 // usage: node bench/ann-recall.mjs <model dir> <sessions file: one session per line, item ids space-separated>
-//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--ef-construction 100] [--out bench/results/ann-recall.json]
+//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--ef-construction 200] [--out bench/results/ann-recall.json]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { readGru4Rec } from '../dist/models/gru4rec/io.js';
@@ -18,7 +18,7 @@ const maxSessions = Number(arg('--sessions', '600'));
 const candidateList = arg('--candidates', '20,30,50,100').split(',').map(Number);
 const out = arg('--out', 'bench/results/ann-recall.json');
 const connectivity = Number(arg('--connectivity', '16'));
-const expansionAdd = Number(arg('--ef-construction', '100'));
+const expansionAdd = Number(arg('--ef-construction', '200'));
 const K = 20;
 const backend = (await selectBackend()).backend;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
