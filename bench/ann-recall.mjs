@@ -1,7 +1,7 @@
 // ANN recall@20 against exact top-20 on a REAL trained GRU4Rec: its output item table and the hidden states
 // of real test sessions (every prefix). Also times both paths on those queries. Run `npm run build` first.
 // usage: node bench/ann-recall.mjs <model dir> <sessions file: one session per line, item ids space-separated>
-//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--ef-construction 128] [--out bench/results/ann-recall.json]
+//        [--sessions 600] [--candidates 20,30,50,100] [--connectivity 16] [--ef-construction 200] [--out bench/results/ann-recall.json]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { readGru4Rec } from '../dist/models/gru4rec/io.js';
@@ -18,7 +18,7 @@ const maxSessions = Number(arg('--sessions', '600'));
 const candidateList = arg('--candidates', '20,30,50,100').split(',').map(Number);
 const out = arg('--out', 'bench/results/ann-recall.json');
 const connectivity = Number(arg('--connectivity', '16'));
-const expansionAdd = Number(arg('--ef-construction', '128'));
+const expansionAdd = Number(arg('--ef-construction', '200'));
 const K = 20;
 const backend = (await selectBackend()).backend;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -44,22 +44,31 @@ const hidden = new Float32Array(Q * d);
 hs.forEach((h, i) => hidden.set(h, i * d));
 console.log(`# ANN recall on ${modelDir}: ${n} items, d=${d}, ${Q} real prefix states from ${lines.length} sessions, backend ${backend}`);
 
-const time = (table, B) => {
+// µs per query, wall clock; `cpu` collects the process CPU µs per query too (meaningful on a busy machine).
+const cpu = {};
+const time = (table, B, label = `${B}`) => {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let b = 0; b + B <= Q; b += B) table.scoreTopK(hidden.subarray(b * d, (b + B) * d), B, K);
-  return +(((performance.now() - t0) / (Math.floor(Q / B) * B)) * 1000).toFixed(1); // µs per query
+  const c = process.cpuUsage(c0), q = Math.floor(Q / B) * B;
+  cpu[label] = +((c.user + c.system) / q).toFixed(1);
+  return +(((performance.now() - t0) / q) * 1000).toFixed(1);
 };
 const exact = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'exact' });
 const truth = [];
 for (let b = 0; b < Q; b += 256) truth.push(...exact.scoreTopK(hidden.subarray(b * d, Math.min(Q, b + 256) * d), Math.min(Q, b + 256) - b, K));
 const results = { machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend }, modelDir, items: n, dims: d, queries: Q, exactUsPerQueryBatch256: time(exact, 256), runs: [] };
-console.log(`exact: ${results.exactUsPerQueryBatch256} µs/query (batch 256), load ${load()}`);
+results.exactCpuUsPerQueryBatch256 = cpu['256'];
+console.log(`exact: ${results.exactUsPerQueryBatch256} µs/query (batch 256), ${results.exactCpuUsPerQueryBatch256} µs CPU; load ${load()}`);
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const ann = new ItemScoringTable({ vectors: m.params.itemTable, bias: m.params.outputBias, itemCount: n, dims: d }, { scoring: 'ann', candidates: K, connectivity, expansionAdd });
 results.buildS = +((performance.now() - t0) / 1000).toFixed(1);
+const buildCpu = process.cpuUsage(c0);
+results.buildCpuS = +((buildCpu.user + buildCpu.system) / 1e6).toFixed(1);
 results.connectivity = connectivity;
 results.efConstruction = expansionAdd;
-console.log(`ANN build ${results.buildS}s (M=${connectivity}, efConstruction=${expansionAdd}), load ${load()}`);
+console.log(`ANN build ${results.buildS}s, ${results.buildCpuS}s CPU (M=${connectivity}, efConstruction=${expansionAdd}), load ${load()}`);
 for (const c of candidateList) {
   ann.candidates = c; // readonly in the typings; the bench sweeps it on one graph
   const got = [];
@@ -67,8 +76,10 @@ for (const c of candidateList) {
   let hit = 0;
   got.forEach((r, i) => { const want = new Set(truth[i].items); for (const ix of r.items) if (want.has(ix)) hit++; });
   const r = { candidates: c, recallAt20: +(hit / (Q * K)).toFixed(4), usPerQueryBatch256: time(ann, 256), usPerQueryBatch1: time(ann, 1), load: load() };
+  r.cpuUsPerQueryBatch256 = cpu['256'];
+  r.cpuUsPerQueryBatch1 = cpu['1'];
   results.runs.push(r);
-  console.log(`candidates=${c}: recall@20 ${r.recallAt20}; ${r.usPerQueryBatch256} µs/query (batch 256), ${r.usPerQueryBatch1} µs/query (batch 1); load ${r.load}`);
+  console.log(`candidates=${c}: recall@20 ${r.recallAt20}; ${r.usPerQueryBatch256} µs/query (batch 256; ${r.cpuUsPerQueryBatch256} µs CPU), ${r.usPerQueryBatch1} µs/query (batch 1; ${r.cpuUsPerQueryBatch1} µs CPU); load ${r.load}`);
 }
 console.table(results.runs);
 mkdirSync('bench/results', { recursive: true });

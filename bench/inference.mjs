@@ -73,10 +73,10 @@ for (const n of itemCounts) {
     let buildS;
     if (mode === 'ann') {
       const s = performance.now();
-      // The library default (400) up to 200k items; the 1M graph is built with a smaller efConstruction so the
+      // The library default up to 200k items; the 1M graph is built with a smaller efConstruction so the
       // build stays within minutes on 2 cores (--ef-construction-1m).
       const expansionAdd = n >= 500_000 ? efConstruction1M : itemScoringTableDefaults.expansionAdd;
-      const indexFile = indexDir && `${indexDir}/items-${n}-d${dims}-${itemScoringTableDefaults.quantization}-ea${expansionAdd}.usearch`;
+      const indexFile = indexDir && `${indexDir}/items-${n}-d${dims}-m${itemScoringTableDefaults.connectivity}-ea${expansionAdd}.hnsw`;
       const cached = indexFile !== undefined && existsSync(indexFile);
       if (indexDir) mkdirSync(indexDir, { recursive: true });
       t = new ItemScoringTable(table, { scoring: 'ann', candidates, expansionAdd, indexFile });

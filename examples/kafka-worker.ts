@@ -6,13 +6,11 @@
 //   a second signal   exit at once (the close is taking too long for the operator)
 //
 // Run (after `npm run build`): node dist/examples/kafka-worker.js MODEL_DIR 127.0.0.1:9092 clicks recommendations
+// MODEL_DIR may hold any model kind (pop, itemknn, sr, vsknn, gru4rec, transformer): loadModel reads its kind and
+// imports the neural models on first use. It imports only the package's public entry points, as an application does.
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { MsgpackCodec } from '../src/events/msgpack-codec.js';
-import { createStderrLogger } from '../src/instrumentation/typed-emitter.js';
-import { loadModel } from '../src/scoring/model-registry.js';
-import '../src/baselines/index.js';
-import { KafkaStreamWorker } from '../streaming/kafka/stream-worker.js';
-import { startMetricsServer } from '../streaming/metrics-server.js';
+import { MsgpackCodec, createStderrLogger, loadModel } from 'nextclick';
+import { KafkaStreamWorker, startMetricsServer } from 'nextclick/kafka';
 
 const [modelDir, brokers = '127.0.0.1:9092', inputTopic = 'clicks', outputTopic = 'recommendations'] = process.argv.slice(2);
 if (!modelDir) {

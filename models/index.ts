@@ -1,5 +1,7 @@
-// Entry of the neural model packages: importing it registers every model kind with the SDK (saved-directory
-// loaders), the CLI (trainers) and `nextclick demo`. src/ reaches it only through dynamic imports.
+/// <reference types="node" preserve="true" />
+// `nextclick/models`: the neural models and the TensorFlow.js backend selection. Importing it registers every model
+// kind with the SDK (saved-directory loaders), the CLI (trainers) and `nextclick demo`; src/ reaches it only through
+// dynamic imports.
 import { registerDemoModel, registerTrainer } from '../src/cli/trainers.js';
 import { registerModelKind } from '../src/scoring/model-registry.js';
 import { GRU4REC_KIND, loadGru4Rec } from './gru4rec/io.js';
@@ -34,3 +36,6 @@ export { gru4recTrainer } from './gru4rec/cli.js';
 // Transformer and BST ranker (registration side effects; owned by the transformer work).
 import './transformer/register.js';
 export * from './transformer/index.js';
+
+export { selectBackend, selectedBackend, backendEvents, BackendNames } from '../src/backend/select-backend.js';
+export type { BackendName, BackendOptions, BackendSelection, BackendAttempt, BackendEvents } from '../src/backend/select-backend.js';

@@ -1,4 +1,5 @@
-// Streaming entry: the Kafka worker (kafkajs stays behind streaming/kafka/), metrics and their HTTP endpoint.
+/// <reference types="node" preserve="true" />
+// `nextclick/kafka`: the Kafka stream worker (kafkajs stays behind streaming/kafka/), metrics and their HTTP endpoint.
 export { KafkaStreamWorker } from './kafka/stream-worker.js';
 export type { StreamWorkerEvents, StreamWorkerStats } from './kafka/stream-worker.js';
 export { KafkaClickSource } from './kafka/click-source.js';

@@ -1,146 +1,414 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { NextclickError } from '../../src/errors.js';
 import type { DenseItemTable } from '../../src/scoring/dense-top-k.js';
 
 /** HNSW parameters of {@link AnnIndex}. */
 export interface AnnIndexOptions {
-  /** Graph degree (HNSW `M`). More = better recall, more memory, slower build. @defaultValue 16 */
+  /** Graph degree (HNSW `M`; layer 0 keeps twice as many links). More = better recall, more memory, slower build. @defaultValue 16 */
   readonly connectivity?: number;
   /**
    * Candidate list size while inserting (HNSW `efConstruction`). A better graph lets queries search fewer
-   * candidates: on a trained 43k-item model, 50 candidates gave recall@20 0.989 with 400 and 0.979 with 128,
-   * for a build about 3× longer (once: the graph is persisted with the model). @defaultValue 400
+   * candidates, for a longer build (once: the graph is persisted with the model). On a trained Diginetica GRU4Rec
+   * (43k items, d = 100), 50 candidates gave recall@20 0.976 with 200 and 0.965 with 100, for a build of 42 s
+   * instead of 24 s of CPU (bench/ann-recall.mjs). @defaultValue 200
    */
   readonly expansionAdd?: number;
   /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller, so `candidates` is the effective ef. @defaultValue 16 */
   readonly expansionSearch?: number;
-  /**
-   * Scalar type of the stored graph vectors: `f16`/`i8` make each distance cheaper (candidates are re-scored
-   * exactly in f32 anyway). i8 built 2.3× faster and searched 1.2–1.7× faster than f32 at recall@20 0.9915 vs 0.9938 (trained Diginetica GRU4Rec, 100 candidates). @defaultValue 'i8'
-   */
-  readonly quantization?: 'f32' | 'f16' | 'i8';
-  /**
-   * Threads for building the graph; 0 = all cores on the main thread, 1 inside a worker thread (a
-   * RecommenderPool already runs one worker per core). @defaultValue 0
-   */
-  readonly threads?: number;
-  /**
-   * Threads for one batch search; 0 = all cores. One by default: on a busy 2-core box a batch of 256 took
-   * 143 µs/query on one thread and 257 µs/query on two; scale out with RecommenderPool instead. @defaultValue 1
-   */
-  readonly searchThreads?: number;
 }
 
 export const annIndexDefaults = {
   connectivity: 16,
-  expansionAdd: 400,
+  expansionAdd: 200,
   expansionSearch: 16,
-  threads: 0,
-  searchThreads: 1,
-  quantization: 'i8',
 } as const satisfies Required<AnnIndexOptions>;
 
-// usearch's ESM entry cannot locate its prebuilt binary (it recurses to a stack overflow); its CommonJS
-// entry works, so load that one.
-interface UsearchIndex {
-  add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
-  search(vectors: Float32Array, k: number, threads?: number): { keys: BigUint64Array; distances: Float32Array; counts?: BigUint64Array };
-  size(): number;
-  save(path: string): void;
-  load(path: string): void;
-}
-interface UsearchModule {
-  Index: new (config: Record<string, unknown>) => UsearchIndex;
-}
-let usearch: UsearchModule | undefined;
-function loadUsearch(): UsearchModule {
-  if (!usearch) {
-    try {
-      usearch = createRequire(import.meta.url)('usearch') as UsearchModule;
-    } catch (err) {
-      throw new NextclickError('BACKEND_UNAVAILABLE', `the usearch package could not be loaded (${(err as Error).message.split('\n')[0]}); reinstall dependencies or use scoring: 'exact'`, { cause: err });
-    }
-  }
-  return usearch;
-}
+/** First word of a persisted graph ("HNS1" little-endian); a file without it is rejected. */
+const FILE_MAGIC = 0x31534e48;
 
 /**
- * Approximate maximum-inner-product candidates over an item table, on a usearch HNSW graph.
+ * Approximate maximum-inner-product candidates over an item table, on an HNSW graph (Malkov & Yashunin 2018) in
+ * plain TypeScript: no native addon, so it installs and runs on every Node version the package supports.
  *
  * HNSW is built for metric spaces, and inner product is not one (a long vector is "near" everything). The
  * standard reduction fixes that: each item `[w, b]` (vector and bias) gets one more coordinate
- * `sqrt(R² − |[w, b]|²)` so every item has norm R, and the query `[h, 1]` gets a 0 there. Then the cosine
- * between query and item ranks items exactly as `h·w + b` does, and the graph is built in a true metric.
+ * `sqrt(R² − |[w, b]|²)` so every item has norm R, and the query `[h, 1]` gets a 0 there. Scaled to unit norm,
+ * the inner product between two items is their cosine (a true metric ordering for the graph), and between the
+ * query and an item it ranks items exactly as `h·w + b` does. The build is deterministic (seeded levels, one
+ * thread), so the same table always gives the same graph.
  */
 export class AnnIndex {
   readonly itemCount: number;
   readonly dims: number;
-  private readonly index: UsearchIndex;
-  private readonly threads: number;
-  private query: Float32Array = new Float32Array(0);
+  private readonly width: number;
+  /** Augmented unit-norm item vectors, `[itemCount, dims + 2]`. */
+  private readonly vectors: Float32Array;
+  private readonly m: number;
+  private readonly m0: number;
+  private readonly efSearch: number;
+  /** Top layer of each node. */
+  private readonly levels: Uint8Array;
+  /** Layer-0 links: `m0` slots per node, `count0[i]` of them used. */
+  private readonly links0: Int32Array;
+  private readonly count0: Uint16Array;
+  /** Distance of each layer-0 link (build only: a full list replaces its farthest link by a closer one). */
+  private linkDistance0: Float32Array | undefined;
+  /** Links of layers 1..levels[i]: per layer `[count, m slots]`. */
+  private readonly upper: (Int32Array | undefined)[];
+  private entry = -1;
+  private maxLevel = -1;
+  private readonly visited: Uint32Array;
+  private stamp = 0;
+  private readonly candidates = new Heap();
+  private readonly results = new Heap();
+  private query: Float32Array;
+  private nbList: Int32Array = new Int32Array(0);
+  private nbStart = 0;
+  private nbCount = 0;
 
-  private constructor(index: UsearchIndex, itemCount: number, dims: number, threads: number) {
-    this.index = index;
-    this.itemCount = itemCount;
-    this.dims = dims;
-    this.threads = threads;
+  private constructor(table: DenseItemTable, o: Required<AnnIndexOptions>) {
+    this.itemCount = table.itemCount;
+    this.dims = table.dims;
+    this.width = table.dims + 2;
+    this.vectors = augmentItems(table);
+    this.m = o.connectivity;
+    this.m0 = 2 * o.connectivity;
+    this.efSearch = o.expansionSearch;
+    const n = table.itemCount;
+    this.levels = new Uint8Array(n);
+    this.links0 = new Int32Array(n * this.m0);
+    this.count0 = new Uint16Array(n);
+    this.upper = new Array<Int32Array | undefined>(n);
+    this.visited = new Uint32Array(n);
+    this.query = new Float32Array(this.width);
   }
 
-  /** Builds the index (seconds for 10⁴–10⁵ items, minutes for 10⁶), or loads it from `file` when given and present. */
+  /** Builds the index (seconds for 10⁴–10⁵ items), or loads its graph from `file` when given and present. */
   static build(table: DenseItemTable, options: AnnIndexOptions = {}, file?: string): AnnIndex {
     const o = { ...annIndexDefaults, ...options };
-    const { itemCount: n, dims: d } = table;
-    const index = new (loadUsearch().Index)({
-      dimensions: d + 2, metric: 'cos', quantization: o.quantization, connectivity: o.connectivity,
-      expansion_add: o.expansionAdd, expansion_search: o.expansionSearch, multi: false,
-    });
-    const ann = new AnnIndex(index, n, d, o.searchThreads);
-    const buildThreads = o.threads === 0 && !isMainThread ? 1 : o.threads;
+    const ann = new AnnIndex(table, o);
     if (file !== undefined && existsSync(file)) {
-      index.load(file);
-      if (index.size() !== n) throw new NextclickError('MODEL_FORMAT', `ANN index ${file} holds ${index.size()} items but the model has ${n}; delete the file to rebuild it`);
+      ann.load(file);
       return ann;
     }
-    const aug = augmentItems(table);
-    const keys = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = BigInt(i);
-    if (n > 0) index.add(keys, aug, buildThreads);
+    ann.linkDistance0 = new Float32Array(ann.itemCount * ann.m0);
+    const levelScale = 1 / Math.log(Math.max(2, o.connectivity));
+    let seed = 0x9e3779b9;
+    for (let i = 0; i < ann.itemCount; i++) {
+      // mulberry32: a fixed sequence, so the graph is reproducible.
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      ann.insert(i, Math.min(15, Math.floor(-Math.log(1 - u) * levelScale)), o.expansionAdd);
+    }
+    ann.linkDistance0 = undefined;
     return ann;
   }
 
-  /** Writes the graph so the next load skips the build. */
+  /** Writes the graph (not the vectors, which the model holds) so the next load skips the build. */
   save(file: string): void {
-    this.index.save(file);
+    const n = this.itemCount;
+    let upperWords = 0;
+    for (let i = 0; i < n; i++) upperWords += this.levels[i]! * (this.m + 1);
+    const out = new Int32Array(8 + n + n + n * this.m0 + upperWords);
+    out.set([FILE_MAGIC, 1, n, this.dims, this.m, this.entry, this.maxLevel, 0]);
+    let p = 8;
+    for (let i = 0; i < n; i++) out[p++] = this.levels[i]!;
+    for (let i = 0; i < n; i++) out[p++] = this.count0[i]!;
+    out.set(this.links0, p);
+    p += n * this.m0;
+    for (let i = 0; i < n; i++) {
+      const u = this.upper[i];
+      if (u) { out.set(u, p); p += u.length; }
+    }
+    writeFileSync(file, new Uint8Array(out.buffer));
+  }
+
+  private load(file: string): void {
+    const bytes = readFileSync(file);
+    const words = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~3)));
+    const bad = (why: string) => new NextclickError('MODEL_FORMAT', `ANN index ${file} ${why}; delete the file to rebuild it`);
+    if (words.length < 8 || words[0] !== FILE_MAGIC || words[1] !== 1) throw bad('is not a nextclick HNSW graph (version 1)');
+    const [n, dims, m] = [words[2]!, words[3]!, words[4]!];
+    if (n !== this.itemCount) throw bad(`holds ${n} items but the model has ${this.itemCount}`);
+    if (dims !== this.dims || m !== this.m) throw bad(`was built for dims ${dims}, connectivity ${m} (now ${this.dims}, ${this.m})`);
+    this.entry = words[5]!;
+    this.maxLevel = words[6]!;
+    let p = 8;
+    for (let i = 0; i < n; i++) this.levels[i] = words[p++]!;
+    for (let i = 0; i < n; i++) this.count0[i] = words[p++]!;
+    this.links0.set(words.subarray(p, p + n * this.m0));
+    p += n * this.m0;
+    for (let i = 0; i < n; i++) {
+      const size = this.levels[i]! * (m + 1);
+      if (size > 0) { this.upper[i] = words.slice(p, p + size); p += size; }
+    }
+    if (p !== words.length) throw bad('is truncated or has trailing data');
   }
 
   /**
-   * Up to `count` candidate item indices per query for `batch` queries at `hidden[b * dims ..]`; returns
-   * `batch × count` indices, -1 where fewer were found.
+   * Up to `count` candidate item indices per query for `batch` queries at `hidden[b * dims ..]`, best first;
+   * returns `batch × count` indices, -1 where fewer were found.
    */
   search(hidden: Float32Array, batch: number, count: number): Int32Array {
-    const d = this.dims, w = d + 2;
+    const d = this.dims;
     const out = new Int32Array(batch * count).fill(-1);
-    if (batch === 0 || this.itemCount === 0) return out;
-    if (this.query.length < batch * w) this.query = new Float32Array(batch * w);
-    const q = this.query.subarray(0, batch * w);
+    if (batch === 0 || this.itemCount === 0 || count === 0) return out;
+    const q = this.query;
+    const ef = Math.max(this.efSearch, count);
     for (let b = 0; b < batch; b++) {
-      q.set(hidden.subarray(b * d, (b + 1) * d), b * w);
-      q[b * w + d] = 1;
-      q[b * w + d + 1] = 0;
-    }
-    const m = this.index.search(q, Math.min(count, this.itemCount), this.threads);
-    const per = Math.min(count, this.itemCount);
-    for (let b = 0; b < batch; b++) {
-      const found = m.counts ? Number(m.counts[b]) : Math.min(per, m.keys.length);
-      for (let i = 0; i < found; i++) out[b * count + i] = Number(m.keys[b * per + i]!);
+      q.set(hidden.subarray(b * d, (b + 1) * d));
+      q[d] = 1;
+      q[d + 1] = 0;
+      let cur = this.entry;
+      for (let level = this.maxLevel; level > 0; level--) cur = this.greedy(q, -1, cur, level);
+      this.searchLayer(q, -1, cur, ef, 0);
+      // results is a max-heap on distance: pop worst first, fill from the back.
+      const r = this.results;
+      while (r.size > count) r.pop();
+      for (let i = r.size - 1; i >= 0; i--) out[b * count + i] = r.pop();
     }
     return out;
   }
+
+  /** Negated inner product of item `i` with `q` (a query) or with item `qi` (when `qi` ≥ 0): smaller = closer. */
+  private distance(q: Float32Array, qi: number, i: number): number {
+    return qi >= 0 ? -dot(this.vectors, qi * this.width, this.vectors, i * this.width, this.width) : -dot(q, 0, this.vectors, i * this.width, this.width);
+  }
+
+  /** Points `nbList[nbStart .. nbStart + nbCount)` at the links of `node` on `level` (no allocation in the search loops). */
+  private neighbours(node: number, level: number): void {
+    if (level === 0) {
+      this.nbList = this.links0;
+      this.nbStart = node * this.m0;
+      this.nbCount = this.count0[node]!;
+    } else {
+      const u = this.upper[node]!;
+      const at = (level - 1) * (this.m + 1);
+      this.nbList = u;
+      this.nbStart = at + 1;
+      this.nbCount = u[at]!;
+    }
+  }
+
+  /** Best node reachable greedily from `start` on `level` (HNSW's descent through the upper layers). */
+  private greedy(q: Float32Array, qi: number, start: number, level: number): number {
+    let cur = start;
+    let best = this.distance(q, qi, cur);
+    for (let moved = true; moved; ) {
+      moved = false;
+      this.neighbours(cur, level);
+      const list = this.nbList, s = this.nbStart, count = this.nbCount;
+      for (let j = 0; j < count; j++) {
+        const e = list[s + j]!;
+        const de = this.distance(q, qi, e);
+        if (de < best) { best = de; cur = e; moved = true; }
+      }
+    }
+    return cur;
+  }
+
+  /** Beam search of width `ef` on `level` from `start`; leaves the `ef` closest in `this.results` (max-heap). */
+  private searchLayer(q: Float32Array, qi: number, start: number, ef: number, level: number): void {
+    const stamp = this.nextStamp();
+    const visited = this.visited;
+    const cand = this.candidates, res = this.results;
+    cand.clear();
+    res.clear();
+    const d0 = this.distance(q, qi, start);
+    visited[start] = stamp;
+    cand.push(-d0, start); // candidates: max-heap on -distance = nearest first
+    res.push(d0, start); // results: max-heap on distance = farthest first
+    while (cand.size > 0) {
+      const dc = -cand.topKey();
+      if (dc > res.topKey() && res.size >= ef) break;
+      const c = cand.pop();
+      this.neighbours(c, level);
+      const list = this.nbList, s = this.nbStart, count = this.nbCount;
+      for (let j = 0; j < count; j++) {
+        const e = list[s + j]!;
+        if (visited[e] === stamp) continue;
+        visited[e] = stamp;
+        const de = this.distance(q, qi, e);
+        if (res.size < ef || de < res.topKey()) {
+          cand.push(-de, e);
+          res.push(de, e);
+          if (res.size > ef) res.pop();
+        }
+      }
+    }
+  }
+
+  private nextStamp(): number {
+    if (++this.stamp === 0xffffffff) { this.visited.fill(0); this.stamp = 1; }
+    return this.stamp;
+  }
+
+  private insert(node: number, level: number, efConstruction: number): void {
+    this.levels[node] = level;
+    if (level > 0) this.upper[node] = new Int32Array(level * (this.m + 1));
+    if (this.entry < 0) { this.entry = node; this.maxLevel = level; return; }
+    const q = this.query; // unused for item-to-item distances
+    let cur = this.entry;
+    for (let l = this.maxLevel; l > level; l--) cur = this.greedy(q, node, cur, l);
+    for (let l = Math.min(level, this.maxLevel); l >= 0; l--) {
+      this.searchLayer(q, node, cur, efConstruction, l);
+      const found = this.results.drainAscending();
+      cur = found.ids[0]!;
+      const chosen = this.selectNeighbours(found.ids, found.keys, l === 0 ? this.m0 : this.m);
+      this.setLinks(node, l, chosen.ids, chosen.dists);
+      for (let j = 0; j < chosen.ids.length; j++) this.addLink(chosen.ids[j]!, node, l, chosen.dists[j]!);
+    }
+    if (level > this.maxLevel) { this.maxLevel = level; this.entry = node; }
+  }
+
+  /**
+   * HNSW's neighbour heuristic: take candidates nearest first, keeping one only if it is closer to the base than
+   * to every neighbour kept so far, so links spread in all directions instead of into one cluster.
+   */
+  private selectNeighbours(ids: readonly number[], dists: readonly number[], max: number): { ids: number[]; dists: number[] } {
+    const kept: number[] = [], keptDists: number[] = [];
+    for (let i = 0; i < ids.length && kept.length < max; i++) {
+      const e = ids[i]!;
+      let diverse = true;
+      for (const r of kept) {
+        if (this.distance(this.query, e, r) < dists[i]!) { diverse = false; break; }
+      }
+      if (diverse) { kept.push(e); keptDists.push(dists[i]!); }
+    }
+    return { ids: kept, dists: keptDists };
+  }
+
+  private setLinks(node: number, level: number, ids: readonly number[], dists: readonly number[]): void {
+    if (level === 0) {
+      this.links0.set(ids, node * this.m0);
+      this.linkDistance0!.set(dists, node * this.m0);
+      this.count0[node] = ids.length;
+    } else {
+      const u = this.upper[node]!;
+      const at = (level - 1) * (this.m + 1);
+      u[at] = ids.length;
+      u.set(ids, at + 1);
+    }
+  }
+
+  /**
+   * Links `from` → `to` (at distance `d`). A full layer-0 list replaces its farthest link when `to` is closer
+   * (cheap: the distances are kept); a full upper-layer list (few nodes) is re-selected with the heuristic.
+   */
+  private addLink(from: number, to: number, level: number, d: number): void {
+    if (level === 0) {
+      const at = from * this.m0, count = this.count0[from]!;
+      const dist = this.linkDistance0!;
+      if (count < this.m0) {
+        this.links0[at + count] = to;
+        dist[at + count] = d;
+        this.count0[from] = count + 1;
+        return;
+      }
+      let worst = 0;
+      for (let j = 1; j < count; j++) if (dist[at + j]! > dist[at + worst]!) worst = j;
+      if (d < dist[at + worst]!) { this.links0[at + worst] = to; dist[at + worst] = d; }
+      return;
+    }
+    const u = this.upper[from]!;
+    const at = (level - 1) * (this.m + 1);
+    const count = u[at]!;
+    if (count < this.m) {
+      u[at + 1 + count] = to;
+      u[at] = count + 1;
+      return;
+    }
+    const pool = [to];
+    for (let j = 0; j < count; j++) pool.push(u[at + 1 + j]!);
+    const dists = pool.map((e) => this.distance(this.query, from, e));
+    const order = pool.map((_, i) => i).sort((a, b) => dists[a]! - dists[b]! || pool[a]! - pool[b]!);
+    const picked = this.selectNeighbours(order.map((i) => pool[i]!), order.map((i) => dists[i]!), this.m);
+    this.setLinks(from, level, picked.ids, picked.dists);
+  }
 }
 
-/** `[w, b, sqrt(R² − |w|² − b²)]` per item, R = the largest norm (see {@link AnnIndex}). */
+/** Inner product of `a[ai .. ai + n)` and `b[bi .. bi + n)`, unrolled by four. */
+function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let t = 0;
+  for (; t + 3 < n; t += 4) {
+    s0 += a[ai + t]! * b[bi + t]!;
+    s1 += a[ai + t + 1]! * b[bi + t + 1]!;
+    s2 += a[ai + t + 2]! * b[bi + t + 2]!;
+    s3 += a[ai + t + 3]! * b[bi + t + 3]!;
+  }
+  for (; t < n; t++) s0 += a[ai + t]! * b[bi + t]!;
+  return s0 + s1 + s2 + s3;
+}
+
+/** A binary max-heap of (key, id) pairs on growable typed arrays. */
+class Heap {
+  private keys = new Float64Array(64);
+  private ids = new Int32Array(64);
+  size = 0;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  topKey(): number {
+    return this.keys[0]!;
+  }
+
+  push(key: number, id: number): void {
+    if (this.size === this.keys.length) {
+      const k = new Float64Array(this.size * 2); k.set(this.keys); this.keys = k;
+      const i = new Int32Array(this.size * 2); i.set(this.ids); this.ids = i;
+    }
+    let at = this.size++;
+    const keys = this.keys, ids = this.ids;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (keys[parent]! >= key) break;
+      keys[at] = keys[parent]!;
+      ids[at] = ids[parent]!;
+      at = parent;
+    }
+    keys[at] = key;
+    ids[at] = id;
+  }
+
+  /** Removes the largest key; returns its id. */
+  pop(): number {
+    const keys = this.keys, ids = this.ids;
+    const top = ids[0]!;
+    const n = --this.size;
+    if (n === 0) return top;
+    const key = keys[n]!, id = ids[n]!;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && keys[child + 1]! > keys[child]!) child++;
+      if (keys[child]! <= key) break;
+      keys[at] = keys[child]!;
+      ids[at] = ids[child]!;
+      at = child;
+    }
+    keys[at] = key;
+    ids[at] = id;
+    return top;
+  }
+
+  /** Empties the heap; ids and keys ordered by ascending key. */
+  drainAscending(): { ids: number[]; keys: number[] } {
+    const ids: number[] = new Array(this.size), keys: number[] = new Array(this.size);
+    for (let i = this.size - 1; i >= 0; i--) {
+      keys[i] = this.topKey();
+      ids[i] = this.pop();
+    }
+    return { ids, keys };
+  }
+}
+
+/** `[w, b, sqrt(R² − |w|² − b²)] / R` per item, R = the largest norm (see {@link AnnIndex}). */
 function augmentItems(table: DenseItemTable): Float32Array {
   const { itemCount: n, dims: d, vectors, bias } = table;
   const w = d + 2;
@@ -156,8 +424,15 @@ function augmentItems(table: DenseItemTable): Float32Array {
     norms[i] = s;
     if (s > maxNorm) maxNorm = s;
   }
-  for (let i = 0; i < n; i++) out[i * w + d + 1] = Math.sqrt(Math.max(0, maxNorm - norms[i]!));
-  // All-zero items would have no direction under cosine; give them a tiny one (their score is 0 + bias).
-  if (maxNorm === 0) for (let i = 0; i < n; i++) out[i * w + d + 1] = 1;
+  // All-zero items would have no direction; give them one (their score is 0 + bias either way).
+  if (maxNorm === 0) {
+    for (let i = 0; i < n; i++) out[i * w + d + 1] = 1;
+    return out;
+  }
+  const scale = 1 / Math.sqrt(maxNorm);
+  for (let i = 0; i < n; i++) {
+    out[i * w + d + 1] = Math.sqrt(Math.max(0, maxNorm - norms[i]!));
+    for (let t = 0; t < w; t++) out[i * w + t]! *= scale;
+  }
   return out;
 }

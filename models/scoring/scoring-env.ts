@@ -25,5 +25,5 @@ export function scoringFromEnv(env: NodeJS.ProcessEnv = process.env): ItemScorin
 export function annIndexFile(dir: string, manifest: ModelManifest, options: ItemScoringTableOptions): string {
   const o = { ...itemScoringTableDefaults, ...options };
   const stamp = manifest.createdAt.replace(/[^0-9]/g, '');
-  return safeJoin(dir, `ann-${stamp}-${o.quantization}-m${o.connectivity}-ef${o.expansionAdd}.usearch`);
+  return safeJoin(dir, `ann-${stamp}-m${o.connectivity}-ef${o.expansionAdd}.hnsw`);
 }

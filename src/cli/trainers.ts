@@ -109,23 +109,5 @@ export function registerDemoModel(model: DemoModel): void {
   else demoModels.push(model);
 }
 
-// A variable specifier: src/ keeps no static edge to models/ (resolved from dist/src/cli/ to dist/models/).
-const MODELS_ENTRY = '../../models/index.js';
-let modelPackages: Promise<string | undefined> | undefined;
-
-/**
- * Imports `models/index.js` once, if this build has it, so neural models register their loaders, trainers and
- * demo entries. Resolves to undefined when loaded or absent, or to the reason it failed to load (e.g. a
- * missing TensorFlow.js backend), which commands report without failing.
- */
-export function loadModelPackages(): Promise<string | undefined> {
-  modelPackages ??= import(MODELS_ENTRY).then(
-    () => undefined,
-    (err: unknown) => {
-      const e = err as { code?: string; message?: string };
-      if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('models/index')) return undefined;
-      return `model packages failed to load: ${e.message ?? String(err)}`;
-    },
-  );
-  return modelPackages;
-}
+// Lives with the model registry (the SDK's loadModel uses it too); re-exported for the commands.
+export { loadModelPackages } from '../scoring/model-registry.js';

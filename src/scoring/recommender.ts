@@ -27,8 +27,8 @@ export class Recommender {
   }
 
   /**
-   * Loads a saved model directory (any registered kind). Import the `nextclick` package entry, which
-   * registers every model kind, before calling this.
+   * Loads a saved model directory of any kind ({@link loadModel}: a neural model imports `nextclick/models`, and
+   * with it TensorFlow.js, on first use).
    */
   static async load(dir: string, options: RecommenderOptions = {}): Promise<Recommender> {
     const model = await loadModel(dir);

@@ -1,6 +1,6 @@
 // Worker-thread side of RecommenderPool: one model copy and one session store per thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Recommender } from '../../index.js';
+import { Recommender } from '../../src/scoring/recommender.js';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './protocol.js';
 import { serializeError } from './protocol.js';
 

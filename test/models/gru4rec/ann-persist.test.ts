@@ -22,7 +22,7 @@ describe('GRU4Rec ANN serving index persisted with the model', () => {
     process.env['NEXTCLICK_SCORING'] = 'ann';
 
     const first = await loadGru4Rec(dir);
-    const files = (await readdir(dir)).filter((f) => f.endsWith('.usearch'));
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.hnsw'));
     expect(files).toHaveLength(1);
     const built = await stat(join(dir, files[0]!));
     const second = await loadGru4Rec(dir);

@@ -1,19 +1,17 @@
 // Embedded use of a GRU4Rec model inside a Node service, through the Recommender facade.
 //
 //   npm run build
-//   node examples/embedded-service.mjs [MODEL_DIR]
+//   node dist/examples/embedded-service.js [MODEL_DIR]
 //
 // With no MODEL_DIR it first trains a tiny GRU4Rec on a synthetic log (a few seconds) and saves it to a
 // temporary directory. Train a real one with:
 //   nextclick train --model gru4rec --train ../shared/data/yoochoose-100k/train.tsv --out ./model --param epochs=5
+// It imports only the package's public entry points, as an application does (`nextclick` resolves to this package).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Recommender } from '../dist/index.js';
-// Registers the gru4rec model kind (loader, trainer); the package entry does this when it includes models.
-import { trainGru4Rec, saveGru4Rec } from '../dist/models/index.js';
-import { generateSessions } from '../dist/src/synthetic/index.js';
-import { buildCorpus } from '../dist/src/baselines/corpus.js';
+import { Recommender, buildCorpus, generateSessions } from 'nextclick';
+import { saveGru4Rec, trainGru4Rec } from 'nextclick/models';
 
 let dir = process.argv[2];
 if (!dir) {
