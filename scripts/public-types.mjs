@@ -30,17 +30,23 @@ export declare namespace tf {
     }
     interface Tensor2D extends Tensor {
     }
+    interface Scalar extends Tensor {
+    }
+    interface Variable extends Tensor {
+    }
     namespace io {
         interface IOHandler {
         }
         interface ModelArtifacts {
+        }
+        interface WeightsManifestEntry {
         }
     }
 }
 `);
 
 // Every tf.X a declaration names must be one of the stand-ins above.
-const declared = new Set(['tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.io.IOHandler', 'tf.io.ModelArtifacts']);
+const declared = new Set(['tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Scalar', 'tf.Variable', 'tf.io.IOHandler', 'tf.io.ModelArtifacts', 'tf.io.WeightsManifestEntry']);
 const problems = [];
 for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;
