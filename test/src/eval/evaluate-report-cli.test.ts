@@ -32,18 +32,18 @@ describe('nextclick evaluate with several models and --report', () => {
     const saved = join(dir, 'sr-model');
     expect(await main(['train', '--train', train, '--model', 'sr', '--out', saved], captureIo().io)).toBe(0);
     const c = captureIo();
-    const code = await main(['evaluate', '--model', 'pop,vsknn:k=50', '--model-dir', saved, '--train', train, '--test', test, '--report', report, '--json'], c.io);
+    const code = await main(['evaluate', '--model', 'pop,vsknn:variant=session-rec', '--model-dir', saved, '--train', train, '--test', test, '--report', report, '--json'], c.io);
     expect(code, c.text().stderr).toBe(0);
     const out = JSON.parse(c.text().stdout) as { ok: boolean; report: string; results: Result[] };
     expect(out.ok).toBe(true);
     expect(out.report).toBe(report);
-    expect(out.results.map((r) => r.model)).toEqual(['pop', 'vsknn:k=50', `sr (${saved})`]);
-    expect(out.results[1]!.params).toEqual({ k: '50' });
+    expect(out.results.map((r) => r.model)).toEqual(['pop', 'vsknn:variant=session-rec', `sr (${saved})`]);
+    expect(out.results[1]!.params).toEqual({ variant: 'session-rec' });
     // Same test log for all: same predictions and repeat share; --report's default cut-offs reach 50.
     expect(new Set(out.results.map((r) => r.predictions)).size).toBe(1);
     expect(out.results[0]!.cutoffs.map((x) => x.k)).toEqual([1, 5, 10, 20, 50]);
     const html = await readFile(report, 'utf8');
-    expect(html).toContain('nextclick evaluate --model pop,vsknn:k=50 --model-dir');
+    expect(html).toContain('nextclick evaluate --model pop,vsknn:variant=session-rec --model-dir');
     for (const r of out.results) expect(html).toContain(r.model.replace(/&/g, '&amp;'));
     expect(html).toMatch(/<td>train<\/td><td>train\.tsv<\/td>/);
     expect(html).toMatch(/Latency was not measured/);
