@@ -89,7 +89,9 @@ nextclick evaluate --model DIR|KIND[,DIR|KIND...] --test FILE [--train FILE] [op
       if (trainPath !== undefined) data.push(await fingerprintFile(trainPath, 'train', corpus ? corpusCounts(corpus) : {}));
       data.push(await fingerprintFile(testPath, 'test', { events: first.events, sessions: first.sessions }));
       const notes = models.filter((m) => m.params && Object.keys(m.params).length > 0).map((m) => `${m.label}: parameters ${JSON.stringify(m.params)}`);
-      await writeFile(reportPath, renderHtmlReport({ command: commandLine('evaluate', values), data, results, notes }));
+      // Environment that changes serving (exact / ANN top-k) is part of the command.
+      const env = ['NEXTCLICK_SCORING', 'NEXTCLICK_ANN_CANDIDATES'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]!} `).join('');
+      await writeFile(reportPath, renderHtmlReport({ command: env + commandLine('evaluate', values), data, results, notes }));
     }
     if (json) {
       const body = results.length === 1 ? { ...results[0]!, ...extras(models[0]!) } : { results: results.map((r, i) => ({ ...r, ...extras(models[i]!) })) };
