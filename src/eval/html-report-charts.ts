@@ -35,8 +35,8 @@ export interface ChartSpec {
 }
 
 const W = 560;
-const H = 300;
-const M = { left: 56, right: 16, top: 34, bottom: 70 };
+const H = 310;
+const M = { left: 56, right: 16, top: 34, bottom: 80 };
 const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
 
@@ -57,10 +57,16 @@ function frame(spec: ChartSpec, yMax: number, body: string): string {
     ticks.push(`<line x1="${M.left}" x2="${M.left + PW}" y1="${y}" y2="${y}" stroke="#e3e3e3"/>` +
       `<text x="${M.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${escapeXml(fmt(v))}</text>`);
   }
+  // Legend entries flow left to right and wrap (widths estimated from the 12 px font).
+  let lx = M.left;
+  let ly = H - 24;
   const legend = spec.series.map((s, i) => {
-    const x = M.left + (i % 4) * (PW / 4);
-    const y = H - 22 + Math.floor(i / 4) * 14;
-    return `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${seriesColour(i)}"/><text x="${x + 14}" y="${y}" class="legend">${escapeXml(truncate(s.name, 30))}</text>`;
+    const name = truncate(s.name, 40);
+    const w = 14 + 6.6 * name.length + 18;
+    if (lx > M.left && lx + w > W - M.right) { lx = M.left; ly += 14; }
+    const item = `<rect x="${lx.toFixed(1)}" y="${ly - 9}" width="10" height="10" fill="${seriesColour(i)}"/><text x="${(lx + 14).toFixed(1)}" y="${ly}" class="legend">${escapeXml(name)}</text>`;
+    lx += w;
+    return item;
   }).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeXml(spec.title)}">` +
     `<rect width="${W}" height="${H}" fill="#fff"/>` +
@@ -68,7 +74,7 @@ function frame(spec: ChartSpec, yMax: number, body: string): string {
     ticks.join('') +
     `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + PH}" stroke="#888"/>` +
     `<line x1="${M.left}" x2="${M.left + PW}" y1="${M.top + PH}" y2="${M.top + PH}" stroke="#888"/>` +
-    `<text x="${M.left + PW / 2}" y="${M.top + PH + 34}" text-anchor="middle" class="axis">${escapeXml(spec.xLabel)}</text>` +
+    `<text x="${M.left + PW / 2}" y="${M.top + PH + 33}" text-anchor="middle" class="axis">${escapeXml(spec.xLabel)}</text>` +
     `<text transform="translate(14 ${M.top + PH / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeXml(spec.yLabel)}</text>` +
     body + legend + '</svg>';
 }
@@ -85,7 +91,9 @@ function axisMax(spec: ChartSpec): number {
 }
 
 function categoryLabels(spec: ChartSpec, xOf: (c: number) => number): string {
-  return spec.categories.map((c, j) => `<text x="${xOf(j)}" y="${M.top + PH + 16}" text-anchor="middle" class="tick">${escapeXml(c)}</text>`).join('');
+  // At most about 12 labels, so they never run into each other.
+  const step = Math.ceil(spec.categories.length / 12);
+  return spec.categories.map((c, j) => (j % step !== 0 ? '' : `<text x="${xOf(j)}" y="${M.top + PH + 16}" text-anchor="middle" class="tick">${escapeXml(c)}</text>`)).join('');
 }
 
 /** Lines with markers, one per series, over evenly spaced categories. Hovering a marker shows its value. */

@@ -73,7 +73,7 @@ function latencySection(results: readonly EvaluationResult[]): string {
   }
   if (hi < lo) { lo = 0; hi = 0; }
   const bins = Array.from({ length: hi - lo + 1 }, (_, j) => lo + j);
-  const labels = bins.map((b) => (b === edges.length - 1 ? `≥${ms(edges[b]!)}` : ms(edges[b]!)));
+  const labels = bins.map((b) => (b === edges.length - 1 ? `≥${String(edges[b])}` : String(edges[b])));
   const chart = barChart({
     title: 'Latency per event (share of events per bin)',
     categories: labels,

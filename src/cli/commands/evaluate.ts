@@ -71,6 +71,7 @@ nextclick evaluate --model DIR|KIND[,DIR|KIND...] --test FILE [--train FILE] [op
     const serving = values['serving'] === true;
     const concurrentSessions = numberOption(values, 'sessions', 64, (n) => Number.isInteger(n) && n >= 1);
     if (!serving && values['sessions'] !== undefined) throw new CliUsageError('--sessions applies to --serving only');
+    if (serving && values['tie'] !== undefined) throw new CliUsageError('--tie applies to replay; --serving ranks by the served top-K list');
     const params = parseParamList(values['param']);
     const json = values['json'] === true;
     const progress = values['quiet'] !== true && !json;

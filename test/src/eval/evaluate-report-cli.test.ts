@@ -71,6 +71,9 @@ describe('nextclick evaluate with several models and --report', () => {
     const b = captureIo();
     expect(await main(['evaluate', '--model', 'sr', '--train', train, '--test', test, '--sessions', '4'], b.io)).toBe(2);
     expect(b.text().stderr).toMatch(/--sessions applies to --serving/);
+    const t = captureIo();
+    expect(await main(['evaluate', '--model', 'sr', '--train', train, '--test', test, '--serving', '--tie', 'optimistic'], t.io)).toBe(2);
+    expect(t.text().stderr).toMatch(/--tie applies to replay/);
     expect(existsSync(join(dir, 'never.html'))).toBe(false);
   });
 });
