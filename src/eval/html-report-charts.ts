@@ -59,7 +59,7 @@ function frame(spec: ChartSpec, yMax: number, body: string): string {
   }
   // Legend entries flow left to right and wrap (widths estimated from the 12 px font).
   let lx = M.left;
-  let ly = H - 24;
+  let ly = M.top + PH + 52;
   const legend = spec.series.map((s, i) => {
     const name = truncate(s.name, 40);
     const w = 14 + 6.6 * name.length + 18;
@@ -68,8 +68,10 @@ function frame(spec: ChartSpec, yMax: number, body: string): string {
     lx += w;
     return item;
   }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeXml(spec.title)}">` +
-    `<rect width="${W}" height="${H}" fill="#fff"/>` +
+  // Taller than the default when the legend needs more than two rows.
+  const height = Math.max(H, ly + 10);
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img" aria-label="${escapeXml(spec.title)}">` +
+    `<rect width="${W}" height="${height}" fill="#fff"/>` +
     `<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escapeXml(spec.title)}</text>` +
     ticks.join('') +
     `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + PH}" stroke="#888"/>` +

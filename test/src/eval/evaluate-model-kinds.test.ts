@@ -24,18 +24,48 @@ beforeAll(async () => {
   await writeFile(train, tsv(syn.train));
   await writeFile(test, tsv(syn.test));
   model = join(dir, 'gru');
-  const c = captureIo();
-  const code = await main(['train', '--train', train, '--model', 'gru4rec', '--out', model, '--json',
-    '--param', 'layers=32', '--param', 'epochs=2', '--param', 'nSample=64', '--param', 'batchSize=32', '--param', 'validationFraction=0', '--param', 'seed=1'], c.io);
-  expect(code, c.text().stderr).toBe(0);
+  await trainModel('gru4rec', model, ['layers=32', 'epochs=2', 'nSample=64', 'batchSize=32', 'validationFraction=0', 'seed=1']);
 }, 300_000);
+
+/** Trains a saved model with the CLI (tiny settings), failing with its stderr. */
+async function trainModel(kind: string, out: string, params: string[], extra: string[] = []): Promise<void> {
+  const c = captureIo();
+  const code = await main(['train', '--train', train, '--model', kind, '--out', out, '--json', ...extra, ...params.flatMap((p) => ['--param', p])], c.io);
+  expect(code, c.text().stdout + c.text().stderr).toBe(0);
+}
 afterAll(async () => {
   delete process.env['NEXTCLICK_SCORING'];
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('evaluate --serving with a small GRU4Rec and its ANN index', () => {
-  it('serves through the ANN candidates (index built in the model directory) with accuracy close to exact replay', async () => {
+describe('evaluate with small models of every kind (CLI)', () => {
+  it('evaluates every model kind side by side in one report, by replay and through the serving path', async () => {
+    const tx = join(dir, 'tx');
+    const bst = join(dir, 'bst');
+    const sr = join(dir, 'sr');
+    await trainModel('transformer', tx, ['hiddenSize=32', 'heads=2', 'feedForwardSize=64', 'epochs=2', 'nSample=64', 'batchSize=32', 'validationFraction=0', 'seed=1']);
+    await trainModel('bst-ranker', bst, ['epochs=1', 'maxPrefixes=300', 'topM=20', 'seed=1'], ['--candidates', tx]);
+    await trainModel('sr', sr, []);
+    const specs = [model, tx, bst, sr, 'itemknn', 'pop', 'vsknn', 'vsknn:variant=session-rec'];
+    for (const serving of [false, true]) {
+      const report = join(dir, `all-${String(serving)}.html`);
+      const c = captureIo();
+      const args = ['evaluate', '--model', specs.join(','), '--train', train, '--test', test, '--report', report, '--json', ...(serving ? ['--serving'] : [])];
+      expect(await main(args, c.io), c.text().stderr).toBe(0);
+      const out = JSON.parse(c.text().stdout) as { results: (Result & { model: string })[] };
+      expect(out.results.map((r) => r.model.split(' ')[0])).toEqual(['gru4rec', 'transformer', 'bst-ranker', 'sr', 'itemknn', 'pop', 'vsknn', 'vsknn:variant=session-rec']);
+      for (const r of out.results) {
+        expect(r.predictions).toBe(out.results[0]!.predictions);
+        expect(r.mode).toBe(serving ? 'serving' : 'replay');
+        expect(r.latency !== undefined).toBe(serving);
+      }
+      const { readFile } = await import('node:fs/promises');
+      const html = await readFile(report, 'utf8');
+      for (const r of out.results) expect(html).toContain(r.model);
+    }
+  }, 600_000);
+
+  it('--serving goes through a GRU4Rec\'s ANN candidates (index built in the model directory) with accuracy close to exact replay', async () => {
     const exact = captureIo();
     expect(await main(['evaluate', '--model', model, '--test', test, '--k', '20', '--json'], exact.io)).toBe(0);
     const replay = JSON.parse(exact.text().stdout) as Result;
