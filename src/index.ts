@@ -32,6 +32,6 @@ export type { ClickLogFormat, ClickLogOptions, ClickLogStats, ColumnMapping, Tim
 export { evaluateReplay, evaluateServing, MetricAccumulator, popularityPercentiles, DEFAULT_CUTOFFS, formatEvaluation, formatComparison, renderHtmlReport, fingerprintFile } from './eval/index.js';
 export type { EvaluationResult, ReplayEvaluationOptions, ServingEvaluationOptions, CutoffMetrics, GroupMetrics, LatencySummary, DataFingerprint, HtmlReportInput } from './eval/index.js';
 export { MostPopular, ItemKnn, VSKnn, SequentialRules, trainBaseline, baselineKinds, baselineDefaults, isBaselineKind, buildCorpus, corpusFromDense, itemKnnDefaults, vsknnDefaults, sequentialRulesDefaults } from './baselines/index.js';
-export type { BaselineKind, SessionCorpus, RawSession, CorpusOptions, ItemKnnOptions, VSKnnOptions, SequentialRulesOptions, Decay, RuleWeighting } from './baselines/index.js';
+export type { BaselineKind, SessionCorpus, RawSession, CorpusOptions, ItemKnnOptions, VSKnnOptions, VSKnnVariant, SequentialRulesOptions, Decay, RuleWeighting } from './baselines/index.js';
 export { generateSessions, sessionsToEvents, syntheticDefaults, Prng } from './synthetic/index.js';
 export type { SyntheticOptions, SyntheticSession, SyntheticLog } from './synthetic/index.js';
