@@ -13,7 +13,7 @@ import { VSKnn, vsknnDefaults } from './vsknn.js';
 
 export { MostPopular } from './most-popular.js';
 export { ItemKnn, itemKnnDefaults, type ItemKnnOptions } from './item-knn.js';
-export { VSKnn, vsknnDefaults, type VSKnnOptions, type Decay } from './vsknn.js';
+export { VSKnn, vsknnDefaults, type VSKnnOptions, type VSKnnVariant, type Decay } from './vsknn.js';
 export { SequentialRules, sequentialRulesDefaults, type SequentialRulesOptions, type RuleWeighting } from './sequential-rules.js';
 export { buildCorpus, corpusFromDense, sessionCount, type SessionCorpus, type RawSession, type CorpusOptions } from './corpus.js';
 export { RowScorer, parseParams, type BaselineKind } from './base.js';

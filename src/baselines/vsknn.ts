@@ -9,28 +9,41 @@ import { sessionCount, type SessionCorpus } from './corpus.js';
 /** Decay of a weight with distance d ≥ 0 (in steps). */
 export type Decay = 'div' | 'linear' | 'same' | 'log';
 
+/** Which V-SKNN: nextclick's own scoring or the published reference's (see {@link VSKnn}). */
+export type VSKnnVariant = 'nextclick' | 'session-rec';
+
 /** Options of {@link VSKnn}. */
 export interface VSKnnOptions {
+  /**
+   * `nextclick`: current session weighted by `weighting`, neighbour items scored by their distance from the
+   * matched position in the neighbour, every occurrence counted, idf on the matches. `session-rec`: the reference
+   * (rn5l/session-rec `VMContextKNN` with its default `div` weighting): current session decays linearly over its
+   * length, every distinct neighbour item gets one weight, decayed by `scoreWeighting` of how far back in the
+   * current session the newest shared item is, idf on the scored item. @defaultValue 'nextclick'
+   */
+  readonly variant?: VSKnnVariant;
   /** Neighbour sessions used for scoring. @defaultValue 100 */
   readonly k?: number;
   /** Candidate neighbours: the most recent training sessions sharing an item with the current one. @defaultValue 1000 */
   readonly sampleSize?: number;
-  /** Weight of a current-session item by its distance from the newest item (`div`: 1/(1+d), `linear`: 1−d/10 floored at 0.1, `log`: 1/log2(2+d)). @defaultValue 'div' */
+  /** Weight of a current-session item by its distance d from the newest item (`div`: 1/(1+d), `linear`: 1−d/10 floored at 0.1, `log`: 1/log2(2+d)). Variant `nextclick` only (`session-rec` uses (L−d)/L over the L items used). @defaultValue 'div' */
   readonly weighting?: Decay;
-  /** Weight of a neighbour's item by its distance from the neighbour's best match with the current session. @defaultValue 'div' */
+  /** `nextclick`: weight of a neighbour's item by its distance from the neighbour's best match with the current session. `session-rec`: weight of all of a neighbour's items by the distance (in the current session, from its newest item) of the newest item the neighbour shares. @defaultValue 'div' */
   readonly scoreWeighting?: Decay;
-  /** Multiply matches by the item's idf, log(sessions / sessions with the item); slightly better on both benchmark sets. @defaultValue true */
+  /** Item idf, log(sessions / sessions with the item). `nextclick`: multiplies the matches in the similarity (slightly better on both benchmark sets); `session-rec`: scores a neighbour item × (1 + idf), the reference's `idf_weighting=1` (false gives its default). @defaultValue true */
   readonly idf?: boolean;
   /** Longest current-session suffix used (older items are ignored). @defaultValue 50 */
   readonly maxSessionItems?: number;
 }
 
-export const vsknnDefaults = { k: 100, sampleSize: 1000, weighting: 'div', scoreWeighting: 'div', idf: true, maxSessionItems: 50 } as const satisfies Required<VSKnnOptions>;
+export const vsknnDefaults = { variant: 'nextclick', k: 100, sampleSize: 1000, weighting: 'div', scoreWeighting: 'div', idf: true, maxSessionItems: 50 } as const satisfies Required<VSKnnOptions>;
 
 const decays = ['div', 'linear', 'same', 'log'] as const;
+const variants = ['nextclick', 'session-rec'] as const;
 
 function resolve(o: VSKnnOptions): Required<VSKnnOptions> {
   const r = { ...vsknnDefaults, ...o };
+  checkEnum('variant', r.variant, variants);
   checkInt('k', r.k, 1);
   checkInt('sampleSize', r.sampleSize, 1);
   checkEnum('weighting', r.weighting, decays);
@@ -57,6 +70,18 @@ function decay(kind: Decay, d: number): number {
  * 4. every item of a neighbour scores similarity × a weight decaying with its distance from the neighbour's
  *    position matching the newest current item it shares (`scoreWeighting`).
  * Training only indexes the sessions; the work happens at scoring time (sparse, no Maps).
+ *
+ * Two variants differ in steps 1, 3 and 4 (`variant`); they agree on Diginetica-like logs and part on logs
+ * where sessions click the same items again:
+ * - `nextclick` (default): step 1 weights an item 1/(1+d) by its distance d from the newest click; step 4
+ *   counts every occurrence of an item in the neighbour, each decayed by its distance from the matched
+ *   position in the neighbour; idf multiplies the matches in step 3.
+ * - `session-rec` (the published reference, `VMContextKNN` of rn5l/session-rec with `weighting='div'`):
+ *   step 1 weights an item (L−d)/L, a linear decay over the L items used; a neighbour is a set, so in step 4
+ *   every distinct item gets one weight, similarity × `scoreWeighting`(d*) where d* is how far back in the
+ *   current session the newest item shared with that neighbour is; idf (optional) multiplies the scored item
+ *   by 1 + idf. Differences that remain: idf counts sessions, not clicks, and ties between neighbours go to
+ *   the more recent session.
  */
 export class VSKnn extends RowScorer {
   readonly name: BaselineKind = 'vsknn';
@@ -67,6 +92,11 @@ export class VSKnn extends RowScorer {
   private readonly idfOf: Float32Array;
   // Scratch, reused across calls (scoring is synchronous, so one set suffices).
   private readonly itemWeight: Float32Array;
+  /** Distance of an item's newest occurrence from the newest click (session-rec variant). */
+  private readonly itemDistance: Int32Array;
+  /** Marks items already scored for the current neighbour (session-rec variant). */
+  private readonly itemStamp: Int32Array;
+  private itemStampValue = 0;
   private readonly candStamp: Int32Array;
   private stampValue = 0;
 
@@ -103,6 +133,8 @@ export class VSKnn extends RowScorer {
       this.idfOf[i] = df > 0 ? Math.log(this.S / df) : 0;
     }
     this.itemWeight = new Float32Array(n);
+    this.itemDistance = new Int32Array(n);
+    this.itemStamp = new Int32Array(n);
     this.candStamp = new Int32Array(this.S);
   }
 
@@ -124,12 +156,15 @@ export class VSKnn extends RowScorer {
     const o = this.options;
     const len = sessionItems.length;
     const from = Math.max(0, len - o.maxSessionItems);
+    const reference = o.variant === 'session-rec';
     // 1. Current-session vector (newest occurrence of an item wins, so iterate oldest → newest).
     const distinct: number[] = [];
     for (let p = from; p < len; p++) {
       const i = sessionItems[p]!;
       if (this.itemWeight[i] === 0) distinct.push(i);
-      this.itemWeight[i] = decay(o.weighting, len - 1 - p);
+      const d = len - 1 - p;
+      this.itemWeight[i] = reference ? (len - from - d) / (len - from) : decay(o.weighting, d);
+      this.itemDistance[i] = d;
     }
     // 2. Candidates: the most recent sessions from each item's posting list, then the most recent overall.
     const stamp = ++this.stampValue;
@@ -164,6 +199,13 @@ export class VSKnn extends RowScorer {
         let later = false;
         for (let r = p + 1; r < b; r++) if (this.items[r] === i) { later = true; break; }
         if (later) continue;
+        if (reference) {
+          sim += wgt;
+          // Anchor: the distance of the newest shared item in the current session.
+          const d = this.itemDistance[i]!;
+          if (anchor < 0 || d < anchor) anchor = d;
+          continue;
+        }
         sim += o.idf ? wgt * this.idfOf[i]! : wgt;
         if (wgt >= best) { best = wgt; anchor = p - a; }
       }
@@ -182,6 +224,18 @@ export class VSKnn extends RowScorer {
       const a = this.offsets[s]!;
       const b = this.offsets[s + 1]!;
       const anchor = anchors[c]!;
+      if (reference) {
+        const w = sim * decay(o.scoreWeighting, anchor);
+        const itemStamp = ++this.itemStampValue;
+        if (itemStamp === 0x7fffffff) { this.itemStamp.fill(0); this.itemStampValue = 1; }
+        for (let p = a; p < b; p++) {
+          const i = this.items[p]!;
+          if (this.itemStamp[i] === this.itemStampValue) continue;
+          this.itemStamp[i] = this.itemStampValue;
+          out[offset + i]! += o.idf ? w * (1 + this.idfOf[i]!) : w;
+        }
+        continue;
+      }
       for (let p = a; p < b; p++) {
         const d = Math.abs(p - a - anchor);
         out[offset + this.items[p]!]! += sim * decay(o.scoreWeighting, d);

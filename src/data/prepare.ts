@@ -19,6 +19,8 @@ export interface SplitPartStats {
   /** First and last event time, ISO-8601 (null when empty). */
   from: string | null;
   to: string | null;
+  /** Share of next items (every event after a session's first) already clicked earlier in the session. */
+  repeatShare: number;
 }
 
 /** What {@link prepare} did; also written to `stats.json`. */
@@ -30,6 +32,11 @@ export interface PrepareStats {
   read: Pick<ClickLogStats, 'lines' | 'events' | 'badLines' | 'emptyLines'> & { droppedByEventType: number; sessions: number; items: number };
   sessionsAfterIdleSplit: number;
   repeatsRemoved: number;
+  /**
+   * Share of next items already clicked earlier in their session, over the sessions read (after the idle split
+   * and `dedupeRepeats`, before the filters): how much a model gains from recommending the session's own items.
+   */
+  repeatShare: number;
   filters: FilterStats;
   afterFilters: { events: number; sessions: number; items: number };
   split: { by: 'last' | 'first'; testDays: number; lastEventTime: string | null; splitTime: string | null };
@@ -64,6 +71,7 @@ export async function prepare(input: string, options: PrepareOptions): Promise<P
   if (table.size === 0) throw new NextclickError('INVALID_INPUT', `${input} holds no events${readStats.badLines > 0 ? ` (${readStats.badLines} bad lines skipped)` : ''}; check --format and the file`, { context: { file: input } });
 
   const split = splitSessions(table, o.idleMinutes * 60_000, o.dedupeRepeats);
+  const repeatShare = repeatShareOf(table, split.events, split.sessionOf, () => true);
   const { alive, stats: filterStats } = filterSessions(table, split, o.minItemSupport, o.minSessionLength, o.filterUntilStable);
   const afterFilters = countAlive(table, split.events, split.sessionOf, alive, split.count);
   if (afterFilters.events === 0) {
@@ -129,6 +137,7 @@ export async function prepare(input: string, options: PrepareOptions): Promise<P
     read: { lines: readStats.lines, events: readStats.events, badLines: readStats.badLines, emptyLines: readStats.emptyLines, droppedByEventType, sessions: table.sessionIds.length, items: table.itemIds.length },
     sessionsAfterIdleSplit: split.count,
     repeatsRemoved: split.repeatsRemoved,
+    repeatShare,
     filters: filterStats,
     afterFilters,
     split: { by: o.splitBy, testDays: o.testDays, lastEventTime: iso(lastEvent), splitTime: iso(splitTime) },
@@ -156,6 +165,29 @@ async function loadTable(input: string, o: ResolvedPrepareOptions): Promise<{ ta
     }
   }
   return { table, droppedByEventType, readStats: reader.stats };
+}
+
+/**
+ * Share of next items already in their session: over the kept entries of `events` (grouped by session, each
+ * session's entries contiguous), the events after a session's first whose item occurred earlier in it.
+ */
+export function repeatShareOf(table: EventTable, events: Uint32Array, sessionOf: Int32Array, keep: (k: number) => boolean): number {
+  const lastSessionOf = new Int32Array(table.itemIds.length).fill(-1);
+  let transitions = 0;
+  let repeats = 0;
+  let current = -1;
+  for (let k = 0; k < events.length; k++) {
+    if (!keep(k)) continue;
+    const s = sessionOf[k] as number;
+    const item = table.item[events[k] as number] as number;
+    if (s === current) {
+      transitions++;
+      if (lastSessionOf[item] === s) repeats++;
+    }
+    current = s;
+    lastSessionOf[item] = s;
+  }
+  return transitions > 0 ? repeats / transitions : 0;
 }
 
 /** Surviving sessions (first time not NaN) ordered by first event time, then id (so input order does not matter). */
@@ -236,7 +268,7 @@ async function writeTsv(
   }
   out.end(buf);
   await Promise.race([once(out, 'finish'), failed]);
-  return { events: nEvents, sessions: nSessions, items: items.size, from: iso(from), to: iso(to) };
+  return { events: nEvents, sessions: nSessions, items: items.size, from: iso(from), to: iso(to), repeatShare: repeatShareOf(table, events, sessionOf, keep) };
 }
 
 function safeField(v: string, what: string): string {

@@ -7,7 +7,9 @@ import type { Scorer } from '../scoring/scorer.js';
 import { rankOf, type TiePolicy } from '../scoring/top-k.js';
 import type { SessionizerOptions } from '../sessions/sessionizer-options.js';
 import { OOV, type ItemVocabulary } from '../vocab/item-vocabulary.js';
-import { DEFAULT_CUTOFFS, MetricAccumulator, type CutoffMetrics } from './metrics.js';
+import { DEFAULT_CUTOFFS, type CutoffMetrics } from './metrics.js';
+import { PredictionRecorder, type GroupMetrics } from './prediction-recorder.js';
+import type { LatencySummary } from './latency.js';
 
 /** Options of {@link evaluateReplay}. */
 export interface ReplayEvaluationOptions {
@@ -52,8 +54,19 @@ export interface EvaluationResult {
   readonly unscored: number;
   /** Test events whose own item is not in the vocabulary (observed, not stored). */
   readonly oovEvents: number;
-  readonly tiePolicy: TiePolicy;
+  /** How ties with the target count; `list-order` for serving evaluation, which ranks by the served list. */
+  readonly tiePolicy: TiePolicy | 'list-order';
+  /** `replay`: full score rows, exact ranks (the tie policy applies); `serving`: the serving path's top list (see `evaluateServing`). */
+  readonly mode: 'replay' | 'serving';
   readonly cutoffs: CutoffMetrics[];
+  /** Share of predictions whose target was already in the session (repeat clicks). */
+  readonly repeatShare: number;
+  /** Metrics by the session's events so far (prefix length), buckets without predictions left out. */
+  readonly prefixLengths: GroupMetrics[];
+  /** Metrics of repeat targets and of new targets. */
+  readonly repeatSplit: GroupMetrics[];
+  /** Per-event latency (serving evaluation only). */
+  readonly latency?: LatencySummary;
   /** Mean training clicks of recommended items (top-max-K lists), the "ARP" measure. */
   readonly averagePopularity?: number;
   /** Mean popularity percentile (0 = least, 1 = most popular item) of recommended items. */
@@ -63,10 +76,42 @@ export interface EvaluationResult {
   readonly eventsPerSecond: number;
 }
 
-/** Meta carried with each event: dense index of the session's next item, OOV, or NO_TARGET for a session's last event. */
-const NO_TARGET = -2;
+/** Target of a session's last event (there is no next item). */
+export const NO_TARGET = -2;
 
-async function* contiguousSessions(events: AsyncIterable<ClickEvent> | Iterable<ClickEvent>): AsyncGenerator<ClickEvent[]> {
+/** What the evaluators carry with each event through the pipeline. */
+export interface PredictionMeta {
+  /** Dense index of the session's next item, OOV or NO_TARGET. */
+  readonly target: number;
+  /** Events of the session so far, including this one. */
+  readonly prefixLength: number;
+  /** The next item already occurred in the session. */
+  readonly isRepeat: boolean;
+}
+
+/** A test session being replayed: its events, the next position, and the item ids seen so far. */
+export class SessionLane {
+  pos = 0;
+  private readonly seen = new Set<string>();
+  constructor(readonly events: ClickEvent[]) {}
+
+  /** Meta of the event at `pos` (its target is the next event's item); advances `pos`. */
+  next(vocabulary: ItemVocabulary): { event: ClickEvent; meta: PredictionMeta } {
+    const event = this.events[this.pos]!;
+    this.seen.add(String(event.itemId));
+    const following = this.events[this.pos + 1];
+    this.pos++;
+    const target = following === undefined ? NO_TARGET : vocabulary.indexOf(following.itemId);
+    return { event, meta: { target, prefixLength: this.pos, isRepeat: following !== undefined && this.seen.has(String(following.itemId)) } };
+  }
+
+  get done(): boolean {
+    return this.pos >= this.events.length;
+  }
+}
+
+/** Groups a log into runs of equal, contiguous session ids. */
+export async function* contiguousSessions(events: AsyncIterable<ClickEvent> | Iterable<ClickEvent>): AsyncGenerator<ClickEvent[]> {
   let current: ClickEvent[] = [];
   for await (const ev of events as AsyncIterable<ClickEvent>) {
     if (current.length > 0 && ev.sessionId !== current[0]!.sessionId) {
@@ -93,7 +138,7 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
   if (!Number.isInteger(lanesMax) || lanesMax < 1) throw new InvalidOptionError('parallelSessions', 'parallelSessions must be an integer ≥ 1');
   if (!Number.isInteger(roundsPerCall) || roundsPerCall < 1) throw new InvalidOptionError('roundsPerCall', 'roundsPerCall must be an integer ≥ 1');
   if (scorer.itemCount !== vocabulary.size) throw new InvalidOptionError('vocabulary', `the scorer scores ${scorer.itemCount} items but the vocabulary has ${vocabulary.size}`);
-  const acc = new MetricAccumulator(cutoffs, vocabulary.size, options.popularity);
+  const acc = new PredictionRecorder(cutoffs, vocabulary.size, options.popularity);
   // Sessions are the test log's session ids: never split by idle gaps, never drop out-of-order events.
   const forever = 1e15;
   const pipeline = new ClickPipeline(scorer, vocabulary, {
@@ -108,10 +153,10 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
   let eventCount = 0;
   let sessionCount = 0;
   const listBuf: number[] = [];
-  const hook = (out: PipelineOutput<number>, _s: unknown, scores: Float32Array, offset: number, n: number) => {
-    const target = out.meta;
+  const hook = (out: PipelineOutput<PredictionMeta>, _s: unknown, scores: Float32Array, offset: number, n: number) => {
+    const { target, prefixLength, isRepeat } = out.meta;
     if (target < 0) return;
-    acc.add(rankOf(scores, target, tie, offset, n));
+    acc.add(rankOf(scores, target, tie, offset, n), prefixLength, isRepeat);
     listBuf.length = 0;
     for (const id of out.recommendation?.items ?? []) listBuf.push(vocabulary.indexOf(id));
     acc.addList(listBuf);
@@ -119,37 +164,34 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
 
   const t0 = performance.now();
   const source = contiguousSessions(events)[Symbol.asyncIterator]();
-  const lanes: { events: ClickEvent[]; pos: number }[] = [];
+  const lanes: SessionLane[] = [];
   let exhausted = false;
   for (;;) {
     if (options.signal?.aborted) throw new CancelledError('evaluation');
-    const inputs: PipelineInput<number>[] = [];
+    const inputs: PipelineInput<PredictionMeta>[] = [];
     const ended: string[] = [];
     for (let round = 0; round < roundsPerCall; round++) {
       while (lanes.length < lanesMax && !exhausted) {
         const r = await source.next();
         if (r.done) exhausted = true;
-        else { lanes.push({ events: r.value, pos: 0 }); sessionCount++; }
+        else { lanes.push(new SessionLane(r.value)); sessionCount++; }
       }
       if (lanes.length === 0) break;
       // One event of each live session per round, so the pipeline scores them in one model call.
       let live = 0;
       for (const lane of lanes) {
-        const ev = lane.events[lane.pos]!;
-        const next = lane.events[lane.pos + 1];
-        const target = next === undefined ? NO_TARGET : vocabulary.indexOf(next.itemId);
-        if (target === OOV) skippedOov++;
-        inputs.push({ event: ev, meta: target });
-        lane.pos++;
-        if (lane.pos < lane.events.length) lanes[live++] = lane;
-        else ended.push(ev.sessionId);
+        const input = lane.next(vocabulary);
+        if (input.meta.target === OOV) skippedOov++;
+        inputs.push(input);
+        if (!lane.done) lanes[live++] = lane;
+        else ended.push(input.event.sessionId);
       }
       lanes.length = live;
     }
     if (inputs.length === 0) break;
     const outputs = await pipeline.process(inputs, hook);
     for (const out of outputs) {
-      if (out.meta >= 0 && out.recommendation === undefined) { unscored++; acc.add(Infinity); }
+      if (out.meta.target >= 0 && out.recommendation === undefined) { unscored++; acc.add(Infinity, out.meta.prefixLength, out.meta.isRepeat); }
     }
     // Finished sessions leave the Sessionizer at once (bounded memory; a reused id starts afresh).
     for (const id of ended) pipeline.sessionizer.delete(id);
@@ -160,7 +202,7 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
   bar.finish();
   const stats = pipeline.stats();
   await pipeline.close();
-  const metrics = acc.result();
+  const metrics = acc.overall.result();
   return {
     model: options.label ?? scorer.name,
     events: eventCount,
@@ -170,7 +212,11 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
     unscored,
     oovEvents: stats.outOfVocabulary,
     tiePolicy: tie,
+    mode: 'replay',
     ...metrics,
+    repeatShare: acc.repeatShare,
+    prefixLengths: acc.prefixLengths(),
+    repeatSplit: acc.repeatSplit(),
     itemCount: vocabulary.size,
     seconds,
     eventsPerSecond: seconds > 0 ? eventCount / seconds : 0,

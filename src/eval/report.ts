@@ -14,6 +14,12 @@ export function formatEvaluation(r: EvaluationResult): string {
   if (r.averagePopularityPercentile !== undefined) {
     lines.push(`popularity of recommended items: mean percentile ${r.averagePopularityPercentile.toFixed(3)}, mean training clicks ${r.averagePopularity!.toFixed(1)}`);
   }
+  lines.push(`repeat share: ${(100 * r.repeatShare).toFixed(1)}% of predicted next items were already in the session` +
+    r.repeatSplit.map((g) => `; HR@${g.cutoffs.at(-1)!.k} ${g.label} ${pct(g.cutoffs.at(-1)!.hitRate)}`).join(''));
+  if (r.latency) {
+    const l = r.latency;
+    lines.push(`serving latency per event: mean ${l.meanMs.toFixed(3)} ms, p50 ${l.p50Ms.toFixed(3)}, p90 ${l.p90Ms.toFixed(3)}, p99 ${l.p99Ms.toFixed(3)}, max ${l.maxMs.toFixed(3)} ms (ranks from the served top-${r.cutoffs.at(-1)!.k} list)`);
+  }
   lines.push(`${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(2)} s)`);
   return lines.join('\n') + '\n';
 }

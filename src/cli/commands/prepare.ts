@@ -154,6 +154,8 @@ function summary(s: PrepareStats): string {
     `${s.test.shortSessionsRemoved} test sessions left too short`,
   ].filter((x) => x !== '');
   out += `  removed: ${removed.join(', ')}\n`;
+  const share = (x: number) => `${(100 * x).toFixed(1)}%`;
+  out += `  repeat share (next item already in the session): ${share(s.repeatShare)} of the log read, ${share(s.train.repeatShare)} of train, ${share(s.test.repeatShare)} of test\n`;
   out += `  wrote: ${s.files.train}, ${s.files.test}, ${s.files.stats}\n`;
   return out;
 }

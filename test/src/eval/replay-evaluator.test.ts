@@ -86,6 +86,22 @@ describe('evaluateReplay', () => {
     expect(formatComparison([r], 1)).toMatch(/next-index/);
   });
 
+  it('splits predictions by prefix length and into repeat and new targets', async () => {
+    const r = await evaluateReplay(new NextIndexScorer(4), vocab, log, { cutoffs: [1, 5] });
+    // Prefix 1: s1 a→b (rank 1), s3 x→a (unscored), s4 d→d (repeat, rank 4); prefix 2: s1 b→c (1), s2 x→c (4).
+    expect(r.repeatShare).toBeCloseTo(1 / 5, 12);
+    expect(r.prefixLengths.map((g) => [g.label, g.predictions])).toEqual([['1', 3], ['2', 2]]);
+    expect(r.prefixLengths[0]!.cutoffs[0]!.hitRate).toBeCloseTo(1 / 3, 12);
+    expect(r.prefixLengths[1]!.cutoffs[1]!.mrr).toBeCloseTo((1 + 0.25) / 2, 12);
+    const [repeat, fresh] = r.repeatSplit;
+    expect(repeat).toMatchObject({ label: 'repeat', predictions: 1 });
+    expect(repeat!.cutoffs[0]!.hitRate).toBe(0);
+    expect(repeat!.cutoffs[1]!.mrr).toBeCloseTo(0.25, 12);
+    expect(fresh).toMatchObject({ label: 'new', predictions: 4 });
+    expect(fresh!.cutoffs[0]!.hitRate).toBeCloseTo(2 / 4, 12);
+    expect(formatEvaluation(r)).toMatch(/repeat share: 20\.0%/);
+  });
+
   it('rejects a vocabulary that does not match the scorer', async () => {
     await expect(evaluateReplay(new NextIndexScorer(3), vocab, log)).rejects.toThrow(/scores 3 items/);
   });
