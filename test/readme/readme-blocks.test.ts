@@ -1,6 +1,6 @@
 // The README block reader: markers, replacements and command splitting (the runner is readme-commands.kafka.test.ts).
 import { describe, expect, it } from 'vitest';
-import { applyReplacements, nextclickArgv, shellBlocks, shellCommands, shellWords } from './readme-blocks.js';
+import { applyReplacements, nextclickArgv, codeBlocks, shellCommands, shellWords } from './readme-blocks.js';
 
 const md = [
   '# t',
@@ -20,34 +20,34 @@ const md = [
   '```',
 ].join('\n');
 
-describe('shellBlocks', () => {
-  it('reads bash/sh blocks with the markers directly above them', () => {
-    const blocks = shellBlocks(md);
-    expect(blocks.map((b) => b.line)).toEqual([4, 10]);
+describe('codeBlocks', () => {
+  it('reads bash/sh/ts blocks with the markers directly above them', () => {
+    const blocks = codeBlocks(md);
+    expect(blocks.map((b) => [b.line, b.lang])).toEqual([[4, 'shell'], [10, 'shell'], [13, 'ts']]);
     expect(blocks[0]!.directives.skipPrefixes).toEqual([{ prefix: 'npm ci', reason: 'installs' }]);
     expect(blocks[0]!.directives.replacements).toEqual([{ from: 'epochs=5', to: 'epochs=1' }]);
     expect(blocks[1]!.directives.skipBlock).toBe('needs a GPU');
   });
 
   it('refuses a marker that is not directly above a shell block', () => {
-    expect(() => shellBlocks('<!-- readme-test: skip (gpu) -->\n\n```bash\nnextclick demo\n```')).toThrow(/not directly above/);
-    expect(() => shellBlocks('<!-- readme-test: skip (gpu) -->\n```ts\nx\n```')).toThrow(/not directly above/);
+    expect(() => codeBlocks('<!-- readme-test: skip (gpu) -->\n\n```bash\nnextclick demo\n```')).toThrow(/not directly above/);
+    expect(() => codeBlocks('<!-- readme-test: skip (gpu) -->\n```json\n{}\n```')).toThrow(/not directly above/);
   });
 
   it('refuses unknown directives and markers without a reason', () => {
-    expect(() => shellBlocks('<!-- readme-test: run twice -->\n```bash\nnextclick demo\n```')).toThrow(/unknown readme-test directive/);
-    expect(() => shellBlocks('<!-- readme-test: skip -->\n```bash\nnextclick demo\n```')).toThrow(/unknown readme-test directive/);
+    expect(() => codeBlocks('<!-- readme-test: run twice -->\n```bash\nnextclick demo\n```')).toThrow(/unknown readme-test directive/);
+    expect(() => codeBlocks('<!-- readme-test: skip -->\n```bash\nnextclick demo\n```')).toThrow(/unknown readme-test directive/);
   });
 
   it('fails on a replacement that matches nothing', () => {
-    const [block] = shellBlocks('<!-- readme-test: replace "--speed 10" with "--speed 0" -->\n```bash\nnextclick replay --speed 5\n```');
+    const [block] = codeBlocks('<!-- readme-test: replace "--speed 10" with "--speed 0" -->\n```bash\nnextclick replay --speed 5\n```');
     expect(() => applyReplacements(block!)).toThrow(/matches nothing/);
   });
 });
 
 describe('shellCommands', () => {
   it('joins continuations, drops comments, splits && and reads env prefixes', () => {
-    const [first, second] = shellBlocks(md);
+    const [first, second] = codeBlocks(md);
     const cmds = shellCommands(applyReplacements(first!));
     expect(cmds.map((c) => c.words)).toEqual([['npm', 'ci'], ['npx', 'nextclick', 'train', '--model', 'gru4rec', '--param', 'epochs=1']]);
     expect(nextclickArgv(cmds[0]!)).toBeUndefined();

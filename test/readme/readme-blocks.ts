@@ -1,6 +1,7 @@
-// Reads the shell blocks of README.md and the `readme-test` markers before them (used by readme-commands.kafka.test.ts).
+// Reads the shell and TypeScript blocks of README.md and the `readme-test` markers before them (used by
+// readme-commands.kafka.test.ts).
 //
-// Marker convention: zero or more one-line HTML comments directly above a ```bash or ```sh fence, one
+// Marker convention: zero or more one-line HTML comments directly above a ```bash, ```sh or ```ts fence, one
 // directive each:
 //   <!-- readme-test: skip (REASON) -->                    the block is not run; its nextclick flags are still checked
 //   <!-- readme-test: skip "PREFIX" (REASON) -->           commands starting with PREFIX are not run (e.g. "npm ci")
@@ -18,9 +19,10 @@ export interface Directives {
   background?: string;
 }
 
-export interface ShellBlock {
+export interface CodeBlock {
   /** 1-based line of the opening fence. */
   line: number;
+  lang: 'shell' | 'ts';
   text: string;
   directives: Directives;
 }
@@ -46,10 +48,10 @@ function parseDirective(body: string, into: Directives, where: string): void {
   else throw new Error(`${where}: unknown readme-test directive "${body}" (see test/readme/readme-blocks.ts for the forms)`);
 }
 
-/** Every ```bash / ```sh block of a markdown text, with the markers directly above it. */
-export function shellBlocks(markdown: string): ShellBlock[] {
+/** Every ```bash / ```sh / ```ts block of a markdown text, with the markers directly above it. */
+export function codeBlocks(markdown: string): CodeBlock[] {
   const lines = markdown.split('\n');
-  const blocks: ShellBlock[] = [];
+  const blocks: CodeBlock[] = [];
   const used = new Set<number>();
   let i = 0;
   while (i < lines.length) {
@@ -59,7 +61,8 @@ export function shellBlocks(markdown: string): ShellBlock[] {
     const lang = fence[2]!;
     let end = i + 1;
     while (end < lines.length && !lines[end]!.startsWith(close)) end++;
-    if (lang === 'bash' || lang === 'sh' || lang === 'shell') {
+    const kind = lang === 'bash' || lang === 'sh' || lang === 'shell' ? 'shell' : lang === 'ts' || lang === 'typescript' ? 'ts' : undefined;
+    if (kind) {
       const directives: Directives = { skipPrefixes: [], replacements: [], fixtures: [] };
       const markers: string[] = [];
       for (let j = i - 1; j >= 0 && MARKER.test(lines[j]!); j--) {
@@ -67,19 +70,19 @@ export function shellBlocks(markdown: string): ShellBlock[] {
         used.add(j);
       }
       for (const body of markers) parseDirective(body, directives, `README.md line ${i + 1}`);
-      blocks.push({ line: i + 1, text: lines.slice(i + 1, end).join('\n'), directives });
+      blocks.push({ line: i + 1, lang: kind, text: lines.slice(i + 1, end).join('\n'), directives });
     }
     i = end + 1;
   }
   // A marker that is not directly above a shell block would silently do nothing.
   lines.forEach((l, j) => {
-    if (/<!--\s*readme-test/.test(l) && !used.has(j)) throw new Error(`README.md line ${j + 1}: readme-test marker not directly above a bash/sh block`);
+    if (/<!--\s*readme-test/.test(l) && !used.has(j)) throw new Error(`README.md line ${j + 1}: readme-test marker not directly above a bash, sh or ts block`);
   });
   return blocks;
 }
 
 /** Applies the block's replacements; each must match, so a stale marker fails the test. */
-export function applyReplacements(block: ShellBlock): string {
+export function applyReplacements(block: CodeBlock): string {
   let text = block.text;
   for (const { from, to } of block.directives.replacements) {
     if (!text.includes(from)) throw new Error(`README.md line ${block.line}: readme-test replace "${from}" matches nothing in the block`);

@@ -1,10 +1,14 @@
-// Runs the shell blocks of README.md, in order, in one scratch directory, so the README cannot drift from the CLI.
+// Runs the shell and TypeScript blocks of README.md, in order, in one scratch directory, so the README cannot
+// drift from the CLI and the API.
 //
 // - `npx nextclick ARGS` runs the CLI's `main(ARGS)` in this process (the same code as bin/nextclick.js,
 //   without needing a build), and must exit 0; with --json its stdout must be one JSON value.
 // - Markers before a block (see readme-blocks.ts) skip what cannot run here, shrink inputs and training
 //   (`replace`), and name the input files the test generates (`fixture`, see fixtures.ts).
 // - Skipped nextclick commands are not run, but their flags are still checked against the command's options.
+// - A ```ts block is compiled with esbuild (types stripped) and run with its `import { ... } from 'nextclick'`
+//   bound to the project's entry point (index.ts), in the same scratch directory, so it sees the models the
+//   shell blocks above it trained. It must not throw.
 // - Kafka: the README's broker address 127.0.0.1:9092 becomes the test broker (vitest globalSetup; this file
 //   has "kafka" in its name so selecting it starts one), and every topic name gets a per-run suffix. The test
 //   creates the topics the README tells the user to create. A `background` stream runs beside the next block,
@@ -22,7 +26,7 @@ import { main } from '../../src/cli/main.js';
 import type { CliCommand } from '../../src/cli/command.js';
 import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag, createTopics } from '../../streaming/kafka/topics.js';
-import { applyReplacements, nextclickArgv, shellBlocks, shellCommands, type ShellBlock, type ShellCommand } from './readme-blocks.js';
+import { applyReplacements, codeBlocks, nextclickArgv, shellCommands, type CodeBlock, type ShellCommand } from './readme-blocks.js';
 import { writeFixture } from './fixtures.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -32,7 +36,7 @@ const TOPIC_FLAGS = ['--topic', '--input-topic', '--output-topic', '--dlq-topic'
 const BLOCK_TIMEOUT_MS = 900_000;
 const DRAIN_TIMEOUT_MS = 300_000;
 
-const blocks = shellBlocks(readFileSync(README, 'utf8'));
+const blocks = codeBlocks(readFileSync(README, 'utf8'));
 const brokers = inject('kafkaBrokers');
 const kafkaSkipReason = inject('kafkaSkipReason');
 const runId = randomUUID().slice(0, 8);
@@ -57,7 +61,7 @@ const commandModules: Record<string, () => Promise<{ command: CliCommand }>> = {
 };
 
 /** Fails with the README line if a nextclick command names an unknown command or flag. */
-async function checkFlags(argv: string[], block: ShellBlock): Promise<void> {
+async function checkFlags(argv: string[], block: CodeBlock): Promise<void> {
   const [name, ...rest] = argv;
   const load = commandModules[name ?? ''];
   expect(load, `README.md line ${block.line}: unknown command "nextclick ${name}"`).toBeDefined();
@@ -91,6 +95,25 @@ async function runNextclick(argv: string[], env: Record<string, string>, where: 
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   }
+}
+
+/** Runs a README TypeScript block with its 'nextclick' imports bound to the project's entry point. */
+async function runTypeScript(block: CodeBlock): Promise<void> {
+  const where = `README.md line ${block.line}`;
+  const imported: string[] = [];
+  const body = applyReplacements(block).replace(/^import\s*\{([^}]*)\}\s*from\s*'nextclick';?[ \t]*$/gm, (_, names: string) => {
+    imported.push(...names.split(',').map((n) => n.trim()).filter((n) => n !== ''));
+    return '';
+  });
+  expect(/^\s*import\s/m.test(body), `${where}: only named imports from 'nextclick' can run here`).toBe(false);
+  const esbuild = await import('esbuild');
+  const js = (await esbuild.transform(body, { loader: 'ts', target: 'node20' })).code;
+  // esbuild keeps a service process alive otherwise.
+  await esbuild.stop();
+  const api = (await import('../../index.js')) as unknown as Record<string, unknown>;
+  for (const name of imported) expect(api[name], `${where}: 'nextclick' exports no ${name}`).toBeDefined();
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<unknown>;
+  await new AsyncFunction(...imported, js)(...imported.map((n) => api[n]));
 }
 
 interface Background {
@@ -146,11 +169,17 @@ describe('README.md shell blocks', () => {
   });
 
   it('has shell blocks, all of them parseable', () => {
-    expect(blocks.length).toBeGreaterThan(5);
-    for (const b of blocks) expect(() => shellCommands(applyReplacements(b)), `README.md line ${b.line}`).not.toThrow();
+    expect(blocks.filter((b) => b.lang === 'shell').length).toBeGreaterThan(5);
+    for (const b of blocks) if (b.lang === 'shell') expect(() => shellCommands(applyReplacements(b)), `README.md line ${b.line}`).not.toThrow();
   });
 
   for (const block of blocks) {
+    if (block.lang === 'ts') {
+      const title = `line ${block.line}: TypeScript`;
+      if (block.directives.skipBlock !== undefined) it.skip(`${title} — not run: ${block.directives.skipBlock}`, () => {});
+      else it(title, () => runTypeScript(block), BLOCK_TIMEOUT_MS);
+      continue;
+    }
     const text = applyReplacements(block);
     const commands = shellCommands(text);
     const first = commands[0]?.source ?? '';
