@@ -213,7 +213,7 @@ describe('README.md shell blocks', () => {
         if (usesKafka(argv!) && !topicsCreated) {
           // The README tells users to create the topics; the test does it for every topic the README names.
           const names = new Set<string>();
-          for (const b of blocks) for (const k of shellCommands(applyReplacements(b))) {
+          for (const b of blocks.filter((x) => x.lang === 'shell')) for (const k of shellCommands(applyReplacements(b))) {
             const a = nextclickArgv(k);
             if (a && usesKafka(a)) for (const f of TOPIC_FLAGS) if (flag(a, f)) names.add(`${flag(a, f)}-${runId}`);
           }
