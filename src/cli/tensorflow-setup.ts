@@ -51,6 +51,16 @@ const tfjsNodeTarballs: Record<TensorflowFlavour, PinnedFile & { readonly name: 
 /** tfjs-node's dist/ requires it (the summary protobufs); no dependencies of its own. */
 const googleProtobuf: PinnedFile = { spec: 'google-protobuf@3.21.4', file: 'google-protobuf-3.21.4.tgz', sha256: '38299bb1802ce06900ea2e43650aded8393cd6a00012ed97ffc716eeab1e1091' };
 
+/** The manifest fields a build must have to count as current (a second setup with them is a no-op). */
+export function pinnedTensorflowBuild(flavour: TensorflowFlavour): Omit<TensorflowBuildManifest, 'tensorflowVersion' | 'builtAt'> {
+  const wheel = wheels[flavour];
+  const tarball = tfjsNodeTarballs[flavour];
+  return {
+    flavour, wheel: wheel.file, wheelSha256: wheel.sha256, tfjsNodePackage: tarball.name, tfjsNodeVersion: TFJS_NODE_VERSION,
+    tfjsNodeSha256: tarball.sha256, napiVersion: NAPI_VERSION, nodeGypVersion: NODE_GYP_VERSION,
+  };
+}
+
 /** Options for {@link setupTensorflow}. */
 export interface TensorflowSetupOptions {
   /** Build the GPU flavour (tensorflow[and-cuda] wheel, tfjs-node-gpu sources). @defaultValue false */
@@ -89,8 +99,8 @@ export async function setupTensorflow(options: TensorflowSetupOptions = {}): Pro
   const seconds = () => (performance.now() - t0) / 1000;
 
   const existing = readTensorflowBuild(dir);
-  if (existing && !options.force && existing.flavour === flavour && existing.wheelSha256 === wheel.sha256 && existing.tfjsNodeSha256 === tarball.sha256
-    && existing.napiVersion === NAPI_VERSION && existing.nodeGypVersion === NODE_GYP_VERSION) {
+  const pinned = pinnedTensorflowBuild(flavour);
+  if (existing && !options.force && (Object.keys(pinned) as (keyof typeof pinned)[]).every((key) => existing[key] === pinned[key])) {
     log(`TensorFlow ${existing.tensorflowVersion} (${flavour}) is already built in ${dir}; nothing to do (--force rebuilds)`);
     return { dir, flavour, built: false, seconds: seconds(), manifest: existing };
   }
@@ -155,10 +165,7 @@ export async function setupTensorflow(options: TensorflowSetupOptions = {}): Pro
   const binding = join(source, TensorflowBuildLayout.binding);
   const version = (await run(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(binding)}).TF_Version)`], { env: { ...env, TF_CPP_MIN_LOG_LEVEL: '2' }, logFile, what: 'loading the built binding', capture: true })).trim();
   if (version !== TENSORFLOW_VERSION) throw new NextclickError('BACKEND_UNAVAILABLE', `the built binding reports TensorFlow "${version}", expected ${TENSORFLOW_VERSION}; see ${logFile}`);
-  const manifest: TensorflowBuildManifest = {
-    flavour, tensorflowVersion: version, wheel: wheel.file, wheelSha256: wheel.sha256, tfjsNodePackage: tarball.name, tfjsNodeVersion: TFJS_NODE_VERSION,
-    tfjsNodeSha256: tarball.sha256, napiVersion: NAPI_VERSION, nodeGypVersion: NODE_GYP_VERSION, builtAt: new Date().toISOString(),
-  };
+  const manifest: TensorflowBuildManifest = { ...pinned, tensorflowVersion: version, builtAt: new Date().toISOString() };
   await writeFile(join(dir, TensorflowBuildLayout.manifest), JSON.stringify(manifest, null, 2) + '\n');
   log(`TensorFlow ${version} (${flavour}) built in ${dir} in ${seconds().toFixed(0)} s; NEXTCLICK_BACKEND=tensorflow uses it`);
   return { dir, flavour, built: true, seconds: seconds(), manifest };
