@@ -3,7 +3,7 @@
 //   node scripts/benchmarks-md.mjs
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
-const areas = ['baselines', 'gru4rec', 'gru4rec-async', 'transformer', 'speed', 'kafka', 'data', 'gpu'];
+const areas = ['baselines', 'gru4rec', 'gru4rec-async', 'transformer', 'speed', 'kafka', 'data', 'gpu', 'tensorflow'];
 const parts = [readFileSync('bench/HEADLINE.md', 'utf8').trimEnd()];
 for (const area of areas) {
   const file = `bench/${area}.md`;

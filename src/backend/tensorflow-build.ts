@@ -86,7 +86,7 @@ let loadedFrom: string | undefined;
 export function loadTensorflowBuild(env: NodeJS.ProcessEnv = process.env): string {
   const dirs = tensorflowBuildDirs(env);
   const dir = dirs.find((d) => readTensorflowBuild(d) !== undefined);
-  if (!dir) throw new Error(`no nextclick build of TensorFlow in ${dirs.join(' or ')} (run \`npx nextclick setup tensorflow\`, or --gpu)`);
+  if (!dir) throw new Error(`none in ${dirs.join(' or ')} (build one with \`npx nextclick setup tensorflow\`, or --gpu)`);
   const manifest = readTensorflowBuild(dir)!;
   const describe = `libtensorflow ${manifest.tensorflowVersion} (${manifest.flavour}) via nextclick's build of ${manifest.tfjsNodePackage} ${manifest.tfjsNodeVersion} in ${dir}`;
   if (loadedFrom !== undefined) {
