@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTensorflowBuild, TensorflowBuildLayout } from '../../../src/backend/tensorflow-build.js';
+import { selectBackend } from '../../../src/backend/select-backend.js';
 import { main } from '../../../src/cli/main.js';
 import { checkTensorflowPrerequisites, pinnedTensorflowBuild, setupTensorflow } from '../../../src/cli/tensorflow-setup.js';
 import { MissingPrerequisiteError } from '../../../src/errors.js';
@@ -90,5 +91,24 @@ describe('nextclick setup tensorflow', () => {
     const done = captureIo();
     expect(await main(['setup', 'tensorflow', '--dir', dir, '--json'], done.io)).toBe(0);
     expect(JSON.parse(done.text().stdout)).toMatchObject({ ok: true, built: false, flavour: 'cpu', dir });
+  });
+
+  it('without a build, the tensorflow failure names both native routes and the setup command, then falls back', async () => {
+    const empty = await tempDir();
+    const previous = process.env['NEXTCLICK_TENSORFLOW_DIR'];
+    process.env['NEXTCLICK_TENSORFLOW_DIR'] = empty;
+    try {
+      const selection = await selectBackend({ backend: 'tensorflow', force: true });
+      const attempt = selection.attempts.find((a) => a.backend === 'tensorflow');
+      if (selection.backend !== 'tensorflow') { // an official @tensorflow/tfjs-node(-gpu) that loads would win here
+        expect(attempt?.error).toContain(`nextclick build: none in ${empty}`);
+        expect(attempt?.error).toMatch(/npx nextclick setup tensorflow/);
+        expect(attempt?.error).toMatch(/@tensorflow\/tfjs-node-gpu: not installed/);
+        expect(['webgpu', 'wasm', 'cpu']).toContain(selection.backend);
+      }
+    } finally {
+      if (previous === undefined) delete process.env['NEXTCLICK_TENSORFLOW_DIR'];
+      else process.env['NEXTCLICK_TENSORFLOW_DIR'] = previous;
+    }
   });
 });
