@@ -42,7 +42,8 @@ const wheels: Record<TensorflowFlavour, PinnedFile> = {
   cpu: { spec: `tensorflow-cpu==${TENSORFLOW_VERSION}`, file: `tensorflow_cpu-${TENSORFLOW_VERSION}-cp311-cp311-manylinux_2_27_x86_64.whl`, sha256: '2b847d217b02ee7731ed91431daf3250daa0196c3c94614d23be27232e6e5b6c' },
   gpu: { spec: `tensorflow==${TENSORFLOW_VERSION}`, file: `tensorflow-${TENSORFLOW_VERSION}-cp311-cp311-manylinux_2_27_x86_64.whl`, sha256: '9056fbc9ba04235810b71ae6cbd958a196e8804fb53bbcffbf3e23b56155f124' },
 };
-const wheelPlatform = ['--only-binary=:all:', '--platform', 'manylinux_2_27_x86_64', '--python-version', '3.11', '--implementation', 'cp'];
+// pip takes only the platform tags named (no implied older manylinux): some CUDA wheels are manylinux2014 (2_17) ones.
+const wheelPlatform = ['--only-binary=:all:', '--platform', 'manylinux_2_27_x86_64', '--platform', 'manylinux_2_17_x86_64', '--platform', 'manylinux2014_x86_64', '--python-version', '3.11', '--implementation', 'cp'];
 
 const tfjsNodeTarballs: Record<TensorflowFlavour, PinnedFile & { readonly name: string }> = {
   cpu: { name: '@tensorflow/tfjs-node', spec: `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`, file: `tensorflow-tfjs-node-${TFJS_NODE_VERSION}.tgz`, sha256: 'd38a448a705efc6e655a080f896b3af646ae39dffbfe9c90b06cb9fc3a2b9358' },
