@@ -43,11 +43,14 @@ afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, forc
 describe.skipIf(skipReason !== undefined && !requireTensorflow)('tensorflow backend (nextclick build)', () => {
   it('has a build and NEXTCLICK_BACKEND=tensorflow selects it (NEXTCLICK_REQUIRE_TENSORFLOW=1)', async () => {
     expect(skipReason).toBeUndefined();
-    const previous = process.env['NEXTCLICK_BACKEND'];
+    const previous = { backend: process.env['NEXTCLICK_BACKEND'], dir: process.env['NEXTCLICK_TENSORFLOW_DIR'] };
     process.env['NEXTCLICK_BACKEND'] = 'tensorflow';
+    if (buildDir) process.env['NEXTCLICK_TENSORFLOW_DIR'] = buildDir; // the build before an official tfjs-node, should one be installed
     const selection = await selectBackend({ strict: true, force: true }).finally(() => {
-      if (previous === undefined) delete process.env['NEXTCLICK_BACKEND'];
-      else process.env['NEXTCLICK_BACKEND'] = previous;
+      for (const [name, value] of [['NEXTCLICK_BACKEND', previous.backend], ['NEXTCLICK_TENSORFLOW_DIR', previous.dir]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     });
     expect(selection).toMatchObject({ backend: 'tensorflow', source: 'env' });
     expect(selection.adapter).toMatch(/^libtensorflow 2\.21\.0 \((cpu|gpu)\) via nextclick's build/);
