@@ -38,11 +38,11 @@ export const backendEvents = new TypedEmitter<BackendEvents>();
 /** Options for {@link selectBackend}. */
 export interface BackendOptions {
   /**
-   * Backend to use. `auto` tries tensorflow, webgpu, wasm, cpu in that order. tensorflow has three routes, in
+   * Backend to use. `auto` tries tensorflow, webgpu, wasm, cpu in that order. tensorflow loads by two routes, in
    * order: the official @tensorflow/tfjs-node-gpu / tfjs-node packages (only where their install script could
    * download libtensorflow 2.9.1), then nextclick's build from `nextclick setup tensorflow [--gpu]` (first when
-   * NEXTCLICK_TENSORFLOW_DIR names one); a GPU without either is reached through webgpu.
-   * in `auto`, webgpu is taken only on a hardware adapter (a software one such as lavapipe is slower than wasm),
+   * NEXTCLICK_TENSORFLOW_DIR names one); webgpu is the route to a GPU without either.
+   * In `auto`, webgpu is taken only on a hardware adapter (a software one such as lavapipe is slower than wasm),
    * naming it (option or NEXTCLICK_BACKEND=webgpu) accepts any adapter.
    * A named backend that fails to load falls back to the auto order (with a warning) unless `strict`.
    * @defaultValue the NEXTCLICK_BACKEND environment variable, else 'auto'
