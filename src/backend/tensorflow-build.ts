@@ -67,12 +67,15 @@ export function tensorflowBuildDirs(env: NodeJS.ProcessEnv = process.env): strin
   return [join(cache, 'gpu'), join(cache, 'cpu')];
 }
 
-/** Reads a build's manifest, or undefined when the directory holds no finished build. */
+/** Reads a build's manifest, or undefined when the directory holds no finished build (or an unreadable manifest: rebuild). */
 export function readTensorflowBuild(dir: string): TensorflowBuildManifest | undefined {
   const file = join(dir, TensorflowBuildLayout.manifest);
-  if (!existsSync(file)) return undefined;
-  const manifest = JSON.parse(readFileSync(file, 'utf8')) as TensorflowBuildManifest;
-  return existsSync(join(dir, TensorflowBuildLayout.tfjsNode, TensorflowBuildLayout.binding)) ? manifest : undefined;
+  if (!existsSync(file) || !existsSync(join(dir, TensorflowBuildLayout.tfjsNode, TensorflowBuildLayout.binding))) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as TensorflowBuildManifest;
+  } catch {
+    return undefined;
+  }
 }
 
 let loadedFrom: string | undefined;

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { MissingPrerequisiteError, NextclickError } from '../errors.js';
 import {
   readTensorflowBuild,
+  tensorflowBuildDirs,
   tensorflowCacheDir,
   TensorflowBuildLayout,
   tfjsCoreSymbol,
@@ -125,10 +126,10 @@ export async function setupTensorflow(options: TensorflowSetupOptions = {}): Pro
   }
 
   step(2, `${tarball.spec} and ${googleProtobuf.spec} (npm pack, sha256-checked; no install scripts run)`);
-  for (const pinned of [tarball, googleProtobuf]) {
-    if (await hasSha256(join(downloads, pinned.file), pinned.sha256)) continue;
-    await run('npm', ['pack', pinned.spec, '--pack-destination', downloads, '--silent'], { env, logFile, what: `npm pack ${pinned.spec}` });
-    await expectSha256(join(downloads, pinned.file), pinned.sha256);
+  for (const npmFile of [tarball, googleProtobuf]) {
+    if (await hasSha256(join(downloads, npmFile.file), npmFile.sha256)) continue;
+    await run('npm', ['pack', npmFile.spec, '--pack-destination', downloads, '--silent'], { env, logFile, what: `npm pack ${npmFile.spec}` });
+    await expectSha256(join(downloads, npmFile.file), npmFile.sha256);
   }
 
   // A fresh layout: only the parts this setup owns are removed (dir may be a user's NEXTCLICK_TENSORFLOW_DIR).
@@ -168,7 +169,8 @@ export async function setupTensorflow(options: TensorflowSetupOptions = {}): Pro
   if (version !== TENSORFLOW_VERSION) throw new NextclickError('BACKEND_UNAVAILABLE', `the built binding reports TensorFlow "${version}", expected ${TENSORFLOW_VERSION}; see ${logFile}`);
   const manifest: TensorflowBuildManifest = { ...pinned, tensorflowVersion: version, builtAt: new Date().toISOString() };
   await writeFile(join(dir, TensorflowBuildLayout.manifest), JSON.stringify(manifest, null, 2) + '\n');
-  log(`TensorFlow ${version} (${flavour}) built in ${dir} in ${seconds().toFixed(0)} s; NEXTCLICK_BACKEND=tensorflow uses it`);
+  const found = tensorflowBuildDirs(env).includes(dir);
+  log(`TensorFlow ${version} (${flavour}) built in ${dir} in ${seconds().toFixed(0)} s; ${found ? '' : `with NEXTCLICK_TENSORFLOW_DIR=${dir}, `}NEXTCLICK_BACKEND=tensorflow (or the auto order) uses it`);
   return { dir, flavour, built: true, seconds: seconds(), manifest };
 }
 
