@@ -137,7 +137,7 @@ describe.skipIf(skipReason !== undefined && !requireTensorflow)('tensorflow back
     }
   });
 
-  it('`nextclick train --model gru4rec` and `evaluate` run on it', async () => {
+  it('`nextclick train --model gru4rec` and `evaluate` run on it, and the model scores the same on cpu', async () => {
     // The process-wide selection made by the first test (tensorflow) is what the CLI's models get.
     expect(await tf.setBackend('tensorflow')).toBe(true);
     const dir = await mkdtemp(join(tmpdir(), 'nextclick-tf-'));
@@ -164,6 +164,20 @@ describe.skipIf(skipReason !== undefined && !requireTensorflow)('tensorflow back
       // (0.93 measured with this seed on the tensorflow backend).
       expect(report.cutoffs[0]!.hitRate).toBeGreaterThan(0.6);
       expect(tf.getBackend()).toBe('tensorflow');
+
+      // The same saved model scored on the cpu backend ranks the same (float ties aside).
+      expect(await tf.setBackend('cpu')).toBe(true);
+      const onCpu = captureIo();
+      try {
+        expect(await main(['evaluate', '--model', join(dir, 'model'), '--test', join(dir, 'test.tsv'), '--k', '20', '--json'], onCpu.io), onCpu.text().stderr).toBe(0);
+        expect(tf.getBackend()).toBe('cpu');
+      } finally {
+        await tf.setBackend('tensorflow');
+      }
+      const cpuReport = JSON.parse(onCpu.text().stdout) as typeof report & { cutoffs: { mrr: number }[] };
+      expect(cpuReport.predictions).toBe(report.predictions);
+      expect(Math.abs(cpuReport.cutoffs[0]!.hitRate - report.cutoffs[0]!.hitRate)).toBeLessThan(2e-3);
+      expect(Math.abs(cpuReport.cutoffs[0]!.mrr - (report.cutoffs[0] as { mrr: number }).mrr)).toBeLessThan(2e-3);
     }
   });
 });
