@@ -77,7 +77,7 @@ for (const run of runs) {
 const table = ['| model | backend | training events/s | serving events/s | HR@20 | MRR@20 | final loss | load (1-min, start → end) |', '|---|---|---:|---:|---:|---:|---:|---|'];
 for (const r of rows) {
   if (r.failed) { table.push(`| ${r.run} | failed | | | | | | |`); continue; }
-  const backend = r.backend === 'wasm' ? `wasm (${r.workers === 1 ? 'one thread' : `${r.workers} workers`})` : `tensorflow (${machine.cores} cores)`;
+  const backend = r.backend === 'wasm' ? `wasm (${r.workers === 1 ? 'one thread' : `${r.workers} workers`})` : `tensorflow (${machine.cores} cores${r.workers === 1 ? '' : `, ${r.workers} workers`})`;
   table.push(`| ${r.model} | ${backend} | ${r.trainEventsPerSecond.toFixed(0)} | ${r.serveEventsPerSecond.toFixed(0)} | ${r.hr20.toFixed(4)} | ${r.mrr20.toFixed(4)} | ${r.finalLoss.toFixed(4)} | ${r.loadBefore} → ${r.loadAfter} |`);
 }
 console.log(table.join('\n'));
