@@ -15,6 +15,7 @@ export const ErrorCodes = [
   'MODEL_FORMAT',
   'UNSAFE_PATH',
   'BACKEND_UNAVAILABLE',
+  'MISSING_PREREQUISITE',
   'NOT_TRAINED',
   'CLOSED',
   'CANCELLED',
@@ -103,6 +104,17 @@ export class ClosedError extends NextclickError {
 export class CancelledError extends NextclickError {
   constructor(what: string) {
     super('CANCELLED', `${what} was cancelled.`);
+  }
+}
+
+/** A tool a setup step needs (Python, pip, a C++ compiler, Node's headers...) is missing; names the Debian package. */
+export class MissingPrerequisiteError extends NextclickError {
+  readonly tool: string;
+  readonly debianPackage: string;
+  constructor(tool: string, debianPackage: string, message: string, options: NextclickErrorOptions = {}) {
+    super('MISSING_PREREQUISITE', message, { ...options, context: { tool, debianPackage, ...options.context } });
+    this.tool = tool;
+    this.debianPackage = debianPackage;
   }
 }
 

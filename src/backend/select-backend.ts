@@ -1,5 +1,6 @@
 import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
+import { loadTensorflowBuild } from './tensorflow-build.js';
 import { tf } from './tf.js';
 import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent, webGpuIcdOverride } from './webgpu.js';
 
@@ -22,7 +23,7 @@ export interface BackendSelection {
   /** `option`, `env` (NEXTCLICK_BACKEND) or `auto`. */
   readonly source: 'option' | 'env' | 'auto';
   readonly attempts: readonly BackendAttempt[];
-  /** The GPU adapter in use, when the backend names one (webgpu: Dawn's adapter description). */
+  /** What the backend runs on, when it names it (webgpu: Dawn's adapter; tensorflow: which package or build). */
   readonly adapter?: string;
 }
 
@@ -37,8 +38,11 @@ export const backendEvents = new TypedEmitter<BackendEvents>();
 /** Options for {@link selectBackend}. */
 export interface BackendOptions {
   /**
-   * Backend to use. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), webgpu, wasm, cpu in that order;
-   * in `auto`, webgpu is taken only on a hardware adapter (a software one such as lavapipe is slower than wasm),
+   * Backend to use. `auto` tries tensorflow, webgpu, wasm, cpu in that order. tensorflow loads by two routes, in
+   * order: the official @tensorflow/tfjs-node-gpu / tfjs-node packages (only where their install script could
+   * download libtensorflow 2.9.1), then nextclick's build from `nextclick setup tensorflow [--gpu]` (first when
+   * NEXTCLICK_TENSORFLOW_DIR names one); webgpu is the route to a GPU without either.
+   * In `auto`, webgpu is taken only on a hardware adapter (a software one such as lavapipe is slower than wasm),
    * naming it (option or NEXTCLICK_BACKEND=webgpu) accepts any adapter.
    * A named backend that fails to load falls back to the auto order (with a warning) unless `strict`.
    * @defaultValue the NEXTCLICK_BACKEND environment variable, else 'auto'
@@ -60,18 +64,46 @@ interface LoaderContext {
 type Loader = (context: LoaderContext) => Promise<string | void>;
 
 // Package names in variables so bundlers and tsc do not require the optional native packages to exist.
-const nativePackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+const officialTensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/**
+ * Route 1 to the `tensorflow` backend: the official packages. Present only where their install script could
+ * download libtensorflow 2.9.1 (storage.googleapis.com; the -gpu one then needs CUDA 11.2 + cuDNN 8.1).
+ */
+async function loadOfficialTensorflow(pkg: string): Promise<string> {
+  try {
+    await import(pkg);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error('not installed (its install script downloads libtensorflow 2.9.1 from storage.googleapis.com)');
+    throw err;
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error("loaded but setBackend('tensorflow') returned false");
+  return `official ${pkg}`;
+}
+
+/**
+ * Route 2: nextclick's own build (`nextclick setup tensorflow [--gpu]`: tfjs-node's binding compiled against the
+ * TensorFlow 2.21 wheel from PyPI; CPU, or CUDA 12 with --gpu). Tried first when NEXTCLICK_TENSORFLOW_DIR names one.
+ */
+async function loadTensorflowBuildRoute(): Promise<string> {
+  const description = loadTensorflowBuild();
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`setBackend('tensorflow') returned false for ${description}`);
+  return description;
+}
 
 const loaders: Record<BackendName, Loader> = {
   async tensorflow() {
+    const routes: [string, () => Promise<string>][] = officialTensorflowPackages.map((pkg) => [pkg, () => loadOfficialTensorflow(pkg)]);
+    const build: [string, () => Promise<string>] = ['nextclick build', loadTensorflowBuildRoute];
+    if (process.env['NEXTCLICK_TENSORFLOW_DIR']?.trim()) routes.unshift(build);
+    else routes.push(build);
     const errors: string[] = [];
-    for (const pkg of nativePackages) {
+    for (const [name, load] of routes) {
       try {
-        await import(pkg);
-        if (await tf.setBackend('tensorflow')) return;
-        errors.push(`${pkg}: loaded but setBackend('tensorflow') returned false`);
+        return await load();
       } catch (err) {
-        errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+        errors.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
     throw new Error(errors.join('; '));

@@ -17,8 +17,10 @@ export interface CliCommand {
   /** Full `--help` text when it depends on what is installed (model kinds); defaults to `usage`. */
   help?(): Promise<string>;
   readonly options: CliOptions;
+  /** Whether it takes positional arguments (`nextclick setup tensorflow`), passed to run. @defaultValue false */
+  readonly positionals?: boolean;
   /** Returns the process exit code. Throw a NextclickError for bad input. */
-  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, io: CliIo): Promise<number>;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, io: CliIo, positionals?: readonly string[]): Promise<number>;
 }
 
 /** Reads a numeric option, with a typed error naming it and saying what it expects (e.g. `a positive integer`). */

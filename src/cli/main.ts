@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   evaluate: () => import('./commands/evaluate.js'),
   stream: () => import('./commands/stream.js'),
   replay: () => import('./commands/replay.js'),
+  setup: () => import('./commands/setup.js'),
 };
 
 const summaries: Record<string, string> = {
@@ -20,6 +21,7 @@ const summaries: Record<string, string> = {
   evaluate: 'replay a test log through a model and report HR/MRR/NDCG@K',
   stream: 'run the Kafka worker: click events in, recommendations out',
   replay: 'replay a log file into a Kafka topic (load generator)',
+  setup: 'build an optional backend: `setup tensorflow [--gpu]` (native TensorFlow from PyPI + npm)',
 };
 
 function help(): string {
@@ -58,8 +60,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       io.stdout.write(`${(command.help ? await command.help() : command.usage).trim()}\n`);
       return 0;
     }
-    const { values } = parseArgs({ args: joinNegativeValues(rest, command.options), options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
-    return await command.run(values, io);
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(rest, command.options), options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: command.positionals === true });
+    return await command.run(values, io, positionals);
   } catch (err) {
     return reportError(err, json, io, command.usage);
   }
