@@ -76,22 +76,23 @@ export function bprMaxReference({ scores, negatives, targets }: SampledScores, b
 }
 
 /**
- * The masks of {@link SampledScores}, built on the host from the columns' items and the rows' targets
- * (row i's target is column i): `negatives` is 1 where the column's item differs from the row's target, and
- * `targets` is the one-hot of column i. A broadcast NotEqual and a strided slice are slow paths on wasm
- * (hundreds of ms per 128 × 2176 step); an upload is ~1 ms.
+ * The masks of {@link SampledScores} from the columns' items (row i's target is column i): `negatives` is 1
+ * where the column's item differs from the row's target, `targets` the one-hot of column i. The host finds the
+ * few (row, column) pairs that hold the row's own target (the diagonal and repeated targets) and the backend
+ * scatters them: a broadcast NotEqual is a slow path on wasm, and building the dense masks in JavaScript costs
+ * more than the step's loss.
  */
 export function sampledMasks(columnItems: Int32Array, rows: number): { negatives: tf.Tensor2D; targets: tf.Tensor2D } {
   const cols = columnItems.length;
-  const neg = new Float32Array(rows * cols);
-  const tgt = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const t = columnItems[i]!;
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) neg[o + j] = columnItems[j] === t ? 0 : 1;
-    tgt[o + i] = 1;
-  }
-  return { negatives: tf.tensor2d(neg, [rows, cols]), targets: tf.tensor2d(tgt, [rows, cols]) };
+  const columnsOf = new Map<number, number[]>();
+  for (let i = 0; i < rows; i++) columnsOf.set(columnItems[i]!, []);
+  for (let j = 0; j < cols; j++) columnsOf.get(columnItems[j]!)?.push(j);
+  const at: number[] = [];
+  for (let i = 0; i < rows; i++) for (const j of columnsOf.get(columnItems[i]!)!) at.push(i, j);
+  return tf.tidy(() => {
+    const same = tf.scatterND(tf.tensor2d(at, [at.length / 2, 2], 'int32'), tf.ones([at.length / 2]), [rows, cols]);
+    return { negatives: tf.sub(1, same) as tf.Tensor2D, targets: tf.oneHot(tf.range(0, rows, 1, 'int32'), cols) as tf.Tensor2D };
+  });
 }
 
 /**
