@@ -11,7 +11,7 @@ import { RecordHeaders } from '../../streaming/kafka/headers.js';
 import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag } from '../../streaming/kafka/topics.js';
 import { BASE_TIME, makeEvents } from './fixtures/events.js';
-import { kafkaBrokers, kafkaSkipped, names, setupTopics, waitFor } from './helpers.js';
+import { KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, setupTopics, waitFor } from './helpers.js';
 
 function io() {
   const stdout = new PassThrough();
@@ -23,7 +23,7 @@ function io() {
   return { io: { stdout, stderr }, out: () => out, err: () => err };
 }
 
-describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream', () => {
+describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('replays a log into a topic and streams recommendations from a saved baseline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextclick-cli-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream'
     const stream = io();
     const running = main(['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', n.output,
       '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--transactional-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
-    const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 60_000, 500);
+    const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 300_000, 500);
     process.emit('SIGTERM', 'SIGTERM');
     expect(await running, stream.err()).toBe(0);
     expect(caughtUp).toBe(true);

@@ -11,7 +11,7 @@ import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { createTopics, EventProducer, type RawRecord } from '../../../streaming/kafka/topics.js';
 import { BASE_TIME } from '../fixtures/events.js';
 import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
-import { kafkaBrokers, kafkaSkipped, names, waitFor } from '../helpers.js';
+import { KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, waitFor } from '../helpers.js';
 
 const good = (i: number): ClickEvent => ({ sessionId: 'dlq-session', itemId: i % 10, timestamp: BASE_TIME + i * 1000, eventId: `g${i}` });
 
@@ -43,7 +43,7 @@ async function run(codec: Codec, bad: { record: RawRecord; reason: string }[]) {
   });
   onTestFinished(() => worker.close());
   await worker.start();
-  const done = await waitFor(() => worker.stats().records >= records.length, 60_000);
+  const done = await waitFor(() => worker.stats().records >= records.length, 300_000);
   expect(done, `processed ${worker.stats().records}/${records.length}`).toBe(true);
   await worker.close();
 
@@ -67,7 +67,7 @@ async function run(codec: Codec, bad: { record: RawRecord; reason: string }[]) {
   for (const reason of new Set(expectedReasons)) expect(m).toContain(`reason="${reason}"`);
 }
 
-describe.skipIf(kafkaSkipped())('Kafka worker, dead-letter topic', () => {
+describe.skipIf(kafkaSkipped())('Kafka worker, dead-letter topic', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('routes every malformed msgpack record to the DLQ with its reason and keeps the partition flowing', async () => {
     const codec = new MsgpackCodec();
     const raw = (v: unknown): RawRecord => ({ key: 'dlq-session', value: codec.encode(v) });

@@ -6,9 +6,9 @@ import { KafkaStreamWorker } from '../../../streaming/kafka/stream-worker.js';
 import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { makeEvents } from '../fixtures/events.js';
 import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
-import { inputOffsets, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+import { inputOffsets, KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
 
-describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', () => {
+describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('writes exactly one recommendation per input event (10^4 events, 3 partitions)', async () => {
     const brokers = kafkaBrokers();
     const n = names('eos');
@@ -23,7 +23,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', () => {
     });
     onTestFinished(() => worker.close());
     await worker.start();
-    const done = await waitFor(() => worker.stats().records >= events.length, 90_000);
+    const done = await waitFor(() => worker.stats().records >= events.length, 300_000);
     expect(done, `processed ${worker.stats().records}/${events.length}`).toBe(true);
     await worker.close();
 
