@@ -22,7 +22,7 @@ export interface DeadLetter {
   readonly meta: RecordMeta;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** Error code, e.g. DECODE_FAILED, INVALID_EVENT, MESSAGE_TOO_LARGE, UNKNOWN_ITEM. */
+  /** Error code, e.g. DECODE_FAILED, DECOMPRESS_FAILED, INVALID_EVENT, MESSAGE_TOO_LARGE, UNKNOWN_ITEM. */
   readonly reason: string;
   readonly message: string;
 }
@@ -154,7 +154,7 @@ export class KafkaClickSource {
 
   private decode(topic: string, partition: number, m: KafkaMessage, rebuildUntil: bigint): DecodedRecord {
     const meta: RecordMeta = { topic, partition, offset: m.offset, recordTime: Number(m.timestamp), rebuild: BigInt(m.offset) < rebuildUntil };
-    return decodeRecord(this.codec, m.value, m.key, meta, this.opts);
+    return decodeRecord(this.codec, m.value, m.key, meta, this.opts, Date.now(), m.headers);
   }
 
 }

@@ -1,9 +1,10 @@
-import { CompressionTypes, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { type CompressionTypes, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { NextclickError } from '../../src/errors.js';
 import { SCHEMA_VERSION, type Codec } from '../../src/events/codec.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
 import type { DeadLetter, RecordMeta } from './click-source.js';
+import { compressionType, loadCompression } from './compression.js';
 import { RecordHeaders } from './headers.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
@@ -73,13 +74,16 @@ export interface CommitPoint {
 export class KafkaRecommendationSink {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
+  private readonly compression: CompressionTypes;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly opts: ResolvedWorkerOptions,
     private readonly codec: Codec,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.compression = compressionType(opts.compression);
+  }
 
   get exactlyOnce(): boolean {
     return this.opts.delivery === 'exactly-once';
@@ -87,6 +91,8 @@ export class KafkaRecommendationSink {
 
   /** Connects now (otherwise the first delivery does); fails fast on bad brokers or a fenced id. */
   async connect(): Promise<void> {
+    // An output codec that cannot load on this platform fails the start, not every batch.
+    if (this.opts.compression !== 'none') await loadCompression(this.opts.compression);
     const producer = await this.getProducer();
     if (this.exactlyOnce) {
       // Initialise the transactional id now, before the consumer joins the group: InitProducerId fences a
@@ -123,13 +129,13 @@ export class KafkaRecommendationSink {
     const producer = await this.getProducer();
     try {
       if (!this.exactlyOnce) {
-        for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: CompressionTypes.None });
+        for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await commitOffsets();
         return;
       }
       const txn = await producer.transaction();
       try {
-        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1 });
+        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await txn.sendOffsets({
           consumerGroupId: this.opts.groupId,
           topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }],

@@ -6,6 +6,7 @@ import { ClickPipeline, type PipelineInput } from '../../src/pipeline/click-pipe
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { StreamMetrics } from '../metrics.js';
+import { registerCompressionCodecs } from './compression.js';
 import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
 import { KafkaRecommendationSink } from './recommendation-sink.js';
 import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorkerOptions } from './worker-options.js';
@@ -80,6 +81,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     // Validate pipeline options now rather than at the first batch.
     new ClickPipeline(scorer, vocabulary, options.pipeline);
     this.metrics = options.registry ? new StreamMetrics(options.registry, this.options.metricsPrefix) : undefined;
+    registerCompressionCodecs();
     this.kafka = new Kafka({
       clientId: this.options.clientId,
       brokers: [...this.options.brokers],

@@ -4,6 +4,7 @@ import type { EventValidationOptions } from '../../src/events/click-event.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import type { Registry } from 'prom-client';
+import { COMPRESSION_NAMES, type CompressionName } from './compression.js';
 
 /** Delivery guarantee of the Kafka worker. */
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
@@ -37,6 +38,11 @@ export interface KafkaStreamWorkerOptions {
    * @defaultValue `${groupId}-${clientId}`
    */
   readonly transactionalId?: string;
+  /**
+   * Compression of output and dead-letter batches. Input batches of every codec are read whatever this says.
+   * @defaultValue 'none'
+   */
+  readonly compression?: CompressionName;
   /** Wire format of input events; recommendations are written in the same format. Default: msgpack. */
   readonly codec?: Codec;
   /** Largest accepted input message, in bytes; larger ones go to the dead-letter topic. @defaultValue 1 MiB */
@@ -85,6 +91,7 @@ export interface KafkaStreamWorkerOptions {
 export const workerDefaults = {
   clientId: 'nextclick-worker',
   delivery: 'at-least-once',
+  compression: 'none',
   maxMessageBytes: 1024 * 1024,
   maxFutureMs: 86_400_000,
   rebuildRecords: 5_000,
@@ -99,7 +106,8 @@ export const workerDefaults = {
 } as const satisfies Partial<KafkaStreamWorkerOptions>;
 
 type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] };
-export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs'>> & {
+export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs' | 'compression'>> & {
+  compression: CompressionName;
   deadLetterTopic: string;
   transactionalId: string;
   delivery: DeliveryMode;
@@ -120,6 +128,7 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
   r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
+  if (!COMPRESSION_NAMES.includes(r.compression)) throw new InvalidOptionError('compression', `compression must be one of ${COMPRESSION_NAMES.join(', ')}, got ${String(r.compression)}`);
   if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
     throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');
   }

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { inject, onTestFinished } from 'vitest';
+import { ensureKafkaClasspath, findJava, projectRoot } from '../../scripts/kafka/broker.mjs';
 import type { ClickEvent } from '../../src/events/click-event.js';
 import type { Codec } from '../../src/events/codec.js';
 import { RecordHeaders } from '../../streaming/kafka/headers.js';
@@ -156,3 +158,20 @@ export class ChildWorker {
 
 export type { ReadRecord };
 export type { ClickEvent, Codec };
+
+/** Runs test/streaming/fixtures/JavaClient.java with the broker's jars; resolves with its stdout. */
+export async function javaClient(args: string[], ceilingMs = 240_000): Promise<string> {
+  const libs = await ensureKafkaClasspath();
+  const java = findJava()!.java;
+  const child = spawn(java, ['-cp', `${libs}/*`, join(projectRoot, 'test/streaming/fixtures/JavaClient.java'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), ceilingMs);
+  const code = await new Promise<number | null>((res) => child.once('exit', res));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`java ${args[0]} exited ${code}: ${err.slice(-2000)}`);
+  return out;
+}
+
