@@ -2,7 +2,10 @@
 export { KafkaStreamWorker } from './kafka/stream-worker.js';
 export type { StreamWorkerEvents, StreamWorkerStats } from './kafka/stream-worker.js';
 export { KafkaClickSource } from './kafka/click-source.js';
-export { decodeRecord, DEFAULT_MIN_TIMESTAMP } from './kafka/decode-record.js';
+export { decodeRecord } from './kafka/decode-record.js';
+export { DEFAULT_MIN_TIMESTAMP, LIVE_EVENT_TIME_BOUNDS } from '../src/events/click-event.js';
+export { COMPRESSION_NAMES, registerCompressionCodecs } from './kafka/compression.js';
+export type { CompressionName } from './kafka/compression.js';
 export type { RecordDecodeOptions } from './kafka/decode-record.js';
 export type { RecordMeta, DeadLetter, DecodedRecord, SourceBatch } from './kafka/click-source.js';
 export { KafkaRecommendationSink } from './kafka/recommendation-sink.js';

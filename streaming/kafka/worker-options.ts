@@ -55,6 +55,12 @@ export interface KafkaStreamWorkerOptions {
    */
   readonly maxFutureMs?: number | undefined;
   /**
+   * Oldest timestamp accepted, relative to the worker's wall clock, in ms (older events are dead-lettered as
+   * INVALID_EVENT); undefined accepts any age after `validation.minTimestamp` (2000-01-01Z). Set it when a
+   * backlog of old events must not be scored. @defaultValue undefined
+   */
+  readonly maxPastMs?: number | undefined;
+  /**
    * State rebuild on partition assignment: re-read up to this many records before the committed offset of
    * each newly assigned partition through the pipeline without emitting, so sessions that moved are rebuilt.
    * 0 disables it (sessions then start empty and are rebuilt from the next events). @defaultValue 5_000
@@ -139,5 +145,6 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   if (!Number.isInteger(r.rebuildRecords) || r.rebuildRecords < 0) throw new InvalidOptionError('rebuildRecords', `rebuildRecords must be an integer ≥ 0, got ${String(r.rebuildRecords)}`);
   if (r.heartbeatIntervalMs >= r.sessionTimeoutMs) throw new InvalidOptionError('heartbeatIntervalMs', 'heartbeatIntervalMs must be smaller than sessionTimeoutMs');
   if (r.maxFutureMs !== undefined && (!Number.isFinite(r.maxFutureMs) || r.maxFutureMs < 0)) throw new InvalidOptionError('maxFutureMs', 'maxFutureMs must be ≥ 0');
+  if (r.maxPastMs !== undefined && (!Number.isFinite(r.maxPastMs) || r.maxPastMs < 0)) throw new InvalidOptionError('maxPastMs', 'maxPastMs must be ≥ 0');
   return r;
 }

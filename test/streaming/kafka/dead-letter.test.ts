@@ -81,6 +81,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, dead-letter topic', { timeout: KA
       { record: raw({ ...ev, timestamp: 'yesterday' }), reason: 'INVALID_EVENT' },
       { record: raw({ ...ev, timestamp: 12 }), reason: 'INVALID_EVENT' },
       { record: raw({ ...ev, timestamp: Date.now() + 10 * 365 * 86_400_000 }), reason: 'INVALID_EVENT' },
+      { record: raw({ ...ev, timestamp: 1e20 }), reason: 'INVALID_EVENT' },
       { record: raw({ ...ev, itemId: 'no-such-item' }), reason: 'UNKNOWN_ITEM' },
       { record: raw({ ...ev, padding: 'x'.repeat(2 * 1024 * 1024) }), reason: 'MESSAGE_TOO_LARGE' },
     ]);

@@ -22,6 +22,8 @@ describe('resolveWorkerOptions', () => {
     [{ commitVisibleTimeoutMs: 0 }, 'commitVisibleTimeoutMs'],
     [{ closeTimeoutMs: 1.5 }, 'closeTimeoutMs'],
     [{ heartbeatIntervalMs: 20_000 }, 'heartbeatIntervalMs'],
+    [{ compression: 'brotli' }, 'compression'],
+    [{ maxPastMs: -1 }, 'maxPastMs'],
   ])('rejects %o with an InvalidOptionError naming %s', (change, option) => {
     expect(() => resolveWorkerOptions({ ...base, ...change } as KafkaStreamWorkerOptions)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option }));
   });
