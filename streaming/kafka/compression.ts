@@ -1,7 +1,11 @@
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { InvalidOptionError, NextclickError } from '../../src/errors.js';
+
+// kafkajs is CommonJS and Node's ESM loader does not see these two as named exports.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+type CompressionTypes = kafkajs.CompressionTypes;
 
 /**
  * Kafka record-batch compression for kafkajs, which ships gzip only (snappy, lz4 and zstd batches make it throw
