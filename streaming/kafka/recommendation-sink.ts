@@ -17,6 +17,8 @@ export interface RecommendationRecord {
   readonly modelVersion: string;
   /** Event time (ms) of the click that triggered this recommendation. */
   readonly eventTime: number;
+  /** Set when the items are not the model's answer for the session: `popular` (oov: 'recommend-popular'). */
+  readonly fallback?: 'popular';
 }
 
 /**
@@ -103,9 +105,10 @@ export class KafkaRecommendationSink {
     }
   }
 
-  recommendationMessage(rec: SessionRecommendation, meta: RecordMeta): Message {
+  recommendationMessage(rec: SessionRecommendation, meta: RecordMeta, fallback?: 'popular'): Message {
     const value: RecommendationRecord = {
       v: SCHEMA_VERSION, sessionId: rec.sessionId, items: rec.items, scores: rec.scores, modelVersion: rec.modelVersion, eventTime: rec.eventTime,
+      ...(fallback ? { fallback } : {}),
     };
     return { key: rec.sessionId, value: this.codec.encode(value), headers: this.inputHeaders(meta) };
   }

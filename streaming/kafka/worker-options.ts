@@ -6,6 +6,20 @@ import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import type { Registry } from 'prom-client';
 import { COMPRESSION_NAMES, type CompressionName } from './compression.js';
 
+/**
+ * Unknown items in the stream: `ignore` (counted; a session's first event answers nothing), `recommend-popular`
+ * (a session whose events so far are all unknown is answered with the model's k most frequent training items —
+ * the vocabulary's order — marked `fallback: 'popular'`), `error` (the event is dead-lettered, UNKNOWN_ITEM).
+ */
+export type StreamOovPolicy = 'ignore' | 'recommend-popular' | 'error';
+export const STREAM_OOV_POLICIES: readonly StreamOovPolicy[] = ['ignore', 'recommend-popular', 'error'];
+
+/** Pipeline options of the worker: those of {@link PipelineOptions}, with the stream's OOV policies. */
+export interface StreamPipelineOptions extends Omit<PipelineOptions, 'oov'> {
+  /** @defaultValue 'ignore' */
+  readonly oov?: StreamOovPolicy;
+}
+
 /** Delivery guarantee of the Kafka worker. */
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
 
@@ -24,8 +38,16 @@ export interface KafkaStreamWorkerOptions {
   readonly deadLetterTopic?: string;
   /** Consumer group id. */
   readonly groupId: string;
-  /** Kafka client id (shows up in broker logs). @defaultValue 'nextclick-worker' */
+  /** Kafka client id (shows up in broker logs; part of the default transactional id). @defaultValue 'nextclick-worker' */
   readonly clientId?: string;
+  /**
+   * Start-up check of `inputTopic`, `outputTopic` and `deadLetterTopic`. Without this option a missing topic
+   * fails `start()` with an {@link InvalidOptionError} naming it (a worker started before its output topic
+   * existed used to fail every batch for a minute); with it, missing topics are created: `partitions`
+   * (default: the input topic's partition count, or 3) and `replicationFactor` (default: the broker's).
+   * @defaultValue undefined (check only)
+   */
+  readonly createTopics?: { readonly partitions?: number; readonly replicationFactor?: number };
   /**
    * `at-least-once`: produce with acks=all, then commit offsets (a crash in between re-emits).
    * `exactly-once`: produce and commit offsets in one transaction; consumers of the output must read
@@ -76,8 +98,8 @@ export interface KafkaStreamWorkerOptions {
   readonly heartbeatIntervalMs?: number;
   /** Start from the earliest offset when the group has no committed offset. @defaultValue true */
   readonly fromBeginning?: boolean;
-  /** Pipeline options (k, micro-batch size, sessions...). The worker passes its logger through. */
-  readonly pipeline?: PipelineOptions;
+  /** Pipeline options (k, micro-batch size, sessions, OOV policy...). The worker passes its logger through. */
+  readonly pipeline?: StreamPipelineOptions;
   /** prom-client registry to register metrics in; none are created when absent. */
   readonly registry?: Registry;
   /** Prefix of metric names. @defaultValue 'nextclick_' */
@@ -134,6 +156,13 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
   r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
+  const ct = r.createTopics;
+  if (ct !== undefined) {
+    if (ct.partitions !== undefined && (!Number.isInteger(ct.partitions) || ct.partitions < 1)) throw new InvalidOptionError('partitions', `createTopics.partitions must be an integer ≥ 1, got ${String(ct.partitions)}`);
+    if (ct.replicationFactor !== undefined && (!Number.isInteger(ct.replicationFactor) || ct.replicationFactor < 1)) throw new InvalidOptionError('replicationFactor', `createTopics.replicationFactor must be an integer ≥ 1, got ${String(ct.replicationFactor)}`);
+  }
+  const oov = r.pipeline?.oov;
+  if (oov !== undefined && !STREAM_OOV_POLICIES.includes(oov)) throw new InvalidOptionError('oov', `oov must be one of ${STREAM_OOV_POLICIES.join(', ')}, got ${String(oov)}`);
   if (!COMPRESSION_NAMES.includes(r.compression)) throw new InvalidOptionError('compression', `compression must be one of ${COMPRESSION_NAMES.join(', ')}, got ${String(r.compression)}`);
   if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
     throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');

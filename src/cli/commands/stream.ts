@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { NextclickError } from '../../errors.js';
 import { codecFor } from '../../events/msgpack-codec.js';
 import { createStderrLogger } from '../../instrumentation/typed-emitter.js';
@@ -11,10 +14,51 @@ export function parseFormat(raw: string | undefined): 'json' | 'msgpack' {
   return f;
 }
 
+/** `user:secret@host` → `***@host` (and `scheme://user:secret@…`): credentials never reach an error or a log. */
+export function redactCredentials(text: string): string {
+  return text.replace(/[^\s,@/]+@/g, '***@');
+}
+
 export function parseBrokers(raw: string): string[] {
   const list = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (list.some((b) => b.includes('@'))) {
+    throw new CliUsageError(`--brokers takes host:port only, got "${redactCredentials(raw)}"; pass credentials with --sasl-mechanism and --sasl-username/--sasl-password-env (or a --config file), never in the broker list`);
+  }
   if (list.length === 0 || list.some((b) => !/^[^:\s]+:\d+$/.test(b))) throw new CliUsageError(`--brokers expects host:port[,host:port...], got "${raw}"`);
   return list;
+}
+
+/**
+ * `<kind>@<content hash>`: the first 12 hex digits of a SHA-256 over the model directory's files (relative
+ * paths and bytes, in path order). The same model gives the same version on every server; no path leaks out.
+ */
+export async function modelContentVersion(kind: string, dir: string): Promise<string> {
+  const files: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  await walk(dir);
+  const hash = createHash('sha256');
+  for (const f of files.map((p) => relative(dir, p).split('\\').join('/')).sort()) {
+    hash.update(f).update('\0').update(await readFile(join(dir, f))).update('\0');
+  }
+  return `${kind}@${hash.digest('hex').slice(0, 12)}`;
+}
+
+function parseOov(raw: string | undefined): 'ignore' | 'recommend-popular' | 'error' {
+  const v = raw ?? 'ignore';
+  if (v !== 'ignore' && v !== 'recommend-popular' && v !== 'error') throw new CliUsageError(`--oov expects ignore|recommend-popular|error, got "${v}"`);
+  return v;
+}
+
+function parseCompression(raw: string | undefined): 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' {
+  const v = raw ?? 'none';
+  if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(v)) throw new CliUsageError(`--compression expects none|gzip|snappy|lz4|zstd, got "${v}"`);
+  return v as 'none';
 }
 
 export const command: CliCommand = {
@@ -29,10 +73,20 @@ nextclick stream --model DIR --brokers H:P --input-topic T --output-topic T [opt
   --output-topic T       recommendations, keyed by session id
   --dlq-topic T          dead letters (default: <input-topic>.dlq)
   --group G              consumer group (default: nextclick-<input-topic>)
+  --client-id ID         Kafka client id, stable per worker instance (default nextclick-worker)
   --exactly-once         transactional delivery (consumers must read read_committed); default at-least-once
   --transactional-id ID  stable per worker instance (exactly-once; default <group>-<client-id>)
+  --create-topics        create missing input/output/DLQ topics (otherwise a missing one exits 2, naming it)
+  --partitions N         partitions of created topics (default: the input topic's, else 3)
+  --replication-factor N replication factor of created topics (default: the broker's)
   --format F             msgpack (default) | json, for input and output
+  --compression C        none (default) | gzip | snappy | lz4 | zstd, of output batches (input: any codec)
   --k N                  recommendations per event (default 20)
+  --oov P                unknown items: ignore (default; an unknown first event answers nothing) |
+                         recommend-popular (answer it with the model's most frequent items) | error (DLQ it)
+  --max-sessions N       live sessions kept per partition; least recently used evicted beyond (default 1000000)
+  --max-future-ms N      dead-letter events further ahead of the wall clock (default 86400000, one day)
+  --max-past-ms N        dead-letter events further behind the wall clock (default: no limit after 2000-01-01)
   --rebuild-records N    records re-read per newly assigned partition to rebuild sessions (default 5000)
   --metrics-port N       serve Prometheus metrics on http://127.0.0.1:N/metrics
   --log-level L          debug | info (default) | warn | error, JSON lines on stderr
@@ -46,10 +100,19 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     'output-topic': { type: 'string' },
     'dlq-topic': { type: 'string' },
     group: { type: 'string' },
+    'client-id': { type: 'string' },
     'exactly-once': { type: 'boolean' },
     'transactional-id': { type: 'string' },
+    'create-topics': { type: 'boolean' },
+    partitions: { type: 'string' },
+    'replication-factor': { type: 'string' },
     format: { type: 'string' },
+    compression: { type: 'string' },
     k: { type: 'string' },
+    oov: { type: 'string' },
+    'max-sessions': { type: 'string' },
+    'max-future-ms': { type: 'string' },
+    'max-past-ms': { type: 'string' },
     'rebuild-records': { type: 'string' },
     'metrics-port': { type: 'string' },
     'log-level': { type: 'string' },
@@ -61,6 +124,14 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     const outputTopic = requiredString(values, 'output-topic');
     const format = parseFormat(stringOption(values, 'format'));
     const k = numberOption(values, 'k', 20, (n) => Number.isInteger(n) && n >= 1);
+    const oov = parseOov(stringOption(values, 'oov'));
+    const compression = parseCompression(stringOption(values, 'compression'));
+    const maxSessions = numberOption(values, 'max-sessions', 1_000_000, (n) => Number.isInteger(n) && n >= 1);
+    const maxFutureMs = numberOption(values, 'max-future-ms', 86_400_000, (n) => Number.isFinite(n) && n >= 0);
+    const maxPastMs = values['max-past-ms'] === undefined ? undefined : numberOption(values, 'max-past-ms', 0, (n) => Number.isFinite(n) && n >= 0);
+    const intOrUndefined = (name: string) => (values[name] === undefined ? undefined : numberOption(values, name, 1, (n) => Number.isInteger(n) && n >= 1));
+    const createTopics = values['create-topics'] === true ? { partitions: intOrUndefined('partitions'), replicationFactor: intOrUndefined('replication-factor') } : undefined;
+    if (!createTopics && (values['partitions'] !== undefined || values['replication-factor'] !== undefined)) throw new CliUsageError('--partitions and --replication-factor apply only with --create-topics');
     const rebuildRecords = numberOption(values, 'rebuild-records', 5_000, (n) => Number.isInteger(n) && n >= 0);
     const metricsPort = values['metrics-port'] === undefined ? undefined : numberOption(values, 'metrics-port', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
     const level = stringOption(values, 'log-level') ?? 'info';
@@ -72,6 +143,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     const failed = await loadModelPackages();
     if (failed) logger.warn({ reason: failed }, 'neural model packages unavailable');
     const model = await loadModel(modelDir);
+    const modelVersion = await modelContentVersion(model.manifest.kind, modelDir);
     const { KafkaStreamWorker } = await import('../../../streaming/kafka/stream-worker.js');
     const { startMetricsServer } = await import('../../../streaming/metrics-server.js');
     const { Registry, collectDefaultMetrics } = await import('prom-client');
@@ -81,11 +153,16 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
       brokers, inputTopic, outputTopic,
       deadLetterTopic: stringOption(values, 'dlq-topic'),
       groupId: stringOption(values, 'group') ?? `nextclick-${inputTopic}`,
+      clientId: stringOption(values, 'client-id'),
       delivery: values['exactly-once'] === true ? 'exactly-once' : 'at-least-once',
       transactionalId: stringOption(values, 'transactional-id'),
+      createTopics,
       codec: codecFor(format),
+      compression,
+      maxFutureMs,
+      maxPastMs,
       rebuildRecords,
-      pipeline: { k, modelVersion: `${model.manifest.kind}@${modelDir}` },
+      pipeline: { k, oov, modelVersion, sessions: { maxSessions } },
       registry,
       logger,
     });
@@ -104,7 +181,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     const crashed = new Promise<void>((resolve) => worker.on('crash', (c) => { if (c.fatal) { fatal = c.error; resolve(); } }));
     try {
       await worker.start();
-      io.stderr.write(`nextclick stream: ${inputTopic} → ${outputTopic} (${format}, ${values['exactly-once'] ? 'exactly-once' : 'at-least-once'}); Ctrl-C stops\n`);
+      io.stderr.write(`nextclick stream: ${inputTopic} → ${outputTopic} (${format}, ${values['exactly-once'] ? 'exactly-once' : 'at-least-once'}, model ${modelVersion}); Ctrl-C stops\n`);
       await Promise.race([stopped, crashed]);
     } finally {
       process.off('SIGINT', onSignal);
