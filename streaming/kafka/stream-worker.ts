@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type KafkaMessage, type Message } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { ClosedError, InvalidOptionError, NextclickError } from '../../src/errors.js';
 import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
 import { noopLogger, TypedEmitter, type Logger } from '../../src/instrumentation/typed-emitter.js';
@@ -8,6 +8,7 @@ import { OOV } from '../../src/vocab/item-vocabulary.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { StreamMetrics } from '../metrics.js';
+import { createKafkaClient } from './client.js';
 import { registerCompressionCodecs } from './compression.js';
 import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
 import { KafkaRecommendationSink } from './recommendation-sink.js';
@@ -86,12 +87,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     new ClickPipeline(scorer, vocabulary, this.pipelineOptions());
     this.metrics = options.registry ? new StreamMetrics(options.registry, this.options.metricsPrefix) : undefined;
     registerCompressionCodecs();
-    this.kafka = new Kafka({
-      clientId: this.options.clientId,
-      brokers: [...this.options.brokers],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
+    this.kafka = createKafkaClient(this.options, this.options.clientId);
     this.admin = this.kafka.admin();
     this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
     this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r));

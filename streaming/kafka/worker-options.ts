@@ -4,6 +4,7 @@ import type { EventValidationOptions } from '../../src/events/click-event.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import type { Registry } from 'prom-client';
+import { validateConnectionOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './client.js';
 import { COMPRESSION_NAMES, type CompressionName } from './compression.js';
 
 /**
@@ -40,6 +41,10 @@ export interface KafkaStreamWorkerOptions {
   readonly groupId: string;
   /** Kafka client id (shows up in broker logs; part of the default transactional id). @defaultValue 'nextclick-worker' */
   readonly clientId?: string;
+  /** TLS to the brokers: `true` (system CAs) or CA / client certificate and key (mutual TLS). @defaultValue undefined (plaintext) */
+  readonly ssl?: boolean | KafkaTlsOptions;
+  /** SASL: PLAIN, SCRAM-SHA-256/512 (username, password) or OAUTHBEARER (a token provider). @defaultValue undefined (none) */
+  readonly sasl?: KafkaSaslOptions;
   /**
    * Start-up check of `inputTopic`, `outputTopic` and `deadLetterTopic`. Without this option a missing topic
    * fails `start()` with an {@link InvalidOptionError} naming it (a worker started before its output topic
@@ -156,6 +161,7 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
   r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
+  validateConnectionOptions(r);
   const ct = r.createTopics;
   if (ct !== undefined) {
     if (ct.partitions !== undefined && (!Number.isInteger(ct.partitions) || ct.partitions < 1)) throw new InvalidOptionError('partitions', `createTopics.partitions must be an integer ≥ 1, got ${String(ct.partitions)}`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { NextclickError } from '../../errors.js';
@@ -49,6 +50,75 @@ export async function modelContentVersion(kind: string, dir: string): Promise<st
   return `${kind}@${hash.digest('hex').slice(0, 12)}`;
 }
 
+type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/**
+ * `--config FILE`: a JSON object of this command's options by name without `--` (e.g. `"sasl-mechanism"`);
+ * options given on the command line win. Secrets only by reference: a literal password key is refused.
+ */
+export function withConfigFile(values: Values, known: readonly string[]): Values {
+  const path = stringOption(values, 'config');
+  if (path === undefined) return values;
+  let file: unknown;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliUsageError(`--config ${path}: not a readable JSON file (${(err as Error).message})`);
+  }
+  if (file === null || typeof file !== 'object' || Array.isArray(file)) throw new CliUsageError(`--config ${path}: expected a JSON object of option names and values`);
+  const merged: Values = {};
+  for (const [k, v] of Object.entries(file as Record<string, unknown>)) {
+    if (/password|secret|token/i.test(k) && !/-(env|file)$/.test(k)) throw new CliUsageError(`--config ${path}: "${k}" is not accepted; give secrets by reference (sasl-password-env or sasl-password-file)`);
+    if (!known.includes(k) || k === 'config') throw new CliUsageError(`--config ${path}: unknown option "${k}"`);
+    if (typeof v !== 'string' && typeof v !== 'boolean' && typeof v !== 'number') throw new CliUsageError(`--config ${path}: "${k}" must be a string, number or boolean`);
+    merged[k] = typeof v === 'number' ? String(v) : v;
+  }
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) merged[k] = v;
+  return merged;
+}
+
+/** TLS and SASL from the options; secrets are read from an environment variable or a file, never from argv. */
+export function connectionFromOptions(values: Values): { ssl?: true | { ca?: Buffer; cert?: Buffer; key?: Buffer; passphrase?: string }; sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } } {
+  const file = (name: string): Buffer | undefined => {
+    const p = stringOption(values, name);
+    if (p === undefined) return undefined;
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw new CliUsageError(`--${name} ${p}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const secret = (base: string): string | undefined => {
+    const env = stringOption(values, `${base}-env`);
+    const path = stringOption(values, `${base}-file`);
+    if (env !== undefined && path !== undefined) throw new CliUsageError(`give one of --${base}-env and --${base}-file`);
+    if (env !== undefined) {
+      const v = process.env[env];
+      if (v === undefined || v === '') throw new CliUsageError(`--${base}-env ${env}: the environment variable is not set`);
+      return v;
+    }
+    if (path !== undefined) return file(`${base}-file`)!.toString('utf8').replace(/\r?\n$/, '');
+    return undefined;
+  };
+  const ca = file('ssl-ca');
+  const cert = file('ssl-cert');
+  const key = file('ssl-key');
+  const passphrase = secret('ssl-key-password');
+  const tls = ca || cert || key ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(passphrase ? { passphrase } : {}) } : undefined;
+  const ssl = tls ?? (values['ssl'] === true ? true : undefined);
+  const mechanism = stringOption(values, 'sasl-mechanism');
+  if (mechanism === undefined) {
+    if (stringOption(values, 'sasl-username') !== undefined) throw new CliUsageError('--sasl-username needs --sasl-mechanism');
+    return ssl === undefined ? {} : { ssl };
+  }
+  if (mechanism !== 'plain' && mechanism !== 'scram-sha-256' && mechanism !== 'scram-sha-512') throw new CliUsageError(`--sasl-mechanism expects plain|scram-sha-256|scram-sha-512 (OAUTHBEARER: library option sasl.oauthBearerProvider), got "${mechanism}"`);
+  const username = stringOption(values, 'sasl-username');
+  if (username === undefined || username === '') throw new CliUsageError('--sasl-mechanism needs --sasl-username');
+  const password = secret('sasl-password');
+  if (password === undefined) throw new CliUsageError('--sasl-mechanism needs --sasl-password-env VAR or --sasl-password-file PATH (never the password itself)');
+  return { ...(ssl === undefined ? {} : { ssl }), sasl: { mechanism, username, password } };
+}
+
 function parseOov(raw: string | undefined): 'ignore' | 'recommend-popular' | 'error' {
   const v = raw ?? 'ignore';
   if (v !== 'ignore' && v !== 'recommend-popular' && v !== 'error') throw new CliUsageError(`--oov expects ignore|recommend-popular|error, got "${v}"`);
@@ -88,6 +158,15 @@ nextclick stream --model DIR --brokers H:P --input-topic T --output-topic T [opt
   --max-future-ms N      dead-letter events further ahead of the wall clock (default 86400000, one day)
   --max-past-ms N        dead-letter events further behind the wall clock (default: no limit after 2000-01-01)
   --rebuild-records N    records re-read per newly assigned partition to rebuild sessions (default 5000)
+  --ssl                  TLS with the system CAs (implied by the --ssl-* files)
+  --ssl-ca FILE          PEM CA certificate(s) of the brokers
+  --ssl-cert FILE        PEM client certificate, --ssl-key FILE its key (mutual TLS)
+  --ssl-key-password-env VAR | --ssl-key-password-file PATH   passphrase of an encrypted key
+  --sasl-mechanism M     plain | scram-sha-256 | scram-sha-512
+  --sasl-username U      SASL user
+  --sasl-password-env VAR | --sasl-password-file PATH        its password (never on the command line)
+  --config FILE          JSON object of these options by name, e.g. {"sasl-mechanism": "scram-sha-512"};
+                         command-line options win; secrets only as *-env / *-file references
   --metrics-port N       serve Prometheus metrics on http://127.0.0.1:N/metrics
   --log-level L          debug | info (default) | warn | error, JSON lines on stderr
 
@@ -116,8 +195,21 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     'rebuild-records': { type: 'string' },
     'metrics-port': { type: 'string' },
     'log-level': { type: 'string' },
+    ssl: { type: 'boolean' },
+    'ssl-ca': { type: 'string' },
+    'ssl-cert': { type: 'string' },
+    'ssl-key': { type: 'string' },
+    'ssl-key-password-env': { type: 'string' },
+    'ssl-key-password-file': { type: 'string' },
+    'sasl-mechanism': { type: 'string' },
+    'sasl-username': { type: 'string' },
+    'sasl-password-env': { type: 'string' },
+    'sasl-password-file': { type: 'string' },
+    config: { type: 'string' },
   },
-  async run(values, io) {
+  async run(argv, io) {
+    const values = withConfigFile(argv, Object.keys(command.options));
+    const connection = connectionFromOptions(values);
     const modelDir = requiredString(values, 'model');
     const brokers = parseBrokers(requiredString(values, 'brokers'));
     const inputTopic = requiredString(values, 'input-topic');
@@ -150,7 +242,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
-      brokers, inputTopic, outputTopic,
+      brokers, inputTopic, outputTopic, ...connection,
       deadLetterTopic: stringOption(values, 'dlq-topic'),
       groupId: stringOption(values, 'group') ?? `nextclick-${inputTopic}`,
       clientId: stringOption(values, 'client-id'),
