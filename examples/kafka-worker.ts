@@ -6,6 +6,9 @@
 //   a second signal   exit at once (the close is taking too long for the operator)
 //
 // Run (after `npm run build`): node dist/examples/kafka-worker.js MODEL_DIR 127.0.0.1:9092 clicks recommendations
+// Secure cluster: KAFKA_CA_FILE (PEM; TLS), KAFKA_CERT_FILE + KAFKA_KEY_FILE (mutual TLS), KAFKA_SASL_MECHANISM
+// (plain | scram-sha-256 | scram-sha-512) with KAFKA_USERNAME and KAFKA_PASSWORD.
+import { readFileSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { MsgpackCodec } from '../src/events/msgpack-codec.js';
 import { createStderrLogger } from '../src/instrumentation/typed-emitter.js';
@@ -20,12 +23,20 @@ if (!modelDir) {
   process.exit(2);
 }
 
+const env = process.env;
+const file = (name: string) => (env[name] ? readFileSync(env[name]!) : undefined);
+const ssl = env['KAFKA_CA_FILE'] ? { ca: file('KAFKA_CA_FILE'), cert: file('KAFKA_CERT_FILE'), key: file('KAFKA_KEY_FILE') } : undefined;
+const mechanism = env['KAFKA_SASL_MECHANISM'] as 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+const sasl = mechanism ? { mechanism, username: env['KAFKA_USERNAME'] ?? '', password: env['KAFKA_PASSWORD'] ?? '' } : undefined;
+
 const logger = createStderrLogger('info');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 const model = await loadModel(modelDir);
 const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
   brokers: brokers.split(','),
+  ssl,
+  sasl,
   inputTopic,
   outputTopic,
   groupId: `recommender-${inputTopic}`,

@@ -11,7 +11,8 @@ export type { RecordMeta, DeadLetter, DecodedRecord, SourceBatch } from './kafka
 export { KafkaRecommendationSink } from './kafka/recommendation-sink.js';
 export type { RecommendationRecord, CommitPoint } from './kafka/recommendation-sink.js';
 export { workerDefaults, resolveWorkerOptions } from './kafka/worker-options.js';
-export type { KafkaStreamWorkerOptions, DeliveryMode } from './kafka/worker-options.js';
+export type { KafkaStreamWorkerOptions, DeliveryMode, StreamOovPolicy, StreamPipelineOptions } from './kafka/worker-options.js';
+export type { KafkaConnectionOptions, KafkaSaslOptions, KafkaTlsOptions } from './kafka/client.js';
 export { RecordHeaders, headerString } from './kafka/headers.js';
 export { createTopics, produceEvents } from './kafka/topics.js';
 export { StreamMetrics } from './metrics.js';
