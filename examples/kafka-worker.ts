@@ -41,8 +41,9 @@ const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
   outputTopic,
   groupId: `recommender-${inputTopic}`,
   delivery: 'exactly-once',
-  // Stable per instance (e.g. the pod name) so a restarted instance fences its predecessor.
-  transactionalId: `recommender-${process.env['HOSTNAME'] ?? 'local'}`,
+  // One app id for all instances: each input partition's transactional producer fences its previous owner.
+  appId: 'recommender',
+  clientId: process.env['HOSTNAME'] ?? 'local',
   codec: new MsgpackCodec(),
   registry,
   logger,

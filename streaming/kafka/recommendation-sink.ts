@@ -74,8 +74,8 @@ export interface CommitPoint {
  * reused); the caller re-reads from the last committed offset.
  */
 export class KafkaRecommendationSink {
-  private producer: Producer | undefined;
-  private connecting: Promise<Producer> | undefined;
+  /** Connected producers: exactly-once, one per input partition; at-least-once, one shared (key -1). */
+  private readonly producers = new Map<number, Promise<Producer>>();
   private readonly compression: CompressionTypes;
 
   constructor(
@@ -91,18 +91,37 @@ export class KafkaRecommendationSink {
     return this.opts.delivery === 'exactly-once';
   }
 
-  /** Connects now (otherwise the first delivery does); fails fast on bad brokers or a fenced id. */
+  /** The transactional id of an input partition's producer: `<appId>-<inputTopic>-<partition>`. */
+  transactionalIdFor(partition: number): string {
+    return `${this.opts.appId}-${this.opts.inputTopic}-${partition}`;
+  }
+
+  /** Checks the output codec and, at-least-once, connects the shared producer; fails fast on bad brokers. */
   async connect(): Promise<void> {
     // An output codec that cannot load on this platform fails the start, not every batch.
     if (this.opts.compression !== 'none') await loadCompression(this.opts.compression);
-    const producer = await this.getProducer();
-    if (this.exactlyOnce) {
-      // Initialise the transactional id now, before the consumer joins the group: InitProducerId fences a
-      // previous incarnation and waits until its last transaction is fully completed (markers written, offsets
-      // committed to the group). kafkajs (no KIP-447 require_stable) would otherwise fetch stale offsets.
-      const txn = await producer.transaction();
-      await txn.abort();
-    }
+    if (!this.exactlyOnce) await this.getProducer(-1);
+  }
+
+  /**
+   * Exactly-once, before the first batch of a newly assigned input partition is processed: (re)initialises
+   * the partition's transactional id. InitProducerId fences the partition's previous owner (a restarted
+   * worker's predecessor, or a zombie evicted by a session timeout) and waits until its last transaction is
+   * complete (markers written, offsets committed), so the committed offset read next is final.
+   */
+  async takeOver(partition: number): Promise<void> {
+    if (!this.exactlyOnce) return;
+    await this.release(partition);
+    const txn = await (await this.getProducer(partition)).transaction();
+    await txn.abort();
+  }
+
+  /** Disconnects an input partition's producer (revoked, or broken by a failed delivery). */
+  async release(partition: number): Promise<void> {
+    const p = this.producers.get(partition);
+    if (!p) return;
+    this.producers.delete(partition);
+    await (await p.catch(() => undefined))?.disconnect().catch((err: unknown) => this.logger.warn({ err, partition }, 'producer disconnect failed'));
   }
 
   recommendationMessage(rec: SessionRecommendation, meta: RecordMeta, fallback?: 'popular'): Message {
@@ -129,8 +148,9 @@ export class KafkaRecommendationSink {
   /** Sends the records and commits `commit` (in the transaction for exactly-once). */
   async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>): Promise<void> {
     const requests = chunkRequests(topicMessages, MAX_REQUEST_BYTES);
-    const producer = await this.getProducer();
+    const key = this.exactlyOnce ? commit.partition : -1;
     try {
+      const producer = await this.getProducer(key);
       if (!this.exactlyOnce) {
         for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await commitOffsets();
@@ -149,7 +169,8 @@ export class KafkaRecommendationSink {
         throw err;
       }
     } catch (err) {
-      await this.reset();
+      // A fenced or broken transactional producer cannot be reused.
+      await this.release(key);
       throw new NextclickError('KAFKA', `delivery to ${this.opts.outputTopic} failed: ${(err as Error).message}`, {
         cause: err, retriable: true, context: { topic: commit.topic, partition: commit.partition, offset: commit.offset },
       });
@@ -157,38 +178,32 @@ export class KafkaRecommendationSink {
   }
 
   async disconnect(): Promise<void> {
-    const p = this.producer;
-    this.producer = undefined;
-    this.connecting = undefined;
-    if (p) await p.disconnect();
+    const all = [...this.producers.values()];
+    this.producers.clear();
+    const results = await Promise.allSettled(all.map(async (p) => (await p).disconnect()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
-  private async reset(): Promise<void> {
-    await this.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'producer disconnect after failure'));
-  }
-
-  private getProducer(): Promise<Producer> {
-    if (this.producer) return Promise.resolve(this.producer);
-    this.connecting ??= (async () => {
+  private getProducer(key: number): Promise<Producer> {
+    let connecting = this.producers.get(key);
+    if (connecting) return connecting;
+    connecting = (async () => {
       const p = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        ...(this.exactlyOnce ? { transactionalId: this.opts.transactionalId, transactionTimeout: 60_000 } : {}),
+        ...(this.exactlyOnce ? { transactionalId: this.transactionalIdFor(key), transactionTimeout: 60_000 } : {}),
         // A transaction started right after the previous commit gets CONCURRENT_TRANSACTIONS until the broker has
         // written the markers (milliseconds); a 200 ms first backoff put ~150 ms on every exactly-once batch.
         retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 5_000 },
       });
-      try {
-        await p.connect();
-      } catch (err) {
-        this.connecting = undefined;
-        throw err;
-      }
-      this.producer = p;
+      await p.connect();
       return p;
     })();
-    return this.connecting;
+    this.producers.set(key, connecting);
+    connecting.catch(() => { if (this.producers.get(key) === connecting) this.producers.delete(key); });
+    return connecting;
   }
 
   private inputHeaders(meta: RecordMeta): Record<string, string> {

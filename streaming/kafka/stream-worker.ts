@@ -90,7 +90,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.kafka = createKafkaClient(this.options, this.options.clientId);
     this.admin = this.kafka.admin();
     this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
-    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r));
+    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r), (p) => this.sink.takeOver(p));
     this.source.consumer.on(this.source.consumer.events.CRASH, (e) => {
       if (e.payload.restart) return;
       this.logger.error({ err: e.payload.error }, 'Kafka consumer crashed and will not restart');
@@ -213,6 +213,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.metrics?.rebalances.inc();
     let dropped = 0;
     if (revoked.length > 0) dropped = this.dropSessions(new Set(revoked));
+    for (const p of revoked) void this.sink.release(p);
     this.logger.info({ assigned, revoked, droppedSessions: dropped }, 'partitions assigned');
     if (this.hasListeners('rebalance')) this.emit('rebalance', { assigned, revoked, droppedSessions: dropped });
   }

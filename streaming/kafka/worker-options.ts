@@ -60,11 +60,13 @@ export interface KafkaStreamWorkerOptions {
    */
   readonly delivery?: DeliveryMode;
   /**
-   * Transactional id (exactly-once only). Must be stable across restarts of the same worker so a restarted
-   * worker fences its predecessor, and distinct between concurrently running workers.
-   * @defaultValue `${groupId}-${clientId}`
+   * Application id (exactly-once): the same for every worker of the application. Each input partition gets its
+   * own transactional producer, id `<appId>-<inputTopic>-<partition>` (the pre-KIP-447 Kafka Streams scheme),
+   * initialised when the worker takes the partition: that fences whichever worker had it before (a restarted
+   * or paused "zombie" one) and completes its last transaction before the committed offset is read. So any
+   * number of workers share a topic, and a zombie cannot commit. @defaultValue groupId
    */
-  readonly transactionalId?: string;
+  readonly appId?: string;
   /**
    * Compression of output and dead-letter batches. Input batches of every codec are read whatever this says.
    * @defaultValue 'none'
@@ -142,7 +144,7 @@ type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] 
 export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs' | 'compression'>> & {
   compression: CompressionName;
   deadLetterTopic: string;
-  transactionalId: string;
+  appId: string;
   delivery: DeliveryMode;
   maxFutureMs: number | undefined;
 };
@@ -159,7 +161,7 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const r = { ...workerDefaults, ...defined } as ResolvedWorkerOptions;
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
-  r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
+  r.appId = o.appId ?? o.groupId;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
   validateConnectionOptions(r);
   const ct = r.createTopics;

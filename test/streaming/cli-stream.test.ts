@@ -46,7 +46,7 @@ describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream'
 
     const stream = io();
     const running = main(['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', n.output,
-      '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--transactional-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
+      '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--app-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
     const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 300_000, 500);
     process.emit('SIGTERM', 'SIGTERM');
     expect(await running, stream.err()).toBe(0);

@@ -145,7 +145,8 @@ nextclick stream --model DIR --brokers H:P --input-topic T --output-topic T [opt
   --group G              consumer group (default: nextclick-<input-topic>)
   --client-id ID         Kafka client id, stable per worker instance (default nextclick-worker)
   --exactly-once         transactional delivery (consumers must read read_committed); default at-least-once
-  --transactional-id ID  stable per worker instance (exactly-once; default <group>-<client-id>)
+  --app-id ID            exactly-once: the same for all workers of the app; transactional ids are
+                         <app-id>-<input-topic>-<partition> (default: the group)
   --create-topics        create missing input/output/DLQ topics (otherwise a missing one exits 2, naming it)
   --partitions N         partitions of created topics (default: the input topic's, else 3)
   --replication-factor N replication factor of created topics (default: the broker's)
@@ -181,7 +182,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     group: { type: 'string' },
     'client-id': { type: 'string' },
     'exactly-once': { type: 'boolean' },
-    'transactional-id': { type: 'string' },
+    'app-id': { type: 'string' },
     'create-topics': { type: 'boolean' },
     partitions: { type: 'string' },
     'replication-factor': { type: 'string' },
@@ -247,7 +248,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
       groupId: stringOption(values, 'group') ?? `nextclick-${inputTopic}`,
       clientId: stringOption(values, 'client-id'),
       delivery: values['exactly-once'] === true ? 'exactly-once' : 'at-least-once',
-      transactionalId: stringOption(values, 'transactional-id'),
+      appId: stringOption(values, 'app-id'),
       createTopics,
       codec: codecFor(format),
       compression,

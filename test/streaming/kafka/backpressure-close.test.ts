@@ -13,7 +13,7 @@ import { inputOffsets, KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names,
 function makeWorker(n: ReturnType<typeof names>, delayMs: number, extra: Partial<KafkaStreamWorkerOptions> = {}): KafkaStreamWorker {
   const w = new KafkaStreamWorker(new HistoryScorer(100, delayMs), testVocabulary(100), {
     brokers: kafkaBrokers(), inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-    delivery: 'exactly-once', transactionalId: `${n.group}-w`, codec: new MsgpackCodec(), sessionTimeoutMs: 6_000, ...extra,
+    delivery: 'exactly-once', appId: `${n.group}-w`, codec: new MsgpackCodec(), sessionTimeoutMs: 6_000, ...extra,
   });
   onTestFinished(() => w.close());
   return w;

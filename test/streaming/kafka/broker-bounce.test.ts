@@ -28,7 +28,7 @@ describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker, broker kill -9 a
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(6_000, 300, 100, 3));
     const worker = new KafkaStreamWorker(new HistoryScorer(100, 2), testVocabulary(100), {
       brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, delivery,
-      transactionalId: `${n.group}-w`, codec: new MsgpackCodec(), stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
+      appId: `${n.group}-w`, codec: new MsgpackCodec(), stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
     });
     onTestFinished(() => worker.close());
     let crashes = 0;
@@ -56,7 +56,7 @@ describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker, broker kill -9 a
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(12_000, 600, 200, 17));
     const cfg = {
       brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, delivery: 'exactly-once',
-      transactionalId: `${n.group}-worker`, items: 200, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
+      appId: `${n.group}-worker`, items: 200, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
     };
     const steps: string[] = [];
     const progress = async (w: ChildWorker, batches: number) => {

@@ -19,7 +19,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', { timeout: KAFKA_T
     const registry = new Registry();
     const worker = new KafkaStreamWorker(new HistoryScorer(200), testVocabulary(200), {
       brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-      delivery: 'exactly-once', transactionalId: `${n.group}-a`, codec, registry, pipeline: { k: 5 },
+      delivery: 'exactly-once', appId: `${n.group}-a`, codec, registry, pipeline: { k: 5 },
     });
     onTestFinished(() => worker.close());
     await worker.start();

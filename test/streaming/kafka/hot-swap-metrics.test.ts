@@ -57,7 +57,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     const make = (id: string) => {
       const w = new KafkaStreamWorker(new HistoryScorer(100, 1), testVocabulary(100), {
         brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, codec, delivery: 'exactly-once',
-        transactionalId: `${n.group}-${id}`, stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
+        appId: n.group, clientId: `worker-${id}`, stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
         // Larger than a partition here, so a moved session is rebuilt from its first event.
         rebuildRecords: 10_000, pipeline: { k: 5 },
       });

@@ -14,7 +14,7 @@ function config(n: ReturnType<typeof names>, delivery: 'exactly-once' | 'at-leas
   // Small fetches and steps plus a slow model: many batches, so kills land mid-stream.
   return {
     brokers: kafkaBrokers(), inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-    delivery, transactionalId: `${n.group}-worker`, items: ITEMS, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
+    delivery, appId: `${n.group}-worker`, items: ITEMS, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
   };
 }
 
