@@ -173,7 +173,8 @@ function saslSslProperties(o) {
     `ssl.keystore.location=${o.keyStorePem}`,
     'ssl.truststore.type=PEM',
     `ssl.truststore.location=${o.trustStorePem}`,
-    `ssl.client.auth=${o.clientAuth ?? 'none'}`,
+    // KIP-684: on a SASL_SSL listener only the listener-prefixed setting asks for client certificates.
+    `listener.name.sasl_ssl.ssl.client.auth=${o.clientAuth ?? 'none'}`,
   ];
 }
 

@@ -77,6 +77,19 @@ describe.skipIf(!inject('kafkaCanStartBrokers'))('Kafka worker on a SASL_SSL clu
     expect(`${err!.message} ${JSON.stringify(err)}`).not.toContain('Wrong-Pa55word');
   });
 
+  it('without a client certificate the broker refuses the connection (mutual TLS is required)', async () => {
+    const n = names('no-client-cert');
+    await setupTopics([broker.brokers], n);
+    const worker = new KafkaStreamWorker(new HistoryScorer(20), testVocabulary(20), {
+      brokers: [broker.saslSslBrokers], ssl: { ca: readFileSync(pki.caPem) }, sasl: { mechanism: 'plain', username: 'alice', password: 'alice-pw' },
+      inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
+    });
+    const err = await worker.start().then(() => undefined, (e: unknown) => e as Error);
+    await worker.close().catch(() => undefined);
+    console.log(`[sasl_ssl no client certificate] ${err?.name}: ${err?.message}`);
+    expect(err).toBeDefined();
+  });
+
   it('the CLI streams through SASL_SSL from a --config file, the password from the environment, echoed nowhere', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextclick-secure-cli-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
