@@ -85,7 +85,7 @@ async function runMode(brokers, format, delivery, scorer) {
   for (let i = 0; i < backlog.length; i += 2_000) await producer.send(backlog.slice(i, i + 2_000));
   const worker = new KafkaStreamWorker(scorer, scorer.vocabulary, {
     brokers, inputTopic: t.input, outputTopic: t.output, deadLetterTopic: t.dlq, groupId: t.group, delivery,
-    transactionalId: `${t.group}-w`, codec, pipeline: { k: 20 }, rebuildRecords: 0,
+    appId: `${t.group}-w`, codec, pipeline: { k: 20 }, rebuildRecords: 0,
   });
   worker.on('crash', (c) => console.error(`worker crash (fatal=${c.fatal}): ${c.error?.message}`));
   let firstAt, firstRecords = 0, lastAt = 0;

@@ -8,6 +8,9 @@
 // Run (after `npm run build`): node dist/examples/kafka-worker.js MODEL_DIR 127.0.0.1:9092 clicks recommendations
 // MODEL_DIR may hold any model kind (pop, itemknn, sr, vsknn, gru4rec, transformer): loadModel reads its kind and
 // imports the neural models on first use. It imports only the package's public entry points, as an application does.
+// Secure cluster: KAFKA_CA_FILE (PEM; TLS), KAFKA_CERT_FILE + KAFKA_KEY_FILE (mutual TLS), KAFKA_SASL_MECHANISM
+// (plain | scram-sha-256 | scram-sha-512) with KAFKA_USERNAME and KAFKA_PASSWORD.
+import { readFileSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { MsgpackCodec, createStderrLogger, loadModel } from 'nextclick';
 import { KafkaStreamWorker, startMetricsServer } from 'nextclick/kafka';
@@ -18,18 +21,27 @@ if (!modelDir) {
   process.exit(2);
 }
 
+const env = process.env;
+const file = (name: string) => (env[name] ? readFileSync(env[name]!) : undefined);
+const ssl = env['KAFKA_CA_FILE'] ? { ca: file('KAFKA_CA_FILE'), cert: file('KAFKA_CERT_FILE'), key: file('KAFKA_KEY_FILE') } : undefined;
+const mechanism = env['KAFKA_SASL_MECHANISM'] as 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+const sasl = mechanism ? { mechanism, username: env['KAFKA_USERNAME'] ?? '', password: env['KAFKA_PASSWORD'] ?? '' } : undefined;
+
 const logger = createStderrLogger('info');
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 const model = await loadModel(modelDir);
 const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
   brokers: brokers.split(','),
+  ssl,
+  sasl,
   inputTopic,
   outputTopic,
   groupId: `recommender-${inputTopic}`,
   delivery: 'exactly-once',
-  // Stable per instance (e.g. the pod name) so a restarted instance fences its predecessor.
-  transactionalId: `recommender-${process.env['HOSTNAME'] ?? 'local'}`,
+  // One app id for all instances: each input partition's transactional producer fences its previous owner.
+  appId: 'recommender',
+  clientId: process.env['HOSTNAME'] ?? 'local',
   codec: new MsgpackCodec(),
   registry,
   logger,

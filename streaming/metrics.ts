@@ -12,6 +12,8 @@ export class StreamMetrics {
   readonly deadLetters: Counter<'reason'>;
   readonly rebalances: Counter;
   readonly inFlight: Gauge;
+  readonly liveSessions: Gauge;
+  readonly sessionsClosed: Counter<'reason'>;
 
   constructor(registry: Registry, prefix = 'nextclick_') {
     const registers = [registry];
@@ -26,6 +28,8 @@ export class StreamMetrics {
     this.lag = new Gauge({ name: `${prefix}consumer_lag`, help: 'Records between the last processed offset and the high watermark, per partition.', labelNames: ['topic', 'partition'], registers });
     this.deadLetters = new Counter({ name: `${prefix}dead_letters_total`, help: 'Input records sent to the dead-letter topic, by reason code.', labelNames: ['reason'], registers });
     this.rebalances = new Counter({ name: `${prefix}rebalances_total`, help: 'Partition assignments received (group joins).', registers });
+    this.liveSessions = new Gauge({ name: `${prefix}live_sessions`, help: 'Live sessions held by the worker (all its partitions; the cap, sessions.maxSessions, is per partition).', registers });
+    this.sessionsClosed = new Counter({ name: `${prefix}sessions_closed_total`, help: 'Sessions ended, by reason: idle (expired), evicted (over the maxSessions cap), split (idle gap), closed (shutdown).', labelNames: ['reason'], registers });
     this.inFlight = new Gauge({ name: `${prefix}in_flight_events`, help: 'Events fetched and not yet committed (bounded by one fetch).', registers });
   }
 }

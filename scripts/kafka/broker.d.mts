@@ -20,6 +20,19 @@ export interface KafkaBrokerOptions {
   heapMb?: number;
   /** Give up starting after this long, in ms. @defaultValue 90_000 */
   startTimeoutMs?: number;
+  /** Also listen with SASL_SSL (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER with unsecured JWS) on a free port. */
+  saslSsl?: {
+    /** PEM file: the broker's private key (PKCS#8, unencrypted) and certificate chain. */
+    keyStorePem: string;
+    /** PEM file: CA certificates trusted for client certificates. */
+    trustStorePem: string;
+    /** `required` for mTLS. @defaultValue 'none' */
+    clientAuth?: 'required' | 'requested' | 'none';
+    /** PLAIN users: name → password. */
+    plainUsers?: Record<string, string>;
+    /** SCRAM-SHA-256 and -512 users: name → password (added when the storage is formatted). */
+    scramUsers?: Record<string, string>;
+  };
 }
 
 export declare class KafkaBroker {
@@ -33,6 +46,8 @@ export declare class KafkaBroker {
   readonly logPath: string | undefined;
   /** `127.0.0.1:<port>` (valid after start). */
   readonly brokers: string;
+  /** `127.0.0.1:<port>` of the SASL_SSL listener (with `saslSsl`). */
+  readonly saslSslBrokers: string;
   readonly pid: number | undefined;
   readonly running: boolean;
   start(): Promise<this>;

@@ -113,16 +113,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Small partition counts for the internal topics: the defaults (50) make the first consumer group and the
 // first transaction take seconds on a 2-core machine.
-function serverProperties({ dataDir, port, controllerPort, nodeId }) {
+function serverProperties({ dataDir, port, controllerPort, nodeId, saslSsl, saslSslPort }) {
+  const secure = saslSsl ? `,SASL_SSL://127.0.0.1:${saslSslPort}` : '';
   return [
     'process.roles=broker,controller',
     `node.id=${nodeId}`,
     `controller.quorum.voters=${nodeId}@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secure}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secure}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${saslSsl ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(saslSsl ? saslSslProperties(saslSsl) : []),
     `log.dirs=${join(dataDir, 'logs')}`,
     'num.partitions=3',
     'default.replication.factor=1',
@@ -150,6 +152,30 @@ function serverProperties({ dataDir, port, controllerPort, nodeId }) {
     'broker.heartbeat.interval.ms=500',
     '',
   ].join('\n');
+}
+
+/**
+ * The SASL_SSL listener: TLS with the given PEM key store (private key + certificate chain) and PEM trust store
+ * (CAs of client certificates), client certificates `clientAuth` (required: mTLS), SASL PLAIN (users from
+ * `plainUsers`), SCRAM-SHA-256/512 (credentials added at storage format, see `scramUsers`) and OAUTHBEARER with
+ * Kafka's unsecured-JWS validator (development only: it trusts any unsigned token).
+ */
+function saslSslProperties(o) {
+  const jaasString = (v) => JSON.stringify(String(v));
+  const plainUsers = Object.entries(o.plainUsers ?? {}).map(([u, p]) => `user_${u}=${jaasString(p)}`).join(' ');
+  return [
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";',
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${o.keyStorePem}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${o.trustStorePem}`,
+    // KIP-684: on a SASL_SSL listener only the listener-prefixed setting asks for client certificates.
+    `listener.name.sasl_ssl.ssl.client.auth=${o.clientAuth ?? 'none'}`,
+  ];
 }
 
 const log4j = [
@@ -185,6 +211,11 @@ export class KafkaBroker {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** `127.0.0.1:<port>` of the SASL_SSL listener (with the `saslSsl` option, after start). */
+  get saslSslBrokers() {
+    return `127.0.0.1:${this.saslSslPort}`;
+  }
+
   get pid() {
     return this.child?.pid;
   }
@@ -203,9 +234,11 @@ export class KafkaBroker {
     this.dataDir ??= mkdtempSync(join(tmpdir(), 'nextclick-kafka-'));
     this.port ??= await freePort();
     this.controllerPort ??= await freePort();
+    const saslSsl = this.options.saslSsl;
+    if (saslSsl) this.saslSslPort ??= await freePort();
     mkdirSync(this.dataDir, { recursive: true });
     const props = join(this.dataDir, 'server.properties');
-    writeFileSync(props, serverProperties({ dataDir: this.dataDir, port: this.port, controllerPort: this.controllerPort, nodeId: this.nodeId }));
+    writeFileSync(props, serverProperties({ dataDir: this.dataDir, port: this.port, controllerPort: this.controllerPort, nodeId: this.nodeId, saslSsl, saslSslPort: this.saslSslPort }));
     writeFileSync(join(this.dataDir, 'log4j.properties'), log4j);
     const cp = join(libs, '*');
     const jvm = [
@@ -218,7 +251,9 @@ export class KafkaBroker {
       // Like Kafka's own Uuid.randomUuid, never start with '-': the tool's argument parser would take it for a flag.
       let clusterId = randomBytes(16).toString('base64url');
       for (let i = 0; i < 100 && clusterId.startsWith('-'); i++) clusterId = randomBytes(16).toString('base64url');
-      const fmt = spawnSync(javaInfo.java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+      // SCRAM credentials live in the cluster metadata; KRaft adds them when the storage is formatted (KIP-900).
+      const scram = Object.entries(saslSsl?.scramUsers ?? {}).flatMap(([u, p]) => ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${u},password=${p}]`]));
+      const fmt = spawnSync(javaInfo.java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted', ...scram],
         { encoding: 'utf8', timeout: 120_000 });
       if (fmt.status !== 0) throw new Error(`kafka StorageTool format failed (exit ${fmt.status}):\n${fmt.stdout}\n${fmt.stderr}`);
     }

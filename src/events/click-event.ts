@@ -24,11 +24,28 @@ export interface EventValidationOptions {
   readonly minTimestamp?: number;
   /** Reject timestamps later than this (ms since epoch). @defaultValue no limit */
   readonly maxTimestamp?: number;
+  /** Reject timestamps more than this far ahead of the wall clock (`now`), ms: clock skew, unit mistakes. @defaultValue no limit */
+  readonly maxFutureMs?: number;
+  /** Reject timestamps more than this far behind the wall clock (`now`), ms. @defaultValue no limit */
+  readonly maxPastMs?: number;
+  /** The wall clock the relative bounds are measured from, ms since epoch. @defaultValue Date.now() */
+  readonly now?: number;
   /** Longest accepted id string, in characters. @defaultValue 512 */
   readonly maxIdLength?: number;
 }
 
 const DEFAULT_MAX_ID = 512;
+
+/** Events before 2000-01-01Z are taken as broken clocks or unit mistakes (seconds for ms). */
+export const DEFAULT_MIN_TIMESTAMP = 946_684_800_000;
+
+/**
+ * Event-time bound of live input (`Recommender.observe`, `RecommenderPool.observe`; the Kafka worker adds
+ * {@link DEFAULT_MIN_TIMESTAMP}): at most one day ahead of the wall clock. One far-future event would otherwise
+ * poison event time (a watermark of 1e20 expires every session). Offline data (training files, replay) is
+ * checked without it.
+ */
+export const LIVE_EVENT_TIME_BOUNDS = { maxFutureMs: 86_400_000 } as const satisfies EventValidationOptions;
 
 function checkString(obj: Record<string, unknown>, field: string, required: boolean, maxLen: number): string | undefined {
   const v = obj[field];
@@ -79,6 +96,15 @@ export function validateClickEvent(value: unknown, options: EventValidationOptio
   if (ts < minTs) throw new InvalidEventError('timestamp', `timestamp ${ts} is before the accepted minimum ${minTs}`);
   if (options.maxTimestamp !== undefined && ts > options.maxTimestamp) {
     throw new InvalidEventError('timestamp', `timestamp ${ts} is after the accepted maximum ${options.maxTimestamp}`);
+  }
+  if (options.maxFutureMs !== undefined || options.maxPastMs !== undefined) {
+    const now = options.now ?? Date.now();
+    if (options.maxFutureMs !== undefined && ts > now + options.maxFutureMs) {
+      throw new InvalidEventError('timestamp', `timestamp ${ts} is more than ${options.maxFutureMs} ms ahead of the wall clock (${now}): fix the producer's clock or its unit (milliseconds since the epoch), or raise maxFutureMs`);
+    }
+    if (options.maxPastMs !== undefined && ts < now - options.maxPastMs) {
+      throw new InvalidEventError('timestamp', `timestamp ${ts} is more than ${options.maxPastMs} ms behind the wall clock (${now}): fix the producer's clock or its unit, or raise maxPastMs`);
+    }
   }
 
   const eventType = checkString(obj, 'eventType', false, maxLen);

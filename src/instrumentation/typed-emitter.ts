@@ -9,12 +9,26 @@ export interface Logger {
 export const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A logger that writes one JSON line per record to stderr (used by the CLI). */
+/**
+ * JSON.stringify replacer: an Error (one without its own toJSON, e.g. a kafkajs error) is written with its name,
+ * message and code — `message` is not an enumerable property, so plain stringify dropped it.
+ */
+function errorFields(_key: string, v: unknown): unknown {
+  if (!(v instanceof Error)) return v;
+  const e = v as Error & { code?: unknown; type?: unknown; retriable?: unknown };
+  return {
+    ...Object.fromEntries(Object.entries(e)), name: e.name, message: e.message,
+    ...(e.code !== undefined ? { code: e.code } : {}), ...(e.type !== undefined ? { type: e.type } : {}),
+    ...(e.cause !== undefined ? { cause: e.cause } : {}),
+  };
+}
+
 export function createStderrLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Logger {
   const order = { debug: 10, info: 20, warn: 30, error: 40 } as const;
   const min = order[level];
   const write = (lvl: keyof typeof order) => (obj: object, msg?: string) => {
     if (order[lvl] < min) return;
-    process.stderr.write(JSON.stringify({ level: lvl, time: Date.now(), ...obj, ...(msg ? { msg } : {}) }) + '\n');
+    process.stderr.write(JSON.stringify({ level: lvl, time: Date.now(), ...obj, ...(msg ? { msg } : {}) }, errorFields) + '\n');
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

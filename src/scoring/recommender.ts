@@ -1,12 +1,18 @@
 import { NextclickError } from '../errors.js';
-import { validateClickEvent, type ClickEvent, type ItemId } from '../events/click-event.js';
+import { LIVE_EVENT_TIME_BOUNDS, validateClickEvent, type ClickEvent, type EventValidationOptions, type ItemId } from '../events/click-event.js';
 import { ClickPipeline, type PipelineEvents, type SessionRecommendation } from '../pipeline/click-pipeline.js';
 import type { PipelineOptions } from '../pipeline/pipeline-options.js';
 import type { ItemVocabulary } from '../vocab/item-vocabulary.js';
 import { loadModel, type LoadedModel } from './model-registry.js';
 import type { Scorer } from './scorer.js';
 
-export type RecommenderOptions = PipelineOptions;
+export interface RecommenderOptions extends PipelineOptions {
+  /**
+   * Checks of observed events; timestamps are bounded against the wall clock (`maxFutureMs`, `maxPastMs`).
+   * @defaultValue LIVE_EVENT_TIME_BOUNDS (at most one day ahead of the wall clock)
+   */
+  readonly validation?: EventValidationOptions;
+}
 
 /**
  * The embedded SDK: feed click events in-process, get recommendations back. It drives the same
@@ -21,9 +27,12 @@ export type RecommenderOptions = PipelineOptions;
 export class Recommender {
   readonly pipeline: ClickPipeline;
   private closing: Promise<void> | undefined;
+  private readonly validation: EventValidationOptions;
 
   constructor(scorer: Scorer, vocabulary: ItemVocabulary, options: RecommenderOptions = {}) {
-    this.pipeline = new ClickPipeline(scorer, vocabulary, options);
+    const { validation, ...pipeline } = options;
+    this.pipeline = new ClickPipeline(scorer, vocabulary, pipeline);
+    this.validation = { ...LIVE_EVENT_TIME_BOUNDS, ...validation };
   }
 
   /**
@@ -45,7 +54,7 @@ export class Recommender {
    * nothing can be recommended (duplicate, too late, unknown first item).
    */
   async observe(event: ClickEvent | Record<string, unknown>): Promise<SessionRecommendation | undefined> {
-    const valid = validateClickEvent(event);
+    const valid = validateClickEvent(event, this.validation);
     const out = await this.pipeline.push(valid, undefined);
     if (out.error) throw out.error;
     return out.recommendation;

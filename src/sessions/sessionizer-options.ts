@@ -16,6 +16,15 @@ export interface SessionizerOptions {
   readonly maxSessions?: number;
   /** Event ids remembered per session for de-duplication. @defaultValue 64 */
   readonly dedupeWindow?: number;
+  /**
+   * Robust watermark: an event more than this far (ms) ahead of the highest trusted event time is held back as
+   * a possible outlier (a wrong clock, a unit mistake) and moves the watermark only once a later event is also
+   * that far ahead — then to the earlier of the two. So one outlier moves the watermark by at most this much;
+   * with the default (the grace period) it can expire only sessions already past their idle deadline, whose
+   * next event would start a new session anyway, and so changes no recommendation. A real jump in event time
+   * (a quiet hour, a restart after a pause) costs one event's delay. @defaultValue allowedLatenessMs
+   */
+  readonly maxWatermarkJumpMs?: number;
 }
 
 export type ResolvedSessionizerOptions = Required<SessionizerOptions>;
@@ -27,11 +36,12 @@ export const sessionizerDefaults = {
   maxItems: 50,
   maxSessions: 1_000_000,
   dedupeWindow: 64,
-} as const satisfies ResolvedSessionizerOptions;
+} as const satisfies Omit<ResolvedSessionizerOptions, 'maxWatermarkJumpMs'>;
 
 export function resolveSessionizerOptions(options: SessionizerOptions = {}): ResolvedSessionizerOptions {
-  const r = { ...sessionizerDefaults, ...stripUndefined(options) };
-  const nonNeg = ['idleTimeoutMs', 'allowedLatenessMs', 'outOfOrderToleranceMs', 'dedupeWindow'] as const;
+  const given = stripUndefined(options);
+  const r: ResolvedSessionizerOptions = { ...sessionizerDefaults, maxWatermarkJumpMs: given.allowedLatenessMs ?? sessionizerDefaults.allowedLatenessMs, ...given };
+  const nonNeg = ['idleTimeoutMs', 'allowedLatenessMs', 'outOfOrderToleranceMs', 'dedupeWindow', 'maxWatermarkJumpMs'] as const;
   for (const k of nonNeg) {
     if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || r[k] < 0) throw new InvalidOptionError(k, `${k} must be a finite number ≥ 0, got ${String(r[k])}`);
   }

@@ -38,6 +38,8 @@ export interface SessionizerStats {
   duplicates: number;
   tooLate: number;
   reordered: number;
+  /** Events held back from the watermark as possible outliers (more than maxWatermarkJumpMs ahead of it). */
+  watermarkOutliers: number;
   watermark: number;
 }
 
@@ -52,16 +54,19 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
   readonly options: ResolvedSessionizerOptions;
   private readonly sessions = new Map<string, SessionState>();
   private readonly counters: Omit<SessionizerStats, 'liveSessions' | 'watermark'> = {
-    opened: 0, closedIdle: 0, evicted: 0, split: 0, duplicates: 0, tooLate: 0, reordered: 0,
+    opened: 0, closedIdle: 0, evicted: 0, split: 0, duplicates: 0, tooLate: 0, reordered: 0, watermarkOutliers: 0,
   };
+  /** Highest trusted event time (the watermark plus the allowed lateness). */
   private maxEventTime = -Infinity;
+  /** The earliest-held event time more than maxWatermarkJumpMs ahead of maxEventTime, waiting for a second one. */
+  private heldJump: number | undefined;
 
   constructor(options: SessionizerOptions = {}) {
     super();
     this.options = resolveSessionizerOptions(options);
   }
 
-  /** Current watermark: highest event time seen minus the allowed lateness. */
+  /** Current watermark: highest trusted event time minus the allowed lateness (see `maxWatermarkJumpMs`). */
   get watermark(): number {
     return this.maxEventTime - this.options.allowedLatenessMs;
   }
@@ -90,7 +95,7 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
   ingest(event: Pick<ClickEvent, 'sessionId' | 'timestamp' | 'eventId'>, itemIndex: number): IngestResult {
     const { sessionId: key, timestamp: t } = event;
     const o = this.options;
-    if (t > this.maxEventTime) this.maxEventTime = t;
+    this.advanceWatermark(t);
 
     let session = this.sessions.get(key);
     let isNew = false;
@@ -160,11 +165,18 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
   /**
    * Closes sessions whose idle deadline (last event + idle timeout) is before the watermark. Returns the
    * closed sessions. Call it periodically (the pipeline does, after each batch).
+   *
+   * The scan runs from the least recently touched session and stops at the first live one, since touch order
+   * follows event time — except for sessions whose last event is ahead of the trusted event time (an outlier
+   * held back from the watermark): those are stepped over, or one event at +23 h would stop expiry for good.
    */
   expire(now: number = this.watermark): SessionState[] {
     const closed: SessionState[] = [];
     for (const session of this.sessions.values()) {
-      if (session.lastTime + this.options.idleTimeoutMs >= now) break;
+      if (session.lastTime + this.options.idleTimeoutMs >= now) {
+        if (session.lastTime > this.maxEventTime) continue;
+        break;
+      }
       closed.push(session);
     }
     for (const session of closed) {
@@ -187,6 +199,28 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
     for (const session of all) this.emit('session:closed', { session, reason: 'closed' });
+  }
+
+  /**
+   * The first event sets the watermark; later ones advance it freely within maxWatermarkJumpMs. An event
+   * further ahead is held: a second one further ahead confirms that event time moved, to the earlier of the two
+   * (so a lone outlier, however far, never moves it more than maxWatermarkJumpMs).
+   */
+  private advanceWatermark(t: number): void {
+    if (t <= this.maxEventTime) return;
+    if (this.maxEventTime === -Infinity || t - this.maxEventTime <= this.options.maxWatermarkJumpMs) {
+      this.maxEventTime = t;
+      if (this.heldJump !== undefined && this.heldJump - t <= this.options.maxWatermarkJumpMs) this.heldJump = undefined;
+      return;
+    }
+    this.counters.watermarkOutliers++;
+    if (this.heldJump === undefined) {
+      this.heldJump = t;
+      return;
+    }
+    this.maxEventTime = Math.min(this.heldJump, t);
+    const later = Math.max(this.heldJump, t);
+    this.heldJump = later - this.maxEventTime > this.options.maxWatermarkJumpMs ? later : undefined;
   }
 
   private trim(session: SessionState): void {

@@ -22,7 +22,7 @@ export interface DeadLetter {
   readonly meta: RecordMeta;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** Error code, e.g. DECODE_FAILED, INVALID_EVENT, MESSAGE_TOO_LARGE, UNKNOWN_ITEM. */
+  /** Error code, e.g. DECODE_FAILED, DECOMPRESS_FAILED, INVALID_EVENT, MESSAGE_TOO_LARGE, UNKNOWN_ITEM. */
   readonly reason: string;
   readonly message: string;
 }
@@ -71,6 +71,8 @@ export class KafkaClickSource {
     private readonly codec: Codec,
     private readonly logger: Logger,
     private readonly onAssignment: (assigned: number[], revoked: number[]) => void,
+    /** Runs before the first batch of a newly assigned partition (exactly-once: fence its previous owner). */
+    private readonly takeOver: (partition: number) => Promise<void> = async () => {},
   ) {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
@@ -119,15 +121,25 @@ export class KafkaClickSource {
       this.partitions.set(partition, state);
     }
     if (!state.checked) {
+      await this.takeOver(partition);
       state.checked = true;
       // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
-      const committed = BigInt(batch.firstOffset() ?? '0');
+      // The previous owner's last transaction may have committed a later offset while this fetch was made
+      // (take-over completed it): then start from that one.
+      let committed = BigInt(batch.firstOffset() ?? '0');
+      const final = await this.committedOffset(topic, partition);
+      const moved = final !== undefined && final > committed;
+      if (moved) committed = final;
+      if (moved && this.opts.rebuildRecords === 0) {
+        this.consumer.seek({ topic, partition, offset: committed.toString() });
+        return;
+      }
       if (this.opts.rebuildRecords > 0 && committed > 0n) {
         const offsets = await this.admin.fetchTopicOffsets(topic);
         const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
         const wanted = committed - BigInt(this.opts.rebuildRecords);
         const seekTo = wanted > low ? wanted : low;
-        if (seekTo < committed) {
+        if (seekTo < committed || moved) {
           state.rebuildUntil = committed;
           this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
           this.consumer.seek({ topic, partition, offset: seekTo.toString() });
@@ -152,9 +164,16 @@ export class KafkaClickSource {
     if (processed) payload.resolveOffset(last);
   }
 
+  /** The group's committed offset of a partition, or undefined when it has none. */
+  private async committedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    const [t] = await this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [topic] });
+    const o = t?.partitions.find((p) => p.partition === partition)?.offset;
+    return o === undefined || BigInt(o) < 0n ? undefined : BigInt(o);
+  }
+
   private decode(topic: string, partition: number, m: KafkaMessage, rebuildUntil: bigint): DecodedRecord {
     const meta: RecordMeta = { topic, partition, offset: m.offset, recordTime: Number(m.timestamp), rebuild: BigInt(m.offset) < rebuildUntil };
-    return decodeRecord(this.codec, m.value, m.key, meta, this.opts);
+    return decodeRecord(this.codec, m.value, m.key, meta, this.opts, Date.now(), m.headers);
   }
 
 }

@@ -1,9 +1,10 @@
-import { CompressionTypes, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { type CompressionTypes, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { NextclickError } from '../../src/errors.js';
 import { SCHEMA_VERSION, type Codec } from '../../src/events/codec.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
 import type { DeadLetter, RecordMeta } from './click-source.js';
+import { compressionType, loadCompression } from './compression.js';
 import { RecordHeaders } from './headers.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
@@ -16,6 +17,8 @@ export interface RecommendationRecord {
   readonly modelVersion: string;
   /** Event time (ms) of the click that triggered this recommendation. */
   readonly eventTime: number;
+  /** Set when the items are not the model's answer for the session: `popular` (oov: 'recommend-popular'). */
+  readonly fallback?: 'popular';
 }
 
 /**
@@ -71,35 +74,60 @@ export interface CommitPoint {
  * reused); the caller re-reads from the last committed offset.
  */
 export class KafkaRecommendationSink {
-  private producer: Producer | undefined;
-  private connecting: Promise<Producer> | undefined;
+  /** Connected producers: exactly-once, one per input partition; at-least-once, one shared (key -1). */
+  private readonly producers = new Map<number, Promise<Producer>>();
+  private readonly compression: CompressionTypes;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly opts: ResolvedWorkerOptions,
     private readonly codec: Codec,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.compression = compressionType(opts.compression);
+  }
 
   get exactlyOnce(): boolean {
     return this.opts.delivery === 'exactly-once';
   }
 
-  /** Connects now (otherwise the first delivery does); fails fast on bad brokers or a fenced id. */
-  async connect(): Promise<void> {
-    const producer = await this.getProducer();
-    if (this.exactlyOnce) {
-      // Initialise the transactional id now, before the consumer joins the group: InitProducerId fences a
-      // previous incarnation and waits until its last transaction is fully completed (markers written, offsets
-      // committed to the group). kafkajs (no KIP-447 require_stable) would otherwise fetch stale offsets.
-      const txn = await producer.transaction();
-      await txn.abort();
-    }
+  /** The transactional id of an input partition's producer: `<appId>-<inputTopic>-<partition>`. */
+  transactionalIdFor(partition: number): string {
+    return `${this.opts.appId}-${this.opts.inputTopic}-${partition}`;
   }
 
-  recommendationMessage(rec: SessionRecommendation, meta: RecordMeta): Message {
+  /** Checks the output codec and, at-least-once, connects the shared producer; fails fast on bad brokers. */
+  async connect(): Promise<void> {
+    // An output codec that cannot load on this platform fails the start, not every batch.
+    if (this.opts.compression !== 'none') await loadCompression(this.opts.compression);
+    if (!this.exactlyOnce) await this.getProducer(-1);
+  }
+
+  /**
+   * Exactly-once, before the first batch of a newly assigned input partition is processed: (re)initialises
+   * the partition's transactional id. InitProducerId fences the partition's previous owner (a restarted
+   * worker's predecessor, or a zombie evicted by a session timeout) and waits until its last transaction is
+   * complete (markers written, offsets committed), so the committed offset read next is final.
+   */
+  async takeOver(partition: number): Promise<void> {
+    if (!this.exactlyOnce) return;
+    await this.release(partition);
+    const txn = await (await this.getProducer(partition)).transaction();
+    await txn.abort();
+  }
+
+  /** Disconnects an input partition's producer (revoked, or broken by a failed delivery). */
+  async release(partition: number): Promise<void> {
+    const p = this.producers.get(partition);
+    if (!p) return;
+    this.producers.delete(partition);
+    await (await p.catch(() => undefined))?.disconnect().catch((err: unknown) => this.logger.warn({ err, partition }, 'producer disconnect failed'));
+  }
+
+  recommendationMessage(rec: SessionRecommendation, meta: RecordMeta, fallback?: 'popular'): Message {
     const value: RecommendationRecord = {
       v: SCHEMA_VERSION, sessionId: rec.sessionId, items: rec.items, scores: rec.scores, modelVersion: rec.modelVersion, eventTime: rec.eventTime,
+      ...(fallback ? { fallback } : {}),
     };
     return { key: rec.sessionId, value: this.codec.encode(value), headers: this.inputHeaders(meta) };
   }
@@ -120,16 +148,17 @@ export class KafkaRecommendationSink {
   /** Sends the records and commits `commit` (in the transaction for exactly-once). */
   async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>): Promise<void> {
     const requests = chunkRequests(topicMessages, MAX_REQUEST_BYTES);
-    const producer = await this.getProducer();
+    const key = this.exactlyOnce ? commit.partition : -1;
     try {
+      const producer = await this.getProducer(key);
       if (!this.exactlyOnce) {
-        for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: CompressionTypes.None });
+        for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await commitOffsets();
         return;
       }
       const txn = await producer.transaction();
       try {
-        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1 });
+        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await txn.sendOffsets({
           consumerGroupId: this.opts.groupId,
           topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }],
@@ -140,7 +169,8 @@ export class KafkaRecommendationSink {
         throw err;
       }
     } catch (err) {
-      await this.reset();
+      // A fenced or broken transactional producer cannot be reused.
+      await this.release(key);
       throw new NextclickError('KAFKA', `delivery to ${this.opts.outputTopic} failed: ${(err as Error).message}`, {
         cause: err, retriable: true, context: { topic: commit.topic, partition: commit.partition, offset: commit.offset },
       });
@@ -148,38 +178,32 @@ export class KafkaRecommendationSink {
   }
 
   async disconnect(): Promise<void> {
-    const p = this.producer;
-    this.producer = undefined;
-    this.connecting = undefined;
-    if (p) await p.disconnect();
+    const all = [...this.producers.values()];
+    this.producers.clear();
+    const results = await Promise.allSettled(all.map(async (p) => (await p).disconnect()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
-  private async reset(): Promise<void> {
-    await this.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'producer disconnect after failure'));
-  }
-
-  private getProducer(): Promise<Producer> {
-    if (this.producer) return Promise.resolve(this.producer);
-    this.connecting ??= (async () => {
+  private getProducer(key: number): Promise<Producer> {
+    let connecting = this.producers.get(key);
+    if (connecting) return connecting;
+    connecting = (async () => {
       const p = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        ...(this.exactlyOnce ? { transactionalId: this.opts.transactionalId, transactionTimeout: 60_000 } : {}),
+        ...(this.exactlyOnce ? { transactionalId: this.transactionalIdFor(key), transactionTimeout: 60_000 } : {}),
         // A transaction started right after the previous commit gets CONCURRENT_TRANSACTIONS until the broker has
         // written the markers (milliseconds); a 200 ms first backoff put ~150 ms on every exactly-once batch.
         retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 5_000 },
       });
-      try {
-        await p.connect();
-      } catch (err) {
-        this.connecting = undefined;
-        throw err;
-      }
-      this.producer = p;
+      await p.connect();
       return p;
     })();
-    return this.connecting;
+    this.producers.set(key, connecting);
+    connecting.catch(() => { if (this.producers.get(key) === connecting) this.producers.delete(key); });
+    return connecting;
   }
 
   private inputHeaders(meta: RecordMeta): Record<string, string> {

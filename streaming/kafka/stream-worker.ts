@@ -1,11 +1,15 @@
-import { Kafka, logLevel, type Admin, type Message } from 'kafkajs';
-import { ClosedError, NextclickError } from '../../src/errors.js';
+import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
+import { ClosedError, InvalidOptionError, NextclickError } from '../../src/errors.js';
 import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
 import { noopLogger, TypedEmitter, type Logger } from '../../src/instrumentation/typed-emitter.js';
-import { ClickPipeline, type PipelineInput } from '../../src/pipeline/click-pipeline.js';
+import { ClickPipeline, type PipelineInput, type PipelineOutput, type SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
+import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
+import { OOV } from '../../src/vocab/item-vocabulary.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { StreamMetrics } from '../metrics.js';
+import { createKafkaClient } from './client.js';
+import { registerCompressionCodecs } from './compression.js';
 import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
 import { KafkaRecommendationSink } from './recommendation-sink.js';
 import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorkerOptions } from './worker-options.js';
@@ -64,6 +68,8 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
   private readonly metrics: StreamMetrics | undefined;
   private readonly counters: StreamWorkerStats = { records: 0, recommendations: 0, deadLetters: 0, rebuilt: 0, rebalances: 0, failedBatches: 0, maxInFlight: 0 };
   private started = false;
+  /** The consumer runs (start() got that far); pausing an unstarted consumer throws. */
+  private consuming = false;
   private closing: Promise<void> | undefined;
   private stepChain: Promise<unknown> = Promise.resolve();
   /** The batch being processed/delivered, so close() can wait for it before leaving the group. */
@@ -78,17 +84,13 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.vocabulary = vocabulary;
     this.modelVersion = options.pipeline?.modelVersion;
     // Validate pipeline options now rather than at the first batch.
-    new ClickPipeline(scorer, vocabulary, options.pipeline);
+    new ClickPipeline(scorer, vocabulary, this.pipelineOptions());
     this.metrics = options.registry ? new StreamMetrics(options.registry, this.options.metricsPrefix) : undefined;
-    this.kafka = new Kafka({
-      clientId: this.options.clientId,
-      brokers: [...this.options.brokers],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
+    registerCompressionCodecs();
+    this.kafka = createKafkaClient(this.options, this.options.clientId);
     this.admin = this.kafka.admin();
     this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
-    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r));
+    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r), (p) => this.sink.takeOver(p));
     this.source.consumer.on(this.source.consumer.events.CRASH, (e) => {
       if (e.payload.restart) return;
       this.logger.error({ err: e.payload.error }, 'Kafka consumer crashed and will not restart');
@@ -109,9 +111,34 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     if (this.started) throw new NextclickError('INTERNAL', 'KafkaStreamWorker.start() was already called; create a new worker to restart');
     this.started = true;
     await this.admin.connect();
+    await this.ensureTopics();
     await this.sink.connect();
     await this.source.start((b) => this.handleBatch(b));
+    this.consuming = true;
     this.logger.info({ topic: this.options.inputTopic, group: this.options.groupId, delivery: this.options.delivery }, 'stream worker started');
+  }
+
+  /** The start-up topic check (see `createTopics`). */
+  private async ensureTopics(): Promise<void> {
+    const o = this.options;
+    const existing = new Set(await this.admin.listTopics());
+    const roles = [[o.inputTopic, 'inputTopic'], [o.outputTopic, 'outputTopic'], [o.deadLetterTopic, 'deadLetterTopic']] as const;
+    const missing = roles.filter(([t]) => !existing.has(t));
+    if (missing.length === 0) return;
+    const list = missing.map(([t, role]) => `${t} (${role})`).join(', ');
+    if (!o.createTopics) {
+      throw new InvalidOptionError('topics', `topics missing on the cluster: ${list}; create them, or let the worker create them (CLI --create-topics, library option createTopics)`, { context: { missing: missing.map(([t]) => t) } });
+    }
+    let partitions = o.createTopics.partitions;
+    if (partitions === undefined && existing.has(o.inputTopic)) {
+      const meta = await this.admin.fetchTopicMetadata({ topics: [o.inputTopic] });
+      partitions = meta.topics[0]?.partitions.length;
+    }
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map(([topic]) => ({ topic, numPartitions: partitions ?? 3, replicationFactor: o.createTopics?.replicationFactor ?? -1 })),
+    });
+    this.logger.info({ created: missing.map(([t]) => t), partitions: partitions ?? 3 }, 'created missing topics');
   }
 
   /** Stops fetching without leaving the group (in-flight work finishes). */
@@ -163,7 +190,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     // Finish the in-flight batch (delivery and offset commit) while still a group member, then stop fetching.
     // Batches handed over after this point are not processed (they are re-read by the next owner).
     await step('finish in-flight batch', () => timeout(this.inFlight ?? Promise.resolve()));
-    await step('pause fetching', async () => { if (this.started) this.pause(); });
+    await step('pause fetching', async () => { if (this.consuming) this.pause(); });
     await step('stop consumer', () => timeout(this.source.consumer.stop()));
     await step('close pipelines', () => timeout(this.stepChain.then(async () => {
       for (const p of this.pipelines.values()) await p.close();
@@ -186,6 +213,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.metrics?.rebalances.inc();
     let dropped = 0;
     if (revoked.length > 0) dropped = this.dropSessions(new Set(revoked));
+    for (const p of revoked) void this.sink.release(p);
     this.logger.info({ assigned, revoked, droppedSessions: dropped }, 'partitions assigned');
     if (this.hasListeners('rebalance')) this.emit('rebalance', { assigned, revoked, droppedSessions: dropped });
   }
@@ -219,6 +247,8 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       for (let start = 0; start < batch.messages.length; start += this.options.stepSize) {
         if (batch.isStale()) return this.discard(partition);
         const chunk = batch.messages.slice(start, start + this.options.stepSize);
+        const byOffset = new Map<string, KafkaMessage>();
+        for (const m of chunk) byOffset.set(m.offset, m);
         const inputs: PipelineInput<RecordMeta>[] = [];
         for (const m of chunk) {
           const d = batch.decode(m);
@@ -232,9 +262,14 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
         for (const o of outputs) {
           if (o.meta.rebuild) { rebuilt++; continue; }
           if (o.error) {
-            dead.push({ offset: BigInt(o.meta.offset), message: this.deadLetter({ meta: o.meta, key: Buffer.from(o.event.sessionId), value: null, reason: o.error.code, message: o.error.message }) });
-          } else if (o.recommendation) {
-            out.push(this.sink.recommendationMessage(o.recommendation, o.meta));
+            // Dead letters carry the record's original key and value bytes, whichever stage rejected it.
+            const original = byOffset.get(o.meta.offset);
+            dead.push({ offset: BigInt(o.meta.offset), message: this.deadLetter({ meta: o.meta, key: original?.key ?? null, value: original?.value ?? null, reason: o.error.code, message: o.error.message }) });
+            continue;
+          }
+          const rec = o.recommendation ?? this.popularFallback(o);
+          if (rec) {
+            out.push(this.sink.recommendationMessage(rec, o.meta, o.recommendation ? undefined : 'popular'));
             recordTimes.push(o.meta.recordTime);
           }
         }
@@ -270,20 +305,42 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       this.metrics.events.inc({ outcome: 'skipped' }, Math.max(0, records - rebuilt - out.length - dead.length));
       this.metrics.lag.set({ topic, partition: String(partition) }, Number(BigInt(batch.highWatermark) - BigInt(batch.commitOffset)));
       this.metrics.inFlight.set(0);
+      let live = 0;
+      for (const p of this.pipelines.values()) live += p.sessionizer.size;
+      this.metrics.liveSessions.set(live);
     }
     if (this.hasListeners('batch:delivered')) {
       this.emit('batch:delivered', { topic, partition, firstOffset: batch.messages[0]?.offset ?? batch.commitOffset, commitOffset: batch.commitOffset, records: records - rebuilt, recommendations: out.length, deadLetters: dead.length, rebuilt });
     }
   }
 
+  /** The pipeline's options: `recommend-popular` is `ignore` there, the worker answers those events itself. */
+  private pipelineOptions(): PipelineOptions {
+    const o = this.options.pipeline;
+    return { ...o, oov: o?.oov === 'error' ? 'error' : 'ignore', modelVersion: this.modelVersion ?? o?.modelVersion, logger: o?.logger ?? this.logger };
+  }
+
   private pipelineFor(partition: number): ClickPipeline {
     let p = this.pipelines.get(partition);
     if (!p) {
-      const o = this.options.pipeline;
-      p = new ClickPipeline(this.scorer, this.vocabulary, { ...o, modelVersion: this.modelVersion ?? o?.modelVersion, logger: o?.logger ?? this.logger });
+      p = new ClickPipeline(this.scorer, this.vocabulary, this.pipelineOptions());
+      const metrics = this.metrics;
+      if (metrics) p.on('session:closed', ({ reason }) => metrics.sessionsClosed.inc({ reason }));
       this.pipelines.set(partition, p);
     }
     return p;
+  }
+
+  /**
+   * `oov: 'recommend-popular'`: an unknown item in a session with no known item yet (the pipeline answers
+   * nothing for it: outcome `no-item`, no recommendation) gets the model's k most frequent training items (the
+   * vocabulary is ordered by training frequency), scores 0.
+   */
+  private popularFallback(o: PipelineOutput<RecordMeta>): SessionRecommendation | undefined {
+    if (this.options.pipeline?.oov !== 'recommend-popular' || o.outcome !== 'no-item' || this.vocabulary.indexOf(o.event.itemId) !== OOV) return undefined;
+    const k = Math.min(this.options.pipeline.k ?? 20, this.vocabulary.size);
+    const items = Array.from({ length: k }, (_, i) => this.vocabulary.idOf(i));
+    return { sessionId: o.event.sessionId, items, scores: new Array<number>(k).fill(0), eventTime: o.event.timestamp, modelVersion: this.modelVersion ?? this.options.pipeline.modelVersion ?? this.scorer.name };
   }
 
   private async deliver(batch: SourceBatch, out: Message[], dead: { offset: bigint; message: Message }[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { registerCompressionCodecs } from './compression.js';
 
 /** One record as read back from a topic, with headers as strings. */
 export interface ReadRecord {
@@ -24,6 +25,7 @@ export interface ReadTopicOptions {
  * throwaway consumer group and commits nothing. Bounded in time.
  */
 export async function readTopic(brokers: readonly string[], topic: string, options: ReadTopicOptions = {}): Promise<ReadRecord[]> {
+  registerCompressionCodecs();
   const kafka = new Kafka({ clientId: 'nextclick-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

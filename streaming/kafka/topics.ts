@@ -2,8 +2,10 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { NextclickError } from '../../src/errors.js';
 import type { ClickEvent } from '../../src/events/click-event.js';
 import { encodeClickEvent, type Codec } from '../../src/events/codec.js';
+import { registerCompressionCodecs } from './compression.js';
 
 function client(brokers: readonly string[], clientId: string): Kafka {
+  registerCompressionCodecs();
   return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 } });
 }
 

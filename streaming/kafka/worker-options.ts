@@ -4,6 +4,22 @@ import type { EventValidationOptions } from '../../src/events/click-event.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import type { Registry } from 'prom-client';
+import { validateConnectionOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './client.js';
+import { COMPRESSION_NAMES, type CompressionName } from './compression.js';
+
+/**
+ * Unknown items in the stream: `ignore` (counted; a session's first event answers nothing), `recommend-popular`
+ * (a session whose events so far are all unknown is answered with the model's k most frequent training items —
+ * the vocabulary's order — marked `fallback: 'popular'`), `error` (the event is dead-lettered, UNKNOWN_ITEM).
+ */
+export type StreamOovPolicy = 'ignore' | 'recommend-popular' | 'error';
+export const STREAM_OOV_POLICIES: readonly StreamOovPolicy[] = ['ignore', 'recommend-popular', 'error'];
+
+/** Pipeline options of the worker: those of {@link PipelineOptions}, with the stream's OOV policies. */
+export interface StreamPipelineOptions extends Omit<PipelineOptions, 'oov'> {
+  /** @defaultValue 'ignore' */
+  readonly oov?: StreamOovPolicy;
+}
 
 /** Delivery guarantee of the Kafka worker. */
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
@@ -23,8 +39,20 @@ export interface KafkaStreamWorkerOptions {
   readonly deadLetterTopic?: string;
   /** Consumer group id. */
   readonly groupId: string;
-  /** Kafka client id (shows up in broker logs). @defaultValue 'nextclick-worker' */
+  /** Kafka client id (shows up in broker logs; part of the default transactional id). @defaultValue 'nextclick-worker' */
   readonly clientId?: string;
+  /** TLS to the brokers: `true` (system CAs) or CA / client certificate and key (mutual TLS). @defaultValue undefined (plaintext) */
+  readonly ssl?: boolean | KafkaTlsOptions;
+  /** SASL: PLAIN, SCRAM-SHA-256/512 (username, password) or OAUTHBEARER (a token provider). @defaultValue undefined (none) */
+  readonly sasl?: KafkaSaslOptions;
+  /**
+   * Start-up check of `inputTopic`, `outputTopic` and `deadLetterTopic`. Without this option a missing topic
+   * fails `start()` with an {@link InvalidOptionError} naming it (a worker started before its output topic
+   * existed used to fail every batch for a minute); with it, missing topics are created: `partitions`
+   * (default: the input topic's partition count, or 3) and `replicationFactor` (default: the broker's).
+   * @defaultValue undefined (check only)
+   */
+  readonly createTopics?: { readonly partitions?: number; readonly replicationFactor?: number };
   /**
    * `at-least-once`: produce with acks=all, then commit offsets (a crash in between re-emits).
    * `exactly-once`: produce and commit offsets in one transaction; consumers of the output must read
@@ -32,11 +60,18 @@ export interface KafkaStreamWorkerOptions {
    */
   readonly delivery?: DeliveryMode;
   /**
-   * Transactional id (exactly-once only). Must be stable across restarts of the same worker so a restarted
-   * worker fences its predecessor, and distinct between concurrently running workers.
-   * @defaultValue `${groupId}-${clientId}`
+   * Application id (exactly-once): the same for every worker of the application. Each input partition gets its
+   * own transactional producer, id `<appId>-<inputTopic>-<partition>` (the pre-KIP-447 Kafka Streams scheme),
+   * initialised when the worker takes the partition: that fences whichever worker had it before (a restarted
+   * or paused "zombie" one) and completes its last transaction before the committed offset is read. So any
+   * number of workers share a topic, and a zombie cannot commit. @defaultValue groupId
    */
-  readonly transactionalId?: string;
+  readonly appId?: string;
+  /**
+   * Compression of output and dead-letter batches. Input batches of every codec are read whatever this says.
+   * @defaultValue 'none'
+   */
+  readonly compression?: CompressionName;
   /** Wire format of input events; recommendations are written in the same format. Default: msgpack. */
   readonly codec?: Codec;
   /** Largest accepted input message, in bytes; larger ones go to the dead-letter topic. @defaultValue 1 MiB */
@@ -48,6 +83,12 @@ export interface KafkaStreamWorkerOptions {
    * disables it. @defaultValue 86_400_000 (one day)
    */
   readonly maxFutureMs?: number | undefined;
+  /**
+   * Oldest timestamp accepted, relative to the worker's wall clock, in ms (older events are dead-lettered as
+   * INVALID_EVENT); undefined accepts any age after `validation.minTimestamp` (2000-01-01Z). Set it when a
+   * backlog of old events must not be scored. @defaultValue undefined
+   */
+  readonly maxPastMs?: number | undefined;
   /**
    * State rebuild on partition assignment: re-read up to this many records before the committed offset of
    * each newly assigned partition through the pipeline without emitting, so sessions that moved are rebuilt.
@@ -64,8 +105,8 @@ export interface KafkaStreamWorkerOptions {
   readonly heartbeatIntervalMs?: number;
   /** Start from the earliest offset when the group has no committed offset. @defaultValue true */
   readonly fromBeginning?: boolean;
-  /** Pipeline options (k, micro-batch size, sessions...). The worker passes its logger through. */
-  readonly pipeline?: PipelineOptions;
+  /** Pipeline options (k, micro-batch size, sessions, OOV policy...). The worker passes its logger through. */
+  readonly pipeline?: StreamPipelineOptions;
   /** prom-client registry to register metrics in; none are created when absent. */
   readonly registry?: Registry;
   /** Prefix of metric names. @defaultValue 'nextclick_' */
@@ -85,6 +126,7 @@ export interface KafkaStreamWorkerOptions {
 export const workerDefaults = {
   clientId: 'nextclick-worker',
   delivery: 'at-least-once',
+  compression: 'none',
   maxMessageBytes: 1024 * 1024,
   maxFutureMs: 86_400_000,
   rebuildRecords: 5_000,
@@ -99,9 +141,10 @@ export const workerDefaults = {
 } as const satisfies Partial<KafkaStreamWorkerOptions>;
 
 type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] };
-export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs'>> & {
+export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof workerDefaults> & Widen<Omit<typeof workerDefaults, 'delivery' | 'maxFutureMs' | 'compression'>> & {
+  compression: CompressionName;
   deadLetterTopic: string;
-  transactionalId: string;
+  appId: string;
   delivery: DeliveryMode;
   maxFutureMs: number | undefined;
 };
@@ -118,8 +161,17 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   const defined = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const r = { ...workerDefaults, ...defined } as ResolvedWorkerOptions;
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
-  r.transactionalId = o.transactionalId ?? `${o.groupId}-${r.clientId}`;
+  r.appId = o.appId ?? o.groupId;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
+  validateConnectionOptions(r);
+  const ct = r.createTopics;
+  if (ct !== undefined) {
+    if (ct.partitions !== undefined && (!Number.isInteger(ct.partitions) || ct.partitions < 1)) throw new InvalidOptionError('partitions', `createTopics.partitions must be an integer ≥ 1, got ${String(ct.partitions)}`);
+    if (ct.replicationFactor !== undefined && (!Number.isInteger(ct.replicationFactor) || ct.replicationFactor < 1)) throw new InvalidOptionError('replicationFactor', `createTopics.replicationFactor must be an integer ≥ 1, got ${String(ct.replicationFactor)}`);
+  }
+  const oov = r.pipeline?.oov;
+  if (oov !== undefined && !STREAM_OOV_POLICIES.includes(oov)) throw new InvalidOptionError('oov', `oov must be one of ${STREAM_OOV_POLICIES.join(', ')}, got ${String(oov)}`);
+  if (!COMPRESSION_NAMES.includes(r.compression)) throw new InvalidOptionError('compression', `compression must be one of ${COMPRESSION_NAMES.join(', ')}, got ${String(r.compression)}`);
   if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
     throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');
   }
@@ -130,5 +182,6 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   if (!Number.isInteger(r.rebuildRecords) || r.rebuildRecords < 0) throw new InvalidOptionError('rebuildRecords', `rebuildRecords must be an integer ≥ 0, got ${String(r.rebuildRecords)}`);
   if (r.heartbeatIntervalMs >= r.sessionTimeoutMs) throw new InvalidOptionError('heartbeatIntervalMs', 'heartbeatIntervalMs must be smaller than sessionTimeoutMs');
   if (r.maxFutureMs !== undefined && (!Number.isFinite(r.maxFutureMs) || r.maxFutureMs < 0)) throw new InvalidOptionError('maxFutureMs', 'maxFutureMs must be ≥ 0');
+  if (r.maxPastMs !== undefined && (!Number.isFinite(r.maxPastMs) || r.maxPastMs < 0)) throw new InvalidOptionError('maxPastMs', 'maxPastMs must be ≥ 0');
   return r;
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ClosedError, InvalidOptionError, NextclickError } from '../../src/errors.js';
-import { validateClickEvent, type ClickEvent, type ItemId } from '../../src/events/click-event.js';
+import { LIVE_EVENT_TIME_BOUNDS, validateClickEvent, type ClickEvent, type EventValidationOptions, type ItemId } from '../../src/events/click-event.js';
 import type { SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
 import type { RecommenderOptions } from '../../src/scoring/recommender.js';
 import { isSerializedError, reviveError, type PoolReply, type PoolRequest, type PoolWorkerData } from './protocol.js';
@@ -57,7 +57,7 @@ export class RecommenderPool {
   private flushScheduled = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(shards: Shard[]) {
+  private constructor(shards: Shard[], private readonly validation: EventValidationOptions) {
     this.shards = shards;
   }
 
@@ -86,7 +86,7 @@ export class RecommenderPool {
         worker.once('error', reject);
       });
     });
-    const pool = new RecommenderPool(shards);
+    const pool = new RecommenderPool(shards, { ...LIVE_EVENT_TIME_BOUNDS, ...options.validation });
     try {
       await Promise.all(started);
     } catch (err) {
@@ -102,7 +102,7 @@ export class RecommenderPool {
     if (this.closing) return Promise.reject(new ClosedError('RecommenderPool'));
     let valid: ClickEvent;
     try {
-      valid = validateClickEvent(event);
+      valid = validateClickEvent(event, this.validation);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -11,7 +11,7 @@ import { RecordHeaders } from '../../streaming/kafka/headers.js';
 import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag } from '../../streaming/kafka/topics.js';
 import { BASE_TIME, makeEvents } from './fixtures/events.js';
-import { kafkaBrokers, kafkaSkipped, names, setupTopics, waitFor } from './helpers.js';
+import { KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, setupTopics, waitFor } from './helpers.js';
 
 function io() {
   const stdout = new PassThrough();
@@ -23,7 +23,7 @@ function io() {
   return { io: { stdout, stderr }, out: () => out, err: () => err };
 }
 
-describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream', () => {
+describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('replays a log into a topic and streams recommendations from a saved baseline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nextclick-cli-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,8 +46,8 @@ describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream'
 
     const stream = io();
     const running = main(['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', n.output,
-      '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--transactional-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
-    const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 60_000, 500);
+      '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--app-id', `${n.group}-cli`, '--k', '3', '--log-level', 'error', '--json'], stream.io);
+    const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 300_000, 500);
     process.emit('SIGTERM', 'SIGTERM');
     expect(await running, stream.err()).toBe(0);
     expect(caughtUp).toBe(true);
@@ -57,8 +57,28 @@ describe.skipIf(kafkaSkipped())('nextclick replay --to-kafka + nextclick stream'
     expect(outputs.length).toBeGreaterThan(0);
     const rec = new MsgpackCodec().decode(outputs[0]!.value!) as { sessionId: string; items: unknown[]; modelVersion: string; eventTime: number };
     expect(rec.items.length).toBeLessThanOrEqual(3);
-    expect(rec.modelVersion).toMatch(/^sr@/);
+    // kind@content hash: no server path in the output.
+    expect(rec.modelVersion).toMatch(/^sr@[0-9a-f]{12}$/);
     expect(rec.eventTime).toBeGreaterThanOrEqual(BASE_TIME);
     expect(outputs[0]!.headers[RecordHeaders.inputTopic]).toBe(n.input);
+
+    // Missing output/DLQ topics: exit 2 naming them, before consuming anything.
+    const t2 = { output: `${n.output}-2`, dlq: `${n.dlq}-2`, group: `${n.group}-2` };
+    const common = ['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', t2.output,
+      '--dlq-topic', t2.dlq, '--group', t2.group, '--log-level', 'error'];
+    const missing = io();
+    expect(await main(common, missing.io)).toBe(2);
+    expect(missing.err()).toContain(`topics missing on the cluster: ${t2.output} (outputTopic), ${t2.dlq} (deadLetterTopic)`);
+    expect(await committedLag(brokers, t2.group, n.input)).toBe(600);
+    // --create-topics creates them (partitions of the input topic) and the worker runs, with the other flags.
+    const created = io();
+    const running2 = main([...common, '--create-topics', '--client-id', 'cli-2', '--oov', 'recommend-popular', '--max-sessions', '100', '--compression', 'zstd', '--json'], created.io);
+    const caughtUp2 = await waitFor(async () => (await committedLag(brokers, t2.group, n.input).catch(() => -1)) === 0, 300_000, 500);
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(await running2, created.err()).toBe(0);
+    expect(caughtUp2).toBe(true);
+    const outputs2 = await readTopic(brokers, t2.output);
+    expect(outputs2).toHaveLength(600);
+    expect(new Set(outputs2.map((o) => o.partition)).size).toBe(3);
   });
 });

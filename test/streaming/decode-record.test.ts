@@ -66,6 +66,19 @@ describe.each([new MsgpackCodec(), new JsonCodec()])('decodeRecord fuzz ($name)'
     expect((seen.get('DECODE_FAILED') ?? 0) + (seen.get('INVALID_EVENT') ?? 0)).toBeGreaterThan(0);
   });
 
+  it('bounds timestamps against the wall clock: 1e20, beyond maxFutureMs, before maxPastMs are INVALID_EVENT', () => {
+    const at = (timestamp: number, o: Partial<typeof opts & { maxPastMs: number }> = {}) => {
+      const r = decodeRecord(codec, encodeClickEvent(codec, { sessionId: 's', itemId: 1, timestamp }), null, meta, { ...opts, ...o }, NOW);
+      return r.ok ? 'ok' : `${r.deadLetter.reason}: ${r.deadLetter.message}`;
+    };
+    expect(at(1e20)).toMatch(/^INVALID_EVENT: timestamp 100000000000000000000 is more than 86400000 ms ahead of the wall clock/);
+    expect(at(NOW + 23 * 3_600_000)).toBe('ok');
+    expect(at(NOW + 25 * 3_600_000)).toMatch(/^INVALID_EVENT/);
+    expect(at(NOW - 2 * 3_600_000, { maxPastMs: 3_600_000 })).toMatch(/^INVALID_EVENT: .* behind the wall clock/);
+    expect(at(NOW - 2 * 3_600_000)).toBe('ok');
+    expect(at(12)).toMatch(/^INVALID_EVENT: timestamp 12 is before the accepted minimum/);
+  });
+
   it('rejects oversized records before decoding them', () => {
     const r = decodeRecord(codec, Buffer.alloc(5000, 0x20), null, meta, opts, NOW);
     expect(r.ok ? 'ok' : r.deadLetter.reason).toBe('MESSAGE_TOO_LARGE');

@@ -66,10 +66,28 @@ describe('Sessionizer', () => {
     expect(s.expire()).toHaveLength(0); // watermark 28 min < a's deadline 30 min
     // A late event for a (inside grace) still joins it.
     expect(s.ingest(ev('a', 1 * MIN), 3).isNew).toBe(false);
+    // Event time jumped past maxWatermarkJumpMs (5 min): b@33 and b@40 are held; b@41 confirms up to b@40.
     s.ingest(ev('b', 40 * MIN), 4);
+    s.ingest(ev('b', 41 * MIN), 5);
     expect(s.expire().map((x) => x.key)).toEqual(['a']);
     expect(closed).toEqual(['a:idle']);
     expect(s.get('a')).toBeUndefined();
+  });
+
+  it('one outlier moves the watermark by at most maxWatermarkJumpMs; a confirmed jump moves it', () => {
+    const s = new Sessionizer({ idleTimeoutMs: 30 * MIN, allowedLatenessMs: MIN });
+    s.ingest(ev('a', 0), 1);
+    s.ingest(ev('x', 1e20), 2);
+    expect(s.watermark).toBe(-MIN);
+    s.ingest(ev('b', 23 * 60 * MIN), 3);
+    // Held b@23h and the outlier: the watermark moves to the earlier of the two (a real jump), not to 1e20.
+    expect(s.watermark).toBe(23 * 60 * MIN - MIN);
+    s.ingest(ev('c', 23 * 60 * MIN + 0.5 * MIN), 4);
+    expect(s.watermark).toBe(23 * 60 * MIN - 0.5 * MIN);
+    expect(s.stats().watermarkOutliers).toBe(2);
+    // A lone outlier within the bound moves it by at most the bound.
+    s.ingest(ev('d', 23 * 60 * MIN + 1.5 * MIN), 5);
+    expect(s.watermark).toBe(23 * 60 * MIN + 0.5 * MIN);
   });
 
   it('evicts the least recently used session beyond the cap and counts it', () => {

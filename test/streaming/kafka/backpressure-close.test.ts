@@ -8,18 +8,18 @@ import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { committedLag, EventProducer } from '../../../streaming/kafka/topics.js';
 import { makeEvents } from '../fixtures/events.js';
 import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
-import { inputOffsets, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+import { inputOffsets, KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
 
 function makeWorker(n: ReturnType<typeof names>, delayMs: number, extra: Partial<KafkaStreamWorkerOptions> = {}): KafkaStreamWorker {
   const w = new KafkaStreamWorker(new HistoryScorer(100, delayMs), testVocabulary(100), {
     brokers: kafkaBrokers(), inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-    delivery: 'exactly-once', transactionalId: `${n.group}-w`, codec: new MsgpackCodec(), sessionTimeoutMs: 6_000, ...extra,
+    delivery: 'exactly-once', appId: `${n.group}-w`, codec: new MsgpackCodec(), sessionTimeoutMs: 6_000, ...extra,
   });
   onTestFinished(() => w.close());
   return w;
 }
 
-describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', () => {
+describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('a slow model keeps in-flight records bounded by one fetch and is never evicted from the group', async () => {
     const brokers = kafkaBrokers();
     const n = names('slow');
@@ -29,7 +29,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', () => {
     // last longer than the 6 s session timeout, so only the in-batch heartbeats keep the member alive.
     const worker = makeWorker(n, 150, { stepSize: 25, maxFetchBytes: 32 * 1024 });
     await worker.start();
-    expect(await waitFor(() => worker.stats().records >= 1_100, 90_000, 200)).toBe(true);
+    expect(await waitFor(() => worker.stats().records >= 1_100, 300_000, 200)).toBe(true);
     const s = worker.stats();
     console.log(`[backpressure] records=${s.records} maxInFlight=${s.maxInFlight} rebalances=${s.rebalances} failedBatches=${s.failedBatches}`);
     // Bounded by one fetch: a v2 record of this size takes ≥ 16 bytes, so 32 KiB hold at most 2,048.
@@ -46,13 +46,13 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', () => {
     const worker = makeWorker(n, 0);
     await worker.start();
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(500, 50, 100, 1));
-    expect(await waitFor(() => worker.stats().records >= 500, 30_000)).toBe(true);
+    expect(await waitFor(() => worker.stats().records >= 500, 300_000)).toBe(true);
     worker.pause();
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(500, 50, 100, 2, 't'));
     await new Promise((r) => setTimeout(r, 2_000));
     expect(worker.stats().records).toBe(500);
     worker.resume();
-    expect(await waitFor(() => worker.stats().records >= 1_000, 30_000)).toBe(true);
+    expect(await waitFor(() => worker.stats().records >= 1_000, 300_000)).toBe(true);
     expect(worker.stats().rebalances).toBe(1);
   });
 
@@ -69,7 +69,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', () => {
     await first.start();
     // Keep producing while the worker runs, then close mid-stream.
     const feeding = (async () => { for (let i = 2_000; i < events.length; i += 500) await producer.send(events.slice(i, i + 500)); })();
-    expect(await waitFor(() => first.stats().records >= 1_500, 60_000, 20)).toBe(true);
+    expect(await waitFor(() => first.stats().records >= 1_500, 300_000, 20)).toBe(true);
     const closing = first.close();
     expect(first.close()).toBe(closing);
     await closing;
@@ -79,7 +79,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', () => {
 
     const second = makeWorker(n, 0);
     await second.start();
-    expect(await waitFor(async () => (await committedLag(brokers, n.group, n.input)) === 0, 90_000, 500)).toBe(true);
+    expect(await waitFor(async () => (await committedLag(brokers, n.group, n.input)) === 0, 300_000, 500)).toBe(true);
     await second.close();
     const v = verify(await readTopic(brokers, n.output, { isolation: 'read_committed' }), await inputOffsets(brokers, n.input));
     console.log(`[close] firstWorker=${closedAt} secondWorker=${second.stats().records} rebuilt=${second.stats().rebuilt} inputs=${v.inputs} outputs=${v.outputs} lost=${v.lost} duplicated=${v.duplicated}`);

@@ -6,9 +6,9 @@ import { KafkaStreamWorker } from '../../../streaming/kafka/stream-worker.js';
 import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { makeEvents } from '../fixtures/events.js';
 import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
-import { inputOffsets, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+import { inputOffsets, KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
 
-describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', () => {
+describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('writes exactly one recommendation per input event (10^4 events, 3 partitions)', async () => {
     const brokers = kafkaBrokers();
     const n = names('eos');
@@ -19,11 +19,11 @@ describe.skipIf(kafkaSkipped())('Kafka worker, exactly-once', () => {
     const registry = new Registry();
     const worker = new KafkaStreamWorker(new HistoryScorer(200), testVocabulary(200), {
       brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-      delivery: 'exactly-once', transactionalId: `${n.group}-a`, codec, registry, pipeline: { k: 5 },
+      delivery: 'exactly-once', appId: `${n.group}-a`, codec, registry, pipeline: { k: 5 },
     });
     onTestFinished(() => worker.close());
     await worker.start();
-    const done = await waitFor(() => worker.stats().records >= events.length, 90_000);
+    const done = await waitFor(() => worker.stats().records >= events.length, 300_000);
     expect(done, `processed ${worker.stats().records}/${events.length}`).toBe(true);
     await worker.close();
 

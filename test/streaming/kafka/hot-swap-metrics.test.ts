@@ -11,9 +11,9 @@ import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { committedLag } from '../../../streaming/kafka/topics.js';
 import { makeEvents } from '../fixtures/events.js';
 import { HistoryScorer, testVocabulary } from '../fixtures/scorers.js';
-import { kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+import { KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
 
-describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics', () => {
+describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics', { timeout: KAFKA_TEST_TIMEOUT_MS }, () => {
   it('swaps the model mid-stream without stopping; later recommendations carry the new version', async () => {
     const brokers = kafkaBrokers();
     const n = names('swap');
@@ -29,11 +29,11 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     const metrics = await startMetricsServer(registry, { port: 0 });
     onTestFinished(() => metrics.close());
     await produceEvents(brokers, n.input, codec, makeEvents(1_000, 50, 100, 1));
-    expect(await waitFor(() => worker.stats().records >= 1_000, 30_000)).toBe(true);
+    expect(await waitFor(() => worker.stats().records >= 1_000, 300_000)).toBe(true);
     const old = await worker.swapModel(new HistoryScorer(100), testVocabulary(100), 'v2');
     expect(old.name).toBe('history-test');
     await produceEvents(brokers, n.input, codec, makeEvents(1_000, 50, 100, 2, 't'));
-    expect(await waitFor(() => worker.stats().records >= 2_000, 30_000)).toBe(true);
+    expect(await waitFor(() => worker.stats().records >= 2_000, 300_000)).toBe(true);
     const body = await (await fetch(metrics.url)).text();
     expect(body).toContain('nextclick_recommendations_total 2000');
     expect(body).toContain('nextclick_event_to_recommendation_seconds_count 2000');
@@ -57,7 +57,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     const make = (id: string) => {
       const w = new KafkaStreamWorker(new HistoryScorer(100, 1), testVocabulary(100), {
         brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, codec, delivery: 'exactly-once',
-        transactionalId: `${n.group}-${id}`, stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
+        appId: n.group, clientId: `worker-${id}`, stepSize: 100, maxFetchBytes: 16 * 1024, sessionTimeoutMs: 6_000,
         // Larger than a partition here, so a moved session is rebuilt from its first event.
         rebuildRecords: 10_000, pipeline: { k: 5 },
       });
@@ -69,14 +69,14 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     let revoked = 0;
     a.on('rebalance', (r) => { dropped += r.droppedSessions; revoked += r.revoked.length; });
     await a.start();
-    expect(await waitFor(() => a.stats().records >= 1_000, 30_000, 20)).toBe(true);
+    expect(await waitFor(() => a.stats().records >= 1_000, 300_000, 20)).toBe(true);
     const b = make('b');
     await b.start();
-    expect(await waitFor(() => a.stats().rebalances >= 2 && b.stats().rebalances >= 1, 30_000, 50)).toBe(true);
+    expect(await waitFor(() => a.stats().rebalances >= 2 && b.stats().rebalances >= 1, 300_000, 50)).toBe(true);
     await produceEvents(brokers, n.input, codec, events.slice(3_000));
-    expect(await waitFor(() => b.stats().records > 0, 30_000, 50)).toBe(true);
+    expect(await waitFor(() => b.stats().records > 0, 300_000, 50)).toBe(true);
     await a.close();
-    expect(await waitFor(async () => (await committedLag(brokers, n.group, n.input)) === 0, 90_000, 500)).toBe(true);
+    expect(await waitFor(async () => (await committedLag(brokers, n.group, n.input)) === 0, 300_000, 500)).toBe(true);
     await b.close();
     const outputs = await readTopic(brokers, n.output, { isolation: 'read_committed' });
     const inputs = await readTopic(brokers, n.input, { isolation: 'read_uncommitted' });

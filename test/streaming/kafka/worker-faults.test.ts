@@ -6,7 +6,7 @@ import { MsgpackCodec } from '../../../src/events/msgpack-codec.js';
 import { readTopic } from '../../../streaming/kafka/topic-reader.js';
 import { committedLag } from '../../../streaming/kafka/topics.js';
 import { makeEvents } from '../fixtures/events.js';
-import { ChildWorker, inputOffsets, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
+import { ChildWorker, inputOffsets, KAFKA_TEST_TIMEOUT_MS, kafkaBrokers, kafkaSkipped, names, produceEvents, setupTopics, verify, waitFor } from '../helpers.js';
 
 const ITEMS = 200;
 
@@ -14,15 +14,15 @@ function config(n: ReturnType<typeof names>, delivery: 'exactly-once' | 'at-leas
   // Small fetches and steps plus a slow model: many batches, so kills land mid-stream.
   return {
     brokers: kafkaBrokers(), inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group,
-    delivery, transactionalId: `${n.group}-worker`, items: ITEMS, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
+    delivery, appId: `${n.group}-worker`, items: ITEMS, stepSize: 100, maxFetchBytes: 16 * 1024, delayMs: 2,
   };
 }
 
 async function drain(n: ReturnType<typeof names>, cfg: ReturnType<typeof config>, env: Record<string, string> = {}): Promise<void> {
   const w = new ChildWorker(cfg, env);
   await w.ready();
-  const done = await waitFor(async () => (await committedLag(kafkaBrokers(), n.group, n.input)) === 0, 120_000, 500);
-  expect(done, 'worker did not catch up within 120 s').toBe(true);
+  const done = await waitFor(async () => (await committedLag(kafkaBrokers(), n.group, n.input)) === 0 || !w.alive, 300_000, 500);
+  expect(done && w.alive, `worker did not catch up within 300 s: ${w.stderr.slice(-1000)}`).toBe(true);
   expect((await w.kill('SIGTERM')).code).toBe(0);
 }
 
@@ -38,7 +38,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker in a child process, faults', () =>
     for (const signal of ['SIGKILL', 'SIGKILL', 'IN-TRANSACTION', 'SIGTERM', 'SIGTERM', 'SIGTERM'] as const) {
       if (signal === 'IN-TRANSACTION') {
         const w = new ChildWorker(cfg, { FAULT: 'kill-in-transaction', FAULT_AT: '3' });
-        const exit = await w.exited;
+        const exit = await w.exit(300_000);
         expect(exit.signal, w.stderr.slice(-1000)).toBe('SIGKILL');
         expect(w.stdout).toContain('IN-TRANSACTION');
         kills.push(`SIGKILL-in-transaction@${w.batches}batches`);
@@ -47,7 +47,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker in a child process, faults', () =>
       const w = new ChildWorker(cfg);
       await w.ready();
       const before = w.batches;
-      expect(await waitFor(() => w.batches >= before + 3 || !w.alive, 60_000, 20), 'no progress before kill').toBe(true);
+      expect(await w.until(() => w.batches >= before + 3, 180_000), `no progress before kill: ${w.stderr.slice(-1000)}`).toBe(true);
       // Land the signal at varying points of the next batch (decode, model, open transaction, commit).
       await new Promise((r) => setTimeout(r, [0, 15, 40][kills.length % 3]));
       const exit = await w.kill(signal);
@@ -66,7 +66,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker in a child process, faults', () =>
     const raw = await readTopic(brokers, n.output, { isolation: 'read_uncommitted' });
     console.log(`[eos faults] read_uncommitted records=${raw.length} (aborted transactions included)`);
     expect(raw.length).toBeGreaterThan(12_000);
-  });
+  }, 2 * KAFKA_TEST_TIMEOUT_MS); // seven worker starts and a 12,000-event drain: ~40 s idle, minutes at load 20
 
   it.each(['kill-after-produce', 'kill-before-produce'] as const)('at-least-once, %s: no gap, re-emits counted', async (fault) => {
     const brokers = kafkaBrokers();
@@ -76,7 +76,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker in a child process, faults', () =>
     const cfg = config(n, 'at-least-once');
     const w = new ChildWorker(cfg, { FAULT: fault, FAULT_AT: '3' });
     await w.ready();
-    const exit = await w.exited;
+    const exit = await w.exit(300_000);
     expect(exit.signal).toBe('SIGKILL');
     expect(w.stdout.includes('PRODUCED')).toBe(fault === 'kill-after-produce');
     await drain(n, cfg);
@@ -85,5 +85,5 @@ describe.skipIf(kafkaSkipped())('Kafka worker in a child process, faults', () =>
     expect(v.lost).toBe(0);
     if (fault === 'kill-after-produce') expect(v.duplicated).toBeGreaterThan(0);
     else expect(v.duplicated).toBe(0);
-  });
+  }, KAFKA_TEST_TIMEOUT_MS);
 });

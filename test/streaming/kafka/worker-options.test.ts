@@ -4,10 +4,10 @@ import { resolveWorkerOptions, workerDefaults, type KafkaStreamWorkerOptions } f
 const base: KafkaStreamWorkerOptions = { brokers: ['127.0.0.1:9092'], inputTopic: 'clicks', outputTopic: 'recs', groupId: 'g' };
 
 describe('resolveWorkerOptions', () => {
-  it('fills the defaults and derives the dead-letter topic and transactional id', () => {
+  it('fills the defaults and derives the dead-letter topic and app id', () => {
     const r = resolveWorkerOptions(base);
     expect(r.deadLetterTopic).toBe('clicks.dlq');
-    expect(r.transactionalId).toBe('g-nextclick-worker');
+    expect(r.appId).toBe('g');
     expect(r.delivery).toBe('at-least-once');
     expect(r.closeTimeoutMs).toBe(workerDefaults.closeTimeoutMs);
     expect(r.commitVisibleTimeoutMs).toBe(10_000);
@@ -22,6 +22,8 @@ describe('resolveWorkerOptions', () => {
     [{ commitVisibleTimeoutMs: 0 }, 'commitVisibleTimeoutMs'],
     [{ closeTimeoutMs: 1.5 }, 'closeTimeoutMs'],
     [{ heartbeatIntervalMs: 20_000 }, 'heartbeatIntervalMs'],
+    [{ compression: 'brotli' }, 'compression'],
+    [{ maxPastMs: -1 }, 'maxPastMs'],
   ])('rejects %o with an InvalidOptionError naming %s', (change, option) => {
     expect(() => resolveWorkerOptions({ ...base, ...change } as KafkaStreamWorkerOptions)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option }));
   });
