@@ -1,7 +1,7 @@
 import { tf } from '../nn/gradients.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { scoreColumns } from '../nn/matmul.js';
-import { bprMax, mergedSoftmaxCrossEntropy, sampledMasks } from '../nn/ranking-losses.js';
+import { bprMax, mergedSoftmaxCrossEntropy, oneHotRows, sampledMasks } from '../nn/ranking-losses.js';
 import { assertSyncReads, backendReadsSync, transposeJs } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
@@ -237,7 +237,7 @@ export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, 
   const ones = tf.ones([R, 1]);
   const dropout = { input: tf.tensor2d(s.inputMask, x.shape), layers: previous.map((h, i) => tf.tensor2d(s.layerMasks[i]!, h.shape)) };
   const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
-  const targets = s.targetColumn ? tf.oneHot(tf.tensor1d(s.targetColumn, 'int32'), Mc) : undefined;
+  const targets = s.targetColumn ? oneHotRows(s.targetColumn, Mc) : undefined;
   let states: tf.Tensor2D[] = [];
   const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
     const layers: GruCellWeights[] = previous.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));

@@ -91,7 +91,7 @@ export function sampledMasks(columnItems: Int32Array, rows: number): { negatives
   for (let i = 0; i < rows; i++) for (const j of columnsOf.get(columnItems[i]!)!) at.push(i, j);
   return tf.tidy(() => {
     const same = tf.scatterND(tf.tensor2d(at, [at.length / 2, 2], 'int32'), tf.ones([at.length / 2]), [rows, cols]);
-    return { negatives: tf.sub(1, same) as tf.Tensor2D, targets: tf.oneHot(tf.range(0, rows, 1, 'int32'), cols) as tf.Tensor2D };
+    return { negatives: tf.sub(1, same) as tf.Tensor2D, targets: oneHotRows(Int32Array.from({ length: rows }, (_, i) => i), cols) };
   });
 }
 
@@ -109,5 +109,17 @@ export function mergedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tenso
     const logK = tf.reshape(targetLogCount, [-1]);
     const lossRows = tf.add(tf.sub(tf.log(tf.sub(1, tf.mul(pMerged, tf.sub(1, tf.exp(tf.neg(logK)))))), tf.log(tf.add(pMerged, 1e-30))), logK);
     return tf.mean(lossRows) as tf.Scalar;
+  });
+}
+
+/**
+ * One-hot rows `[columns.length, cols]`, 1 at `columns[i]` in row i (tf.oneHot refuses a depth of 1, which a
+ * step with one row and no shared negatives has).
+ */
+export function oneHotRows(columns: Int32Array, cols: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const at = new Int32Array(columns.length * 2);
+    columns.forEach((c, i) => { at[2 * i] = i; at[2 * i + 1] = c; });
+    return tf.scatterND(tf.tensor2d(at, [columns.length, 2], 'int32'), tf.ones([columns.length]), [columns.length, cols]) as tf.Tensor2D;
   });
 }

@@ -49,6 +49,16 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(['bpr-max', 'cross-entropy'] as const)('trains a one-row step without shared negatives (%s)', async (loss) => {
+    await selectBackend({ backend, force: true, strict: true });
+    const config = resolveGru4RecConfig({ layers: [4], loss, batchSize: 1, nSample: 0, seed: 1 });
+    const params = new Gru4RecParams(config, 10);
+    params.initialize(new Rng(2));
+    const stepper = new Gru4RecStepper(params, config, new PopularitySampler(new Float64Array(10).fill(1), 0.5), new Rng(3));
+    const batch = { size: 1, inputs: Int32Array.of(2), targets: Int32Array.of(5), slots: Int32Array.of(0), reset: Uint8Array.of(1) };
+    expect(Number.isFinite(stepper.step(batch))).toBe(true);
+  });
+
   it('advances a batch of sessions with one read, whatever the number of layers, and leaks nothing', async () => {
     await selectBackend({ backend, force: true, strict: true });
     const config = resolveGru4RecConfig({ layers: [8, 6, 5], seed: 1 });
