@@ -6,6 +6,7 @@ import { resolveTransformerConfig, type TransformerConfig } from '../../../model
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
+import { countReadBacks } from '../../helpers/read-backs.js';
 import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, gatherWindowRows } from '../../../models/transformer/forward.js';
 
 const ITEMS = 50;
@@ -90,6 +91,18 @@ describe('TransformerScorer', () => {
     }
     scorer.dispose();
     expect(max).toBeLessThan(1e-4);
+  });
+
+  it('reads back once per observe pass (KV-cache step or window recompute) and once per score', async () => {
+    const scorer = new TransformerScorer(params());
+    const sessions = Array.from({ length: 5 }, (_, i) => newSessionState(String(i), 0, 0));
+    const push = (k: number) => sessions.forEach((s, i) => s.items.push((k * 5 + i) % ITEMS));
+    push(0);
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // recompute (no state yet)
+    push(1);
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // cache step
+    expect((await countReadBacks(() => scorer.score(sessions))).reads).toBe(1);
+    scorer.dispose();
   });
 
   it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {
