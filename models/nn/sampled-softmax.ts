@@ -3,18 +3,20 @@ import { matMul } from './dense.js';
 import { gatherRows } from '../../src/backend/gather.js';
 
 /**
- * `log Σ_j exp(x_ij)` per row of `x` `[rows, cols]` → `[rows, 1]`. Its gradient is `dy · softmax(x)`, one
- * `[rows, cols]` product instead of the several that TF.js's max-shifted composite (and Max's gradient) makes.
+ * `log Σ_j exp(x_ij)` per row of `x` `[rows, cols]` → `[rows, 1]`. Its gradient is `dy · softmax(x)`, from the
+ * forward's exponentials: one `[rows, cols]` exp in all, where TF.js's composite (and Max's gradient) makes several.
  */
 export const logSumExpRows = tf.customGrad(((...args: unknown[]) => {
   const x = args[0] as tf.Tensor2D, save = args[1] as tf.GradSaveFunc;
-  const lse = tf.logSumExp(x, 1, true);
-  save([x, lse]);
+  const max = tf.max(x, 1, true);
+  const e = tf.exp(tf.sub(x, max));
+  const sum = tf.sum(e, 1, true);
+  save([e, sum]);
   return {
-    value: lse,
+    value: tf.add(max, tf.log(sum)),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = Array.isArray(dy) ? dy[0]! : dy;
-      return [tf.mul(g, tf.exp(tf.sub(saved[0]!, saved[1]!)))];
+      return [tf.mul(saved[0]!, tf.div(g, saved[1]!))];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
