@@ -101,12 +101,12 @@ export function resolveBstRankerConfig(partial: Partial<BstRankerConfig> = {}): 
 
 /**
  * The transformer-block part as a next-item transformer config: the window holds `maxLength` items plus the
- * candidate, so the block code (forward, backward, key/value reuse) is shared with models/transformer.
+ * candidate, so the block code (forward.ts, key/value reuse) is shared with models/transformer.
  */
 export function blockConfig(c: BstRankerConfig): TransformerConfig {
   return resolveTransformerConfig({
     hiddenSize: c.hiddenSize, heads: c.heads, blocks: c.blocks, feedForwardSize: c.feedForwardSize, maxLength: c.maxLength + 1,
-    timeBuckets: c.timeBuckets, tiedEmbedding: true, dropoutEmbedding: c.dropout, dropoutHidden: c.dropout, nSample: 0, validationFraction: 0, seed: c.seed,
+    timeBuckets: c.timeBuckets, readout: 'last', dropoutEmbedding: c.dropout, dropoutHidden: c.dropout, nSample: 0, validationFraction: 0, seed: c.seed,
   });
 }
 

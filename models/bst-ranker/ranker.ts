@@ -1,10 +1,12 @@
-import { tf } from '../../src/backend/tf.js';
+import { tf } from '../nn/gradients.js';
+import { gatherRows } from '../../src/backend/gather.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
-import { affineReading, layerNormForward } from '../transformer/backprop.js';
-import { assertSyncReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { MASKED, multiHeadAttention } from '../nn/attention.js';
+import { dense } from '../nn/dense.js';
+import { assertSyncReads, readAsync, readSync } from '../training/matmul.js';
 import { timeBucket } from '../transformer/config.js';
-import { embedWindows, readSequence, uploadDense } from '../transformer/forward.js';
+import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions } from '../transformer/forward.js';
 import type { BstRankerParams } from './params.js';
 
 /** The window of a session the ranker reads: its last `maxLength` items and their gaps to the newest event. */
@@ -19,58 +21,55 @@ export function rankerWindow(s: SessionState, maxLength: number): { items: numbe
   return { items, gaps };
 }
 
-/** Builds the MLP input row: [candidate output ‖ last-item output ‖ their element-wise product]. */
-export function mlpInput(out: Float32Array, row: number, cand: Float32Array, candOff: number, last: Float32Array, lastOff: number, d: number, feature?: number): void {
-  const width = 3 * d + (feature === undefined ? 0 : 1);
-  const o = row * width;
-  if (feature !== undefined) out[o + 3 * d] = feature;
-  for (let i = 0; i < d; i++) {
-    const c = cand[candOff + i]!, l = last[lastOff + i]!;
-    out[o + i] = c;
-    out[o + d + i] = l;
-    out[o + 2 * d + i] = c * l;
-  }
+/** The MLP's and the score feature's weights as tensors (names as in {@link BstRankerParams.named}). */
+export type MlpTensors = ReadonlyMap<string, tf.Tensor>;
+
+/** Uploads the MLP layers and the score weight. Caller disposes. */
+export function uploadMlp(p: BstRankerParams): Map<string, tf.Tensor> {
+  return new Map(p.named().filter((w) => w.name.startsWith('mlp_') || w.name === 'score_weight').map((w) => [w.name, tf.tensor(w.values, w.shape, 'float32')]));
 }
 
-export interface MlpOutput { logits: Float32Array; acts: Float32Array[]; pre: Float32Array[] }
-
-/** MLP on `[rows, 3d]` → logits `[rows]` (LeakyReLU between layers). Backends with sync reads only. */
-export function mlpForward(p: BstRankerParams, z0: Float32Array, rows: number): MlpOutput {
-  return runReadsSync(mlpForwardReading(p, z0, rows));
+/**
+ * Click logits `[rows]`: the MLP (LeakyReLU between layers) over `[candidate output ‖ last-item output ‖ their
+ * element-wise product (‖ score feature)]`, plus `score_weight · feature` when the config uses the first
+ * stage's score. Training and inference both run this.
+ */
+export function clickLogits(p: BstRankerParams, w: MlpTensors, candidate: tf.Tensor2D, last: tf.Tensor2D, feature?: tf.Tensor1D): tf.Tensor1D {
+  const parts: tf.Tensor2D[] = [candidate, last, tf.mul(candidate, last)];
+  if (feature) parts.push(tf.reshape(feature, [-1, 1]) as tf.Tensor2D);
+  let z = tf.concat(parts, 1);
+  p.mlp.forEach((_, i) => {
+    z = dense(z, w.get(`mlp_${i}/kernel`)!, w.get(`mlp_${i}/bias`)!);
+    if (i < p.mlp.length - 1) z = tf.leakyRelu(z, p.config.leakySlope);
+  });
+  let logits = tf.reshape(z, [-1]) as tf.Tensor1D;
+  if (feature) logits = tf.add(logits, tf.mul(w.get('score_weight')!, feature));
+  return logits;
 }
 
-/** {@link mlpForward} as a computation (models/training/matmul.ts ReadingComputation). */
-export function* mlpForwardReading(p: BstRankerParams, z0: Float32Array, rows: number): ReadingComputation<MlpOutput> {
-  const acts: Float32Array[] = [z0];
-  const pre: Float32Array[] = [];
-  let z = z0;
-  for (let i = 0; i < p.mlp.length; i++) {
-    const l = p.mlp[i]!;
-    const y = yield* affineReading(z, rows, l.inSize, l.w, l.outSize, l.b);
-    pre.push(y);
-    if (i < p.mlp.length - 1) {
-      const a = Float32Array.from(y, (v) => (v > 0 ? v : v * p.config.leakySlope));
-      acts.push(a);
-      z = a;
-    } else {
-      z = y;
-    }
-  }
-  return { logits: z, acts, pre };
+/** Time-gap buckets `[B·T]` of right-padded windows from gaps to the newest event (undefined: bucket 0). */
+export function windowBuckets(gaps: readonly (readonly (number | undefined)[])[], T: number, buckets: number): Int32Array | undefined {
+  if (buckets <= 0) return undefined;
+  const out = new Int32Array(gaps.length * T);
+  gaps.forEach((g, b) => g.forEach((x, t) => { out[b * T + t] = timeBucket(x, buckets); }));
+  return out;
 }
 
 /**
  * BST ranking stage inference: the session's recent items plus one candidate go through the transformer
  * block (the candidate last, attending to all items), then the MLP gives a click logit. The items' part is
  * computed once per session and reused for all its candidates (causal attention: the items' outputs do not
- * depend on the candidate), so ranking M candidates costs one window plus M single positions.
+ * depend on the candidate): each candidate is one query over the window's keys plus its own, in the same
+ * layers as training. One read-back per call.
  */
 export class BstRanker {
   private readonly dense: Map<string, tf.Tensor>;
+  private readonly mlp: Map<string, tf.Tensor>;
   private disposed = false;
 
   constructor(readonly params: BstRankerParams) {
     this.dense = uploadDense(params.block);
+    this.mlp = uploadMlp(params);
   }
 
   /**
@@ -80,100 +79,57 @@ export class BstRanker {
    */
   logits(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Float32Array {
     assertSyncReads('BstRanker.logits', 'logitsAsync');
-    return runReadsSync(this.computeLogits(sessions, candidates, M, candidateScores));
+    return sessions.length === 0 ? new Float32Array(0) : readSync(this.logitsRead(sessions, candidates, M, candidateScores));
   }
 
-  /** {@link logits} reading tensors with `await data()` where the backend needs it (webgpu); every backend. */
-  logitsAsync(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Promise<Float32Array> {
-    return runReadsAsync(this.computeLogits(sessions, candidates, M, candidateScores));
+  /** {@link logits} reading with `await data()`: every backend. */
+  async logitsAsync(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): Promise<Float32Array> {
+    return sessions.length === 0 ? new Float32Array(0) : readAsync(this.logitsRead(sessions, candidates, M, candidateScores));
   }
 
-  private *computeLogits(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): ReadingComputation<Float32Array> {
+  private logitsRead(sessions: readonly SessionState[], candidates: Int32Array, M: number, candidateScores?: Float32Array): () => tf.Tensor {
     if (this.disposed) throw new Error('BstRanker is disposed');
     const useScore = this.params.config.useCandidateScore;
     if (useScore && !candidateScores) throw new InvalidOptionError('candidateScores', 'this ranker was trained with the first stage\'s scores as a feature; pass them (TwoStageScorer does)');
-    const bp = this.params.block, c = bp.config, d = c.hiddenSize, H = c.heads, dh = d / H;
-    const L = this.params.config.maxLength;
-    const B = sessions.length;
-    if (B === 0) return new Float32Array(0);
-    const wins = sessions.map((s) => rankerWindow(s, L));
-    const T = wins.reduce((m, w) => Math.max(m, w.items.length), 1);
-    const x = embedWindows(bp, wins.map((w) => w.items), T, wins.map((w) => w.gaps));
-    const { hidden, keys, values } = yield* readSequence(this.dense, c, x, B, T);
-    // Candidate rows: item + position n + the "now" time bucket.
-    const R = B * M;
-    const pos = bp.get('position_table');
-    const time = c.timeBuckets > 0 ? bp.get('time_table') : undefined;
-    const tb0 = timeBucket(undefined, c.timeBuckets) * d;
-    let h: Float32Array = new Float32Array(R * d);
-    for (let b = 0; b < B; b++) {
-      const n = wins[b]!.items.length;
-      for (let m = 0; m < M; m++) {
-        const o = (b * M + m) * d, e = candidates[b * M + m]! * d;
-        for (let i = 0; i < d; i++) h[o + i] = bp.itemTable[e + i]! + pos[n * d + i]! + (time ? time[tb0 + i]! : 0);
-      }
-    }
-    const scale = 1 / Math.sqrt(dh);
-    const sc = new Float32Array(T + 1);
-    for (let blk = 0; blk < c.blocks; blk++) {
-      const w = (name: string) => bp.get(`block_${blk}/${name}`);
-      const a = layerNormForward(h, R, d, w('ln1_gamma'), w('ln1_beta')).y;
-      const q = yield* affineReading(a, R, d, w('wq'), d, w('bq'));
-      const k = yield* affineReading(a, R, d, w('wk'), d, w('bk'));
-      const v = yield* affineReading(a, R, d, w('wv'), d, w('bv'));
-      const att = new Float32Array(R * d);
-      const K = keys[blk]!, V = values[blk]!;
+    const bp = this.params.block, c = bp.config, d = c.hiddenSize;
+    const B = sessions.length, R = B * M;
+    const wins = sessions.map((s) => rankerWindow(s, this.params.config.maxLength));
+    const lengths = wins.map((w) => w.items.length);
+    const T = Math.max(...lengths);
+    const windowRows = gatherWindowRows(bp.itemTable, d, wins.map((w) => w.items), T);
+    const buckets = windowBuckets(wins.map((w) => w.gaps), T, c.timeBuckets);
+    // Candidate rows: item + position n + the "now" time bucket; each attends to its window's n keys and itself.
+    const candidateRows = gatherWindowRows(bp.itemTable, d, [candidates], R);
+    const candidatePositions = Int32Array.from({ length: R }, (_, r) => lengths[Math.floor(r / M)]!);
+    const candidateBuckets = c.timeBuckets > 0 ? new Int32Array(R).fill(timeBucket(undefined, c.timeBuckets)) : undefined;
+    const mask = new Float32Array(R * (T + 1));
+    for (let r = 0; r < R; r++) mask.fill(MASKED, r * (T + 1) + lengths[Math.floor(r / M)]!, r * (T + 1) + T);
+    const lastRows = Int32Array.from({ length: R }, (_, r) => Math.floor(r / M) * T + lengths[Math.floor(r / M)]! - 1);
+    let feature: Float32Array | undefined;
+    if (useScore && candidateScores) {
+      feature = new Float32Array(R);
       for (let b = 0; b < B; b++) {
-        const n = wins[b]!.items.length;
-        for (let m = 0; m < M; m++) {
-          const row = (b * M + m) * d;
-          for (let hh = 0; hh < H; hh++) {
-            const ho = hh * dh;
-            let max = -Infinity;
-            for (let j = 0; j <= n; j++) {
-              const kr = j < n ? K : k, ko = j < n ? (b * T + j) * d : row;
-              let s = 0;
-              for (let e = 0; e < dh; e++) s += q[row + ho + e]! * kr[ko + ho + e]!;
-              sc[j] = s * scale;
-              if (sc[j]! > max) max = sc[j]!;
-            }
-            let sum = 0;
-            for (let j = 0; j <= n; j++) { sc[j] = Math.exp(sc[j]! - max); sum += sc[j]!; }
-            for (let j = 0; j <= n; j++) {
-              const vr = j < n ? V : v, vo = j < n ? (b * T + j) * d : row;
-              const pj = sc[j]! / sum;
-              for (let e = 0; e < dh; e++) att[row + ho + e] = att[row + ho + e]! + pj * vr[vo + ho + e]!;
-            }
-          }
-        }
+        let best = -Infinity;
+        for (let m = 0; m < M; m++) best = Math.max(best, candidateScores[b * M + m]!);
+        for (let m = 0; m < M; m++) feature[b * M + m] = candidateScores[b * M + m]! - best;
       }
-      const u = yield* affineReading(att, R, d, w('wo'), d, w('bo'));
-      for (let i = 0; i < h.length; i++) h[i] = h[i]! + u[i]!;
-      const a2 = layerNormForward(h, R, d, w('ln2_gamma'), w('ln2_beta')).y;
-      const z = yield* affineReading(a2, R, d, w('w1'), c.feedForwardSize, w('b1'));
-      for (let i = 0; i < z.length; i++) if (z[i]! < 0) z[i] = 0;
-      const f = yield* affineReading(z, R, c.feedForwardSize, w('w2'), d, w('b2'));
-      for (let i = 0; i < h.length; i++) h[i] = h[i]! + f[i]!;
     }
-    h = layerNormForward(h, R, d, bp.get('final_ln_gamma'), bp.get('final_ln_beta')).y;
-    const z0 = new Float32Array(R * (3 * d + (useScore ? 1 : 0)));
-    for (let b = 0; b < B; b++) {
-      const last = (b * T + wins[b]!.items.length - 1) * d;
-      let best = -Infinity;
-      if (useScore) for (let m = 0; m < M; m++) best = Math.max(best, candidateScores![b * M + m]!);
-      for (let m = 0; m < M; m++) mlpInput(z0, b * M + m, h, (b * M + m) * d, hidden, last, d, useScore ? candidateScores![b * M + m]! - best : undefined);
-    }
-    const logits = (yield* mlpForwardReading(this.params, z0, R)).logits;
-    if (useScore) {
-      const w = this.params.scoreWeight[0]!, width = 3 * d + 1;
-      for (let r2 = 0; r2 < R; r2++) logits[r2] = logits[r2]! + w * z0[r2 * width + 3 * d]!;
-    }
-    return logits;
+    return () => {
+      const w = this.dense;
+      const win = encode(w, c, embed(w, tf.tensor2d(windowRows, [B * T, d]), windowPositions(lengths, T), buckets), windowAttention(c, B, T));
+      const maskT = tf.tensor3d(mask, [R, 1, T + 1]);
+      // Each candidate's keys: its session's window keys `[T, d]`, then its own.
+      const withWindow = (window: tf.Tensor2D, own: tf.Tensor2D) => tf.reshape(tf.concat([tf.reshape(tf.tile(tf.reshape(window, [B, 1, T, d]), [1, M, 1, 1]), [R, T, d]), tf.reshape(own, [R, 1, d])], 1), [R * (T + 1), d]) as tf.Tensor2D;
+      const cand = encode(w, c, embed(w, tf.tensor2d(candidateRows, [R, d]), candidatePositions, candidateBuckets), (block, q, k, v) =>
+        multiHeadAttention(q, withWindow(win.keys[block]!, k), withWindow(win.values[block]!, v), { B: R, Tq: 1, Tk: T + 1, heads: c.heads }, maskT));
+      const last = gatherRows(win.hidden, tf.tensor1d(lastRows, 'int32'));
+      return clickLogits(this.params, this.mlp, cand.hidden, last, feature ? tf.tensor1d(feature) : undefined);
+    };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([...this.dense.values()]);
+    tf.dispose([...this.dense.values(), ...this.mlp.values()]);
   }
 }

@@ -10,14 +10,14 @@ import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, ty
 import { Rng, dropoutMask } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
-import { trainBackwardReading, trainForwardReading, type MaskFactory } from '../transformer/backprop.js';
-import { timeBucket } from '../transformer/config.js';
-import { embedWindows } from '../transformer/forward.js';
-import { mmTAReading, mmTBReading } from '../transformer/linalg.js';
-import { assertSyncReads, backendReadsSync, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { tf } from '../nn/gradients.js';
+import { gatherRows } from '../../src/backend/gather.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/matmul.js';
+import { embed, encode, windowAttention, windowPositions, type BlockDropout } from '../transformer/forward.js';
+import type { NamedWeight } from '../transformer/params.js';
 import { resolveBstRankerConfig, type BstRankerConfig } from './config.js';
 import { BstRankerParams } from './params.js';
-import { mlpForwardReading, mlpInput } from './ranker.js';
+import { clickLogits, windowBuckets } from './ranker.js';
 
 export interface BstTrainingData extends SessionArrays {
   readonly vocabulary: ItemVocabulary;
@@ -124,12 +124,17 @@ async function hardCandidates(scorer: Scorer, data: SessionArrays, batch: readon
 
 interface FirstStage { top: Int32Array; scores: Float32Array; itemCount: number }
 
+/**
+ * One BST training step: each prefix with its target and K sampled candidates, each candidate as the last
+ * position of its own window; log loss of the click logit. Gradients from TF.js autodiff over the ranker's
+ * forward (forward.ts blocks + {@link clickLogits}) with respect to the gathered item rows and every dense and
+ * MLP weight, read back once; sparse updates of the item table's touched rows on the host.
+ */
 class BstStepper {
   private readonly optTable: OptimizedParameter;
   private readonly optDense: OptimizedParameter[];
-  private readonly optMlp: { w: OptimizedParameter; b: OptimizedParameter }[];
+  private readonly optMlp: OptimizedParameter[];
   private readonly tableGrad: RowGradientAccumulator;
-  private readonly optScore: OptimizedParameter;
   private steps = 0;
 
   constructor(private readonly p: BstRankerParams, private readonly data: BstTrainingData, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
@@ -137,32 +142,32 @@ class BstStepper {
     const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate };
     this.optTable = new OptimizedParameter(p.block.itemTable, o);
     this.optDense = p.block.dense.map((w) => new OptimizedParameter(w.values, o));
-    this.optMlp = p.mlp.map((l) => ({ w: new OptimizedParameter(l.w, o), b: new OptimizedParameter(l.b, o) }));
-    this.optScore = new OptimizedParameter(p.scoreWeight, o);
+    this.optMlp = mlpWeights(p).map((w) => new OptimizedParameter(w.values, o));
     this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, c.batchSize * (c.negatives + 1) * (c.maxLength + 1));
   }
 
   /** One step (backends with sync reads only); returns the mean log loss. */
   step(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): number {
     assertSyncReads('BstStepper.step', 'stepAsync');
-    return runReadsSync(this.computeStep(batch, first, hardShare));
+    const s = this.prepare(batch, first, hardShare);
+    return this.apply(s, readSync(() => this.lossAndGradients(s)));
   }
 
-  /** {@link step} reading every product with `await data()` where needed: every backend. */
-  stepAsync(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): Promise<number> {
-    return runReadsAsync(this.computeStep(batch, first, hardShare));
+  /** {@link step} reading with `await data()`: every backend. */
+  async stepAsync(batch: readonly Prefix[], first?: FirstStage, hardShare = 0): Promise<number> {
+    const s = this.prepare(batch, first, hardShare);
+    return this.apply(s, await readAsync(() => this.lossAndGradients(s)));
   }
 
-  private *computeStep(batch: readonly Prefix[], first: FirstStage | undefined, hardShare: number): ReadingComputation<number> {
+  private prepare(batch: readonly Prefix[], first: FirstStage | undefined, hardShare: number): BstStepInputs {
     const { p, data } = this;
-    const c = p.config, bp = p.block, d = c.hiddenSize, K = c.negatives;
+    const c = p.config, d = c.hiddenSize, K = c.negatives;
     const windows: Int32Array[] = [];
     const gaps: (number | undefined)[][] = [];
     const labels: number[] = [];
     const draw = new Int32Array(1);
     const hard = first?.top;
     const hardM = hard ? hard.length / batch.length : 0;
-    const useScore = c.useCandidateScore;
     const features: number[] = [];
     batch.forEach((pr, bi) => {
       const target = data.items[pr.end]!;
@@ -183,7 +188,7 @@ class BstStepper {
         windows.push(w);
         gaps.push(g);
         labels.push(k === 0 || cand === target ? 1 : 0);
-        if (useScore && first) {
+        if (c.useCandidateScore && first) {
           const row = bi * first.itemCount;
           features.push(first.scores[row + cand]! - first.scores[row + first.top[bi * hardM]!]!);
         }
@@ -192,67 +197,74 @@ class BstStepper {
     const S = windows.length;
     const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
     this.steps++;
-    const dropEmb = dropoutMask(this.rng, S * T * d, c.dropout);
-    const x0 = embedWindows(bp, windows, T, gaps, dropEmb);
-    const masks: MaskFactory = (n) => (c.dropout > 0 ? dropoutMask(this.rng, n, c.dropout) : undefined);
-    const fwd = yield* trainForwardReading(bp, x0, S, T, masks);
-    const width = 3 * d + (useScore ? 1 : 0);
-    const z0 = new Float32Array(S * width);
-    windows.forEach((w, s) => {
-      const n = w.length - 1;
-      mlpInput(z0, s, fwd.out, (s * T + n) * d, fwd.out, (s * T + n - 1) * d, d, useScore ? features[s]! : undefined);
-    });
-    const { logits, acts, pre } = yield* mlpForwardReading(p, z0, S);
-    if (useScore) for (let s = 0; s < S; s++) logits[s] = logits[s]! + p.scoreWeight[0]! * features[s]!;
-    let loss = 0;
-    let dy: Float32Array = new Float32Array(S);
-    for (let s = 0; s < S; s++) {
-      const z = logits[s]!, y = labels[s]!;
-      loss += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
-      dy[s] = (1 / (1 + Math.exp(-z)) - y) / S;
-    }
-    let dScoreWeight = 0;
-    if (useScore) for (let s = 0; s < S; s++) dScoreWeight += dy[s]! * features[s]!;
-    // MLP backward.
-    const mlpGrads: { w: Float32Array; b: Float32Array }[] = [];
-    for (let i = p.mlp.length - 1; i >= 0; i--) {
-      const l = p.mlp[i]!;
-      const gw = yield* mmTAReading(acts[i]!, S, l.inSize, dy, l.outSize);
-      const gb = new Float32Array(l.outSize);
-      for (let r = 0; r < S; r++) for (let j = 0; j < l.outSize; j++) gb[j] = gb[j]! + dy[r * l.outSize + j]!;
-      mlpGrads[i] = { w: gw, b: gb };
-      const dIn = yield* mmTBReading(dy, S, l.outSize, l.w, l.inSize);
-      if (i > 0) { const pr = pre[i - 1]!; for (let k = 0; k < dIn.length; k++) if (!(pr[k]! > 0)) dIn[k] = dIn[k]! * c.leakySlope; }
-      dy = dIn;
-    }
-    const dOut = new Float32Array(S * T * d);
-    windows.forEach((w, s) => {
-      const n = w.length - 1;
-      const co = (s * T + n) * d, lo = (s * T + n - 1) * d, zo = s * width;
-      for (let i = 0; i < d; i++) {
-        const dp = dy[zo + 2 * d + i]!;
-        dOut[co + i] = dy[zo + i]! + dp * fwd.out[lo + i]!;
-        dOut[lo + i] = dOut[lo + i]! + dy[zo + d + i]! + dp * fwd.out[co + i]!;
-      }
-    });
-    const grads = new Map(bp.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
-    const dX = yield* trainBackwardReading(bp, fwd, dOut, grads);
-    this.tableGrad.clear();
-    const dPos = grads.get('position_table')!, dTime = grads.get('time_table');
-    windows.forEach((w, s) => {
-      for (let t = 0; t < w.length; t++) {
-        const o = (s * T + t) * d;
-        for (let i = 0; i < d; i++) dX[o + i] = dX[o + i]! * dropEmb[o + i]!;
-        this.tableGrad.add(w[t]!, dX, o);
-        for (let i = 0; i < d; i++) dPos[t * d + i] = dPos[t * d + i]! + dX[o + i]!;
-        if (dTime) { const tb = timeBucket(gaps[s]![t], c.timeBuckets) * d; for (let i = 0; i < d; i++) dTime[tb + i] = dTime[tb + i]! + dX[o + i]!; }
-      }
-    });
-    const step = this.steps;
-    bp.dense.forEach((w, i) => this.optDense[i]!.updateDense(grads.get(w.name)!, step));
-    this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, step);
-    this.optMlp.forEach((o, i) => { o.w.updateDense(mlpGrads[i]!.w, step); o.b.updateDense(mlpGrads[i]!.b, step); });
-    if (useScore) this.optScore.updateDense(Float32Array.of(dScoreWeight), step);
-    return loss / S;
+    const inputItems = new Int32Array(S * T).fill(-1);
+    windows.forEach((w, s) => inputItems.set(w, s * T));
+    const buckets = windowBuckets(gaps, T, c.timeBuckets);
+    return {
+      S, T, inputItems, labels: Float32Array.from(labels), positions: windowPositions(windows.map((w) => w.length), T), ...(buckets ? { buckets } : {}),
+      candidateRows: Int32Array.from(windows, (w, s) => s * T + w.length - 1), lastRows: Int32Array.from(windows, (w, s) => s * T + w.length - 2),
+      ...(c.useCandidateScore ? { features: Float32Array.from(features) } : {}),
+      dropEmbedding: dropoutMask(this.rng, S * T * d, c.dropout),
+      dropHidden: Array.from({ length: p.block.config.blocks }, () => ({ attention: dropoutMask(this.rng, S * T * d, c.dropout), feedForward: dropoutMask(this.rng, S * T * d, c.dropout) })),
+    };
   }
+
+  /** `[mean log loss, d/d(input rows), d/d(each block weight), d/d(each MLP weight)]` in one tensor. */
+  private lossAndGradients(s: BstStepInputs): tf.Tensor {
+    const { p } = this;
+    const bp = p.block, c = bp.config, d = c.hiddenSize, R = s.S * s.T;
+    const rows = new Float32Array(R * d);
+    for (let r = 0; r < R; r++) if (s.inputItems[r]! >= 0) rows.set(bp.itemTable.subarray(s.inputItems[r]! * d, (s.inputItems[r]! + 1) * d), r * d);
+    const blockNames = bp.dense.map((w) => w.name), mlpNames = mlpWeights(p).map((w) => w.name);
+    const leaves = [tf.tensor2d(rows, [R, d]), ...bp.dense.map((w) => tf.tensor(w.values, w.shape, 'float32')), ...mlpWeights(p).map((w) => tf.tensor(w.values, w.shape, 'float32'))];
+    const dropEmbedding = tf.tensor2d(s.dropEmbedding, [R, d]);
+    const dropHidden: BlockDropout[] = s.dropHidden.map((m) => ({ attention: tf.tensor2d(m.attention, [R, d]), feedForward: tf.tensor2d(m.feedForward, [R, d]) }));
+    const f = (...all: tf.Tensor[]): tf.Scalar => {
+      const [items, ...weights] = all as [tf.Tensor2D, ...tf.Tensor[]];
+      const w = new Map(blockNames.map((n, i) => [n, weights[i]!]));
+      const mlp = new Map(mlpNames.map((n, i) => [n, weights[blockNames.length + i]!]));
+      const enc = encode(w, c, embed(w, items, s.positions, s.buckets, dropEmbedding), windowAttention(c, s.S, s.T), dropHidden);
+      const z = clickLogits(p, mlp, gatherRows(enc.hidden, tf.tensor1d(s.candidateRows, 'int32')), gatherRows(enc.hidden, tf.tensor1d(s.lastRows, 'int32')), s.features ? tf.tensor1d(s.features) : undefined);
+      // Log loss of the click logit: softplus(z) − z·y.
+      return tf.div(tf.sum(tf.sub(tf.softplus(z), tf.mul(z, s.labels))), s.S);
+    };
+    const { value, grads } = tf.valueAndGrads(f)(leaves);
+    return tf.concat([tf.reshape(value, [1]), ...grads.map((g) => tf.reshape(g, [-1]))]);
+  }
+
+  private apply(s: BstStepInputs, read: Float32Array): number {
+    const { p } = this;
+    const d = p.config.hiddenSize;
+    let at = 1;
+    const take = (n: number) => read.subarray(at, (at += n));
+    const dRows = take(s.S * s.T * d);
+    this.tableGrad.clear();
+    for (let r = 0; r < s.inputItems.length; r++) if (s.inputItems[r]! >= 0) this.tableGrad.add(s.inputItems[r]!, dRows, r * d);
+    const step = this.steps;
+    p.block.dense.forEach((w, i) => this.optDense[i]!.updateDense(take(w.values.length), step));
+    mlpWeights(p).forEach((w, i) => this.optMlp[i]!.updateDense(take(w.values.length), step));
+    this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, step);
+    return read[0]!;
+  }
+}
+
+/** What one BST step uploads, built on the host. */
+interface BstStepInputs {
+  readonly S: number;
+  readonly T: number;
+  /** Item of every window row (−1 for padding). */
+  readonly inputItems: Int32Array;
+  readonly labels: Float32Array;
+  readonly positions: Int32Array;
+  readonly buckets?: Int32Array;
+  readonly candidateRows: Int32Array;
+  readonly lastRows: Int32Array;
+  readonly features?: Float32Array;
+  readonly dropEmbedding: Float32Array;
+  readonly dropHidden: { attention: Float32Array; feedForward: Float32Array }[];
+}
+
+/** The MLP layers and the score weight (when used), in {@link BstRankerParams.named} order. */
+function mlpWeights(p: BstRankerParams): NamedWeight[] {
+  return p.named().filter((w) => w.name.startsWith('mlp_') || w.name === 'score_weight');
 }

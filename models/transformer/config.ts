@@ -4,8 +4,8 @@ import type { LossName } from '../training/losses.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 
 /** How the session vector is read out of the transformer (see {@link TransformerConfig.readout}). */
-export type TransformerReadout = 'last' | 'item-attention' | 'query-attention' | 'mixed';
-const READOUTS: readonly TransformerReadout[] = ['last', 'item-attention', 'query-attention', 'mixed'];
+export type TransformerReadout = 'last' | 'item-attention';
+const READOUTS: readonly TransformerReadout[] = ['last', 'item-attention'];
 
 /** Next-item transformer hyper-parameters (architecture and training). Saved in the model manifest's `config`. */
 export interface TransformerConfig {
@@ -19,8 +19,6 @@ export interface TransformerConfig {
   readonly feedForwardSize: number;
   /** Window: the model attends to at most the last `maxLength` items of a session. @defaultValue 20 */
   readonly maxLength: number;
-  /** Use the item embedding as the output item table (SASRec's and GRU4Rec's tied layout). @defaultValue true */
-  readonly tiedEmbedding: boolean;
   /**
    * Time-gap embedding buckets (0 = off). When the training data has timestamps, each position also gets
    * an embedding of the bucketised log of the time since the previous event (see README: a gap to the
@@ -51,26 +49,11 @@ export interface TransformerConfig {
   readonly cosineTemperature: number;
   /**
    * Session vector: `last` = the transformer's output at the newest position (SASRec); `item-attention` = a
-   * weighted sum of the session's item embeddings with weights from the transformer (CORE); `mixed` = the sum
-   * of both (the readout's item-space vector plus the order-aware output). `item-attention` was much better on
-   * Diginetica; `last` learns strictly order-determined patterns (next item fixed by the last two) better.
-   * `query-attention` = item-attention whose weights also depend on the newest position (a bilinear
-   * query–key term and a learned bias per distance to it; see readout.ts).
-   * @defaultValue 'item-attention'
+   * weighted sum of the session's item embeddings with weights from the transformer (CORE). `item-attention`
+   * was much better on Diginetica; `last` learns strictly order-determined patterns (next item fixed by the
+   * last two) better. @defaultValue 'item-attention'
    */
   readonly readout: TransformerReadout;
-  /**
-   * Add a learned linear map of the newest position's output to the item-attention session vector (zero at
-   * start), so order-only patterns the item sum cannot express can still be learned. Attention readouts only.
-   * @defaultValue false
-   */
-  readonly readoutResidual: boolean;
-  /**
-   * Score with a learned bilinear form: the session vector s becomes `s + s·A` (A `[d, d]`, zero at start)
-   * before it meets the item table. Without it a one-item session scores `cos(e_i, e_j)`, the same both ways
-   * round; with it the model can learn that j follows i without i following j. @defaultValue false
-   */
-  readonly sessionMap: boolean;
   /**
    * Add a learned score to items already in the window, one per distance from the newest position to the
    * item's latest occurrence (0 = the newest item). A fifth of Diginetica's next clicks repeat an item of the
@@ -85,14 +68,6 @@ export interface TransformerConfig {
    * @defaultValue false
    */
   readonly transitionPrior: boolean;
-  /**
-   * First epoch (1-based) in which the transition prior trains; before it the prior's weight stays 0 and
-   * the model trains as without it. Starting late lets the item embeddings form first: on Diginetica the
-   * prior from epoch 1 cost P@20; switched on for the last two epochs (measured as a warm start from
-   * epoch 7, which also restarts the optimiser) it gained P@20 and MRR@20 (bench/transformer.md, seventh session).
-   * @defaultValue 1
-   */
-  readonly transitionPriorFromEpoch: number;
   /** Session windows per mini-batch (windows are bucketed by length). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 8192 */
@@ -134,7 +109,6 @@ export const defaultTransformerConfig = {
   blocks: 1,
   feedForwardSize: 400,
   maxLength: 20,
-  tiedEmbedding: true,
   timeBuckets: 0,
   dropoutEmbedding: 0.5,
   dropoutHidden: 0.3,
@@ -144,11 +118,8 @@ export const defaultTransformerConfig = {
   logq: 1,
   cosineTemperature: 0.07,
   readout: 'item-attention',
-  readoutResidual: false,
-  sessionMap: false,
   repeatBias: false,
   transitionPrior: false,
-  transitionPriorFromEpoch: 1,
   batchSize: 128,
   nSample: 8192,
   sampleAlpha: 0.5,
@@ -177,19 +148,14 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   frac('dropoutEmbedding');
   frac('dropoutHidden');
   frac('validationFraction', 0.9);
-  if (typeof c.tiedEmbedding !== 'boolean') throw new InvalidOptionError('tiedEmbedding', 'tiedEmbedding must be true or false');
   if (!(c.sampleAlpha >= 0 && c.sampleAlpha <= 1)) throw new InvalidOptionError('sampleAlpha', 'sampleAlpha must be in [0, 1]');
   if (!(c.bpreg >= 0)) throw new InvalidOptionError('bpreg', 'bpreg must be ≥ 0');
   if (!(typeof c.cosineTemperature === 'number' && c.cosineTemperature >= 0 && c.cosineTemperature <= 10)) throw new InvalidOptionError('cosineTemperature', `cosineTemperature must be 0 (off) or in (0, 10], got ${String(c.cosineTemperature)}`);
   if (!(typeof c.learningRateDecay === 'number' && c.learningRateDecay > 0 && c.learningRateDecay <= 1)) throw new InvalidOptionError('learningRateDecay', `learningRateDecay must be in (0, 1], got ${String(c.learningRateDecay)}`);
   if (!READOUTS.includes(c.readout)) throw new InvalidOptionError('readout', `readout must be one of ${READOUTS.map((r) => `'${r}'`).join(', ')}, got "${String(c.readout)}"`);
-  if (typeof c.readoutResidual !== 'boolean') throw new InvalidOptionError('readoutResidual', 'readoutResidual must be true or false');
-  if (c.readoutResidual && c.readout !== 'item-attention' && c.readout !== 'query-attention') throw new InvalidOptionError('readoutResidual', `readoutResidual needs readout 'item-attention' or 'query-attention', got '${c.readout}'`);
-  if (typeof c.sessionMap !== 'boolean') throw new InvalidOptionError('sessionMap', 'sessionMap must be true or false');
   if (typeof c.repeatBias !== 'boolean') throw new InvalidOptionError('repeatBias', 'repeatBias must be true or false');
   if (c.repeatBias && c.loss !== 'cross-entropy') throw new InvalidOptionError('repeatBias', "repeatBias needs loss 'cross-entropy'");
   if (typeof c.transitionPrior !== 'boolean') throw new InvalidOptionError('transitionPrior', 'transitionPrior must be true or false');
-  if (!(Number.isInteger(c.transitionPriorFromEpoch) && c.transitionPriorFromEpoch >= 1)) throw new InvalidOptionError('transitionPriorFromEpoch', `transitionPriorFromEpoch must be an integer ≥ 1, got ${String(c.transitionPriorFromEpoch)}`);
   if (c.transitionPrior && c.loss !== 'cross-entropy') throw new InvalidOptionError('transitionPrior', "transitionPrior needs loss 'cross-entropy'");
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);

@@ -8,6 +8,7 @@ import { resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { TransformerParams } from './params.js';
 import { TransitionGraph } from './transitions.js';
 import { readModelDirectory, VOCABULARY_FILE } from '../training/model-directory.js';
+import { ModelFormatError } from '../../src/errors.js';
 import { TransformerScorer } from './scorer.js';
 
 export const TRANSFORMER_KIND = 'transformer';
@@ -38,13 +39,36 @@ export async function saveTransformer(dir: string, m: SavableTransformer, label?
 
 /** Reads a transformer model directory into Float32Array params, validating every shape. */
 export async function readTransformer(dir: string, manifest?: ModelManifest): Promise<{ params: TransformerParams; config: TransformerConfig; vocabulary: ItemVocabulary; manifest: ModelManifest }> {
-  const { config, vocabulary, manifest: man } = await readModelDirectory(dir, { kind: TRANSFORMER_KIND, versionKey: 'transformerFormatVersion', version: TRANSFORMER_FORMAT_VERSION, resolve: (raw) => resolveTransformerConfig(raw as Partial<TransformerConfig>) }, manifest);
+  const { config, vocabulary, manifest: man } = await readModelDirectory(dir, { kind: TRANSFORMER_KIND, versionKey: 'transformerFormatVersion', version: TRANSFORMER_FORMAT_VERSION, resolve: (raw) => resolveTransformerConfig(withoutRetiredSettings(raw)) }, manifest);
   const weights = await loadWeights(fileIOHandler(dir));
   const graph = config.transitionPrior ? TransitionGraph.fromNamed(weights, vocabulary.size) : undefined;
   for (const name of [...weights.keys()]) if (TransitionGraph.isGraphWeight(name)) weights.delete(name);
   const params = TransformerParams.fromNamed(config, vocabulary.size, weights);
   params.transitions = graph;
   return { params, config, vocabulary, manifest: man };
+}
+
+/**
+ * Settings that earlier versions saved and measurement removed (docs/experiments/transformer-options.md): a
+ * saved model at the neutral value loads without them; one that depends on a removed option is refused.
+ */
+const RETIRED: Record<string, { neutral: (v: unknown) => boolean }> = {
+  tiedEmbedding: { neutral: (v) => v === true },
+  sessionMap: { neutral: (v) => v === false },
+  readoutResidual: { neutral: (v) => v === false },
+  // A training schedule only: the trained weight serves the same whatever epoch it started in.
+  transitionPriorFromEpoch: { neutral: () => true },
+};
+
+function withoutRetiredSettings(raw: Record<string, unknown>): Partial<TransformerConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const retired = RETIRED[k];
+    if (!retired) { out[k] = v; continue; }
+    if (!retired.neutral(v)) throw new ModelFormatError(`this model was trained with ${k}=${String(v)}, which this nextclick no longer has (it did not help in measurement); retrain it without that setting`);
+  }
+  if (out.readout === 'mixed' || out.readout === 'query-attention') throw new ModelFormatError(`this model was trained with readout='${String(out.readout)}', which this nextclick no longer has (it did not help in measurement); retrain it with readout 'item-attention' or 'last'`);
+  return out as Partial<TransformerConfig>;
 }
 
 /** The model-registry loader for kind `transformer`. */

@@ -16,14 +16,13 @@ export const BLOCK_WEIGHTS = ['ln1_gamma', 'ln1_beta', 'wq', 'bq', 'wk', 'bk', '
 export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
 
 /**
- * All transformer weights as Float32Arrays. The item tables are updated row-wise (sparse) by training; the
- * small dense weights (positions, time gaps, blocks, final layer norm) are uploaded to TF.js each step.
+ * All transformer weights as Float32Arrays on the host. Training updates the item table and output bias
+ * row-wise (sparse) and uploads the small dense weights (positions, time gaps, blocks, final layer norm,
+ * readout, scoring terms) to TF.js each step; host memory lets Hogwild workers share them.
  */
 export class TransformerParams {
-  /** Input item embedding `[itemCount, d]` (also the output table when tied). */
+  /** Item embedding `[itemCount, d]`: the input rows and the output (scoring) table (tied, as SASRec and GRU4Rec). */
   itemTable: Float32Array;
-  /** Output item table `[itemCount, d]` when not tied. */
-  outputTable: Float32Array | undefined;
   /** Output bias `[itemCount]`. */
   outputBias: Float32Array;
   /** Dense weights: positions, time gaps, blocks, final layer norm. */
@@ -39,7 +38,6 @@ export class TransformerParams {
   constructor(readonly config: TransformerConfig, public itemCount: number, allocate: (length: number) => Float32Array = (n) => new Float32Array(n)) {
     const d = config.hiddenSize, f = config.feedForwardSize;
     this.itemTable = allocate(itemCount * d);
-    this.outputTable = config.tiedEmbedding ? undefined : allocate(itemCount * d);
     this.outputBias = allocate(itemCount);
     this.dense = [{ name: 'position_table', shape: [config.maxLength, d], values: allocate(config.maxLength * d) }];
     if (config.timeBuckets > 0) this.dense.push({ name: 'time_table', shape: [config.timeBuckets, d], values: allocate(config.timeBuckets * d) });
@@ -55,11 +53,6 @@ export class TransformerParams {
     if (config.readout !== 'last') this.dense.push({ name: 'readout_v', shape: [d], values: allocate(d) });
     if (config.repeatBias) this.dense.push({ name: 'repeat_bias', shape: [config.maxLength], values: allocate(config.maxLength) });
     if (config.transitionPrior) this.dense.push({ name: 'transition_weight', shape: [config.maxLength], values: allocate(config.maxLength) });
-    if (config.sessionMap) this.dense.push({ name: 'session_map', shape: [d, d], values: allocate(d * d) });
-    if (config.readoutResidual) this.dense.push({ name: 'readout_m', shape: [d, d], values: allocate(d * d) });
-    if (config.readout === 'query-attention') {
-      this.dense.push({ name: 'readout_w', shape: [d, d], values: allocate(d * d) }, { name: 'readout_r', shape: [config.maxLength], values: allocate(config.maxLength) });
-    }
     for (const w of this.dense) this.byName.set(w.name, w);
   }
 
@@ -80,11 +73,6 @@ export class TransformerParams {
     return this.config.hiddenSize;
   }
 
-  /** The output item table (the input table when tied). */
-  get outTable(): Float32Array {
-    return this.outputTable ?? this.itemTable;
-  }
-
   /** A dense weight by name. */
   get(name: string): Float32Array {
     const w = this.byName.get(name);
@@ -94,11 +82,6 @@ export class TransformerParams {
 
   block(b: number, name: BlockWeightName): Float32Array {
     return this.get(`block_${b}/${name}`);
-  }
-
-  /** The query-attention readout's W and per-distance bias, when the config has that readout. */
-  readoutQuery(): { w: Float32Array; r: Float32Array } | undefined {
-    return this.config.readout === 'query-attention' ? { w: this.get('readout_w'), r: this.get('readout_r') } : undefined;
   }
 
   /** Per-distance score of items already in the window, when the config has it. */
@@ -114,27 +97,15 @@ export class TransformerParams {
     return this.config.transitionPrior && this.transitions ? { weight: this.get('transition_weight'), graph: this.transitions } : undefined;
   }
 
-  /** The session vector's bilinear map A (`s + s·A`) `[d, d]`, when the config has one. */
-  sessionMap(): Float32Array | undefined {
-    return this.config.sessionMap ? this.get('session_map') : undefined;
-  }
-
-  /** The readout's residual map of the newest output `[d, d]`, when the config has one. */
-  readoutResidual(): Float32Array | undefined {
-    return this.config.readoutResidual ? this.get('readout_m') : undefined;
-  }
-
   /** Xavier-uniform matrices, unit layer-norm gains, zero biases and readout; embeddings uniform ±1/sqrt(d). */
   initialize(rng: Rng): void {
     const d = this.config.hiddenSize;
     const emb = 1 / Math.sqrt(d);
     rng.fillUniform(this.itemTable, emb);
-    if (this.outputTable) rng.fillUniform(this.outputTable, emb);
     for (const w of this.dense) {
       const leaf = w.name.slice(w.name.lastIndexOf('/') + 1);
       if (w.name === 'position_table' || w.name === 'time_table') rng.fillUniform(w.values, emb);
       else if (w.name.startsWith('readout_')) w.values.fill(0); // starts as the plain item mean
-      else if (w.name === 'session_map') w.values.fill(0); // starts as plain cosine scoring
       else if (leaf.endsWith('gamma')) w.values.fill(1);
       else if (w.shape.length === 2) rng.fillUniform(w.values, Math.sqrt(6 / (w.shape[0]! + w.shape[1]!)));
       else w.values.fill(0);
@@ -144,12 +115,11 @@ export class TransformerParams {
   /** Named weights with shapes, for saving (and for checkpoints: `values` are the live arrays). */
   named(): NamedWeight[] {
     const d = this.config.hiddenSize;
-    const out: NamedWeight[] = [
+    return [
       { name: 'item_table', shape: [this.itemCount, d], values: this.itemTable },
       { name: 'output_bias', shape: [this.itemCount], values: this.outputBias },
+      ...this.dense,
     ];
-    if (this.outputTable) out.push({ name: 'output_table', shape: [this.itemCount, d], values: this.outputTable });
-    return [...out, ...this.dense];
   }
 
   /** Builds params from loaded weights, checking every shape against the config. */

@@ -1,14 +1,15 @@
-import { tf } from '../../src/backend/tf.js';
+import { tf } from '../nn/gradients.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
+import { ModelFormatError } from '../../src/errors.js';
+import { lengthMask, multiHeadAttention } from '../nn/attention.js';
+import { normalizeRows } from '../nn/cosine.js';
+import { itemAttention, readoutLogits } from '../nn/readout.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
 import { timeBucket } from './config.js';
-import { embedWindows, layerNorm, readSequence, uploadDense } from './forward.js';
+import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
-import { ModelFormatError } from '../../src/errors.js';
-import { normalizeRows } from './cosine.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
-import { addRowTimes, dotAt, sessionMapForward, weightsInto, type ReadoutQuery } from './readout.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -32,17 +33,16 @@ export class TransformerSessionCache {
     readonly hidden: Float32Array,
     /** Item-attention readout: `v·h_j` per window position (rows `0..length-1` valid). */
     readonly readoutLogits?: Float32Array,
-    /** Query-attention readout: the outputs h_j `[maxLength, d]` the newest position's query scores. */
-    readonly readoutKeys?: Float32Array,
   ) {}
 }
 
 /**
- * Streaming inference for the next-item transformer. With the cache, an event appended to a session whose
- * window is not full costs one position per block (its query attends over the cached keys/values). Positions
- * count from the window's first item, so when a session grows past `maxLength` the window slides and every
- * cached key changes position: such sessions (and sessions without state) are recomputed over their last
- * `maxLength` items in one batched pass. On Diginetica 99% of sessions never slide (maxLength 20).
+ * Streaming inference for the next-item transformer, on forward.ts's layers (the training forward). With the
+ * cache, an event appended to a session whose window is not full costs one position per block: its query
+ * attends over the cached keys/values plus its own (the same projections and attention as training, one
+ * query per session). Positions count from the window's first item, so when a session grows past
+ * `maxLength` the window slides and every cached key changes position: such sessions (and sessions without
+ * state) are recomputed over their last `maxLength` items in one batched pass. Each pass is one read-back.
  */
 export class TransformerScorer implements Scorer {
   readonly name = 'transformer';
@@ -51,10 +51,6 @@ export class TransformerScorer implements Scorer {
   private readonly dense: Map<string, tf.Tensor>;
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
-  private readonly readoutV: Float32Array | undefined;
-  private readonly readoutQuery: ReadoutQuery | undefined;
-  private readonly readoutResidual: Float32Array | undefined;
-  private readonly sessionMap: Float32Array | undefined;
   private readonly repeatBias: Float32Array | undefined;
   private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
   private disposed = false;
@@ -64,16 +60,13 @@ export class TransformerScorer implements Scorer {
     this.useCache = options.cache ?? true;
     const d = params.hiddenSize;
     this.dense = uploadDense(params);
-    // [d, N]: a matMul with a transposed operand is much slower on wasm.
-    // Cosine scoring (config cosineTemperature) ranks against unit item rows.
-    const table = params.config.cosineTemperature > 0 ? normalizeRows(params.outTable, params.itemCount, d).normalized : params.outTable;
-    this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(table, [params.itemCount, d])));
+    // [d, N]: a matMul with a transposed operand is much slower on wasm. Cosine scoring (config
+    // cosineTemperature) ranks against unit item rows.
+    this.outputTableT = tf.tidy(() => {
+      const table = tf.tensor2d(params.itemTable, [params.itemCount, d]);
+      return tf.transpose(params.config.cosineTemperature > 0 ? normalizeRows(table) : table);
+    });
     this.outputBias = tf.tensor1d(params.outputBias.slice());
-    this.readoutV = params.config.readout !== 'last' ? params.get('readout_v').slice() : undefined;
-    const query = params.readoutQuery();
-    this.readoutQuery = query ? { w: query.w.slice(), r: query.r.slice() } : undefined;
-    this.readoutResidual = params.readoutResidual()?.slice();
-    this.sessionMap = params.sessionMap()?.slice();
     this.repeatBias = params.repeatBias()?.slice();
     const prior = params.transitionPrior();
     if (params.config.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
@@ -107,13 +100,11 @@ export class TransformerScorer implements Scorer {
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const d = this.params.hiddenSize;
-    let h: Float32Array = new Float32Array(sessions.length * d);
+    const h = new Float32Array(sessions.length * d);
     sessions.forEach((s, i) => {
       const st = s.modelState;
       if (st instanceof TransformerSessionCache) h.set(st.hidden, i * d);
     });
-    // The bilinear session map applies at scoring time only, so cached state stays the readout's output.
-    if (this.sessionMap) h = sessionMapForward(h, sessions.length, this.sessionMap, d);
     if (backendReadsSync()) return this.addTransitionPrior(this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions), sessions);
     return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addTransitionPrior(this.addRepeatBias(rows, sessions), sessions));
   }
@@ -154,7 +145,7 @@ export class TransformerScorer implements Scorer {
     return scores;
   }
 
-  /** Scores `rows` final hidden vectors `[rows, d]` against every item (backends with sync reads only). */
+  /** Scores `rows` session vectors `[rows, d]` against every item (backends with sync reads only). */
   scoreHidden(hidden: Float32Array, rows: number): Float32Array {
     assertSyncReads('TransformerScorer.scoreHidden', 'scoreHiddenAsync');
     return readSync(this.scoreRead(hidden, rows));
@@ -167,150 +158,110 @@ export class TransformerScorer implements Scorer {
 
   private scoreRead(hidden: Float32Array, rows: number): () => tf.Tensor {
     const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
-    const h = tau > 0 ? normalizeRows(hidden, rows, d, 1 / tau).normalized : hidden;
-    return () => tf.add(tf.matMul(tf.tensor2d(h, [rows, d]), this.outputTableT), this.outputBias);
+    return () => {
+      const h = tf.tensor2d(hidden, [rows, d]);
+      return tf.add(tf.matMul(tau > 0 ? normalizeRows(h, 1 / tau) : h, this.outputTableT), this.outputBias);
+    };
   }
 
-  /** Full forward over each session's last maxLength items; fills a fresh cache. */
+  /** Full forward over each session's last maxLength items (forward.ts, no dropout); fills a fresh cache. */
   private *recompute(sessions: readonly SessionState[]): ReadingComputation<void> {
     const p = this.params, c = p.config, d = c.hiddenSize, L = c.maxLength;
     const windows = sessions.map((s) => s.items.slice(-L));
-    const gaps = sessions.map((s) => windowGaps(s, Math.min(L, s.items.length)));
-    const T = windows.reduce((m, w) => Math.max(m, w.length), 0);
+    const lengths = windows.map((w) => w.length);
+    const T = Math.max(...lengths);
     const B = windows.length;
-    const x = embedWindows(p, windows, T, gaps);
-    const { hidden, keys, values } = yield* readSequence(this.dense, c, x, B, T);
+    const buckets = c.timeBuckets > 0 ? new Int32Array(B * T) : undefined;
+    if (buckets) sessions.forEach((s, b) => { windowGaps(s, lengths[b]!).forEach((g, t) => { buckets[b * T + t] = timeBucket(g, c.timeBuckets); }); });
+    const itemRows = gatherWindowRows(p.itemTable, d, windows, T);
+    const readout = c.readout !== 'last';
+    // One read: [session vectors; keys per block; values per block; readout logits].
+    const all: Float32Array = yield () => {
+      const rows = tf.tensor2d(itemRows, [B * T, d]);
+      const enc = encode(this.dense, c, embed(this.dense, rows, windowPositions(lengths, T), buckets), windowAttention(c, B, T));
+      const parts: tf.Tensor[] = [readout ? windowReadout(this.dense, enc.hidden, rows, B, T) : enc.hidden, ...enc.keys, ...enc.values];
+      if (readout) parts.push(tf.reshape(readoutLogits(enc.hidden, this.dense.get('readout_v')!), [B * T, 1]));
+      return tf.concat(parts.map((t) => tf.reshape(t, [-1])));
+    };
+    const part = B * T * d;
+    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
+    const logits = readout ? slab(1 + 2 * c.blocks).subarray(0, B * T) : undefined;
     sessions.forEach((s, b) => {
-      const n = windows[b]!.length;
+      const n = lengths[b]!;
       const at = b * T * d;
+      const cacheOf = (block: Float32Array) => { const a = new Float32Array(L * d); a.set(block.subarray(at, at + n * d)); return a; };
       const st = new TransformerSessionCache(
         n,
-        keys.map((k) => { const a = new Float32Array(L * d); a.set(k.subarray(at, at + n * d)); return a; }),
-        values.map((v) => { const a = new Float32Array(L * d); a.set(v.subarray(at, at + n * d)); return a; }),
-        hidden.slice(at + (n - 1) * d, at + n * d),
-        c.readout !== 'last' ? new Float32Array(L) : undefined,
-        this.readoutQuery ? new Float32Array(L * d) : undefined,
+        Array.from({ length: c.blocks }, (_, i) => cacheOf(slab(1 + i))),
+        Array.from({ length: c.blocks }, (_, i) => cacheOf(slab(1 + c.blocks + i))),
+        slab(0).slice(at + (n - 1) * d, at + n * d),
+        logits ? new Float32Array(L) : undefined,
       );
-      st.readoutKeys?.set(hidden.subarray(at, at + n * d));
-      if (st.readoutLogits) {
-        for (let j = 0; j < n; j++) st.readoutLogits[j] = dotAt(this.readoutV!, 0, hidden, at + j * d, d);
-        this.readoutInto(st, windows[b]!, hidden, at + (n - 1) * d);
-      }
+      if (logits) st.readoutLogits!.set(logits.subarray(b * T, b * T + n));
       s.modelState = st;
     });
   }
 
   /**
-   * One new position per session, attending over its cached keys and values. One read per block gives the
-   * residual stream and the new position's q, k, v (the attention itself runs in JavaScript over the cache);
-   * the next read finishes the block from there, and the last one gives the final layer norm.
+   * One new position per session, in one read: the same embedding, blocks and readout as training, with each
+   * block's attention taking the session's cached keys and values plus the new position's own, and the
+   * readout its cached logits plus the new one.
    */
   private *stepOne(sessions: readonly SessionState[]): ReadingComputation<void> {
-    const p = this.params, c = p.config, d = c.hiddenSize, H = c.heads, dh = d / H;
+    const p = this.params, c = p.config, d = c.hiddenSize;
     const B = sessions.length;
     const caches = sessions.map((s) => s.modelState as TransformerSessionCache);
-    const pos = p.get('position_table');
-    const time = c.timeBuckets > 0 ? p.get('time_table') : undefined;
-    const x0 = new Float32Array(B * d);
-    sessions.forEach((s, b) => {
-      const t = caches[b]!.length;
-      const item = s.items[s.items.length - 1]!;
-      for (let i = 0; i < d; i++) x0[b * d + i] = p.itemTable[item * d + i]! + pos[t * d + i]!;
-      if (time) {
-        const k = s.items.length - 1;
-        const tb = timeBucket(k > 0 ? gapAt(s, k) : undefined, c.timeBuckets) * d;
-        for (let i = 0; i < d; i++) x0[b * d + i] = x0[b * d + i]! + time[tb + i]!;
+    const lengths = caches.map((st) => st.length + 1);
+    const Tk = Math.max(...lengths);
+    // The newest items' rows: one window of B positions.
+    const newestRows = gatherWindowRows(p.itemTable, d, [Int32Array.from(sessions, (s) => s.items[s.items.length - 1]!)], B);
+    const positions = Int32Array.from(caches, (st) => st.length);
+    const buckets = c.timeBuckets > 0 ? Int32Array.from(sessions, (s) => timeBucket(s.items.length > 1 ? gapAt(s, s.items.length - 1) : undefined, c.timeBuckets)) : undefined;
+    // Cached keys and values per block `[B, Tk, d]` (zero at the new slot), the new slot as a one-hot.
+    const cached = (pick: (st: TransformerSessionCache) => Float32Array) => {
+      const a = new Float32Array(B * Tk * d);
+      caches.forEach((st, b) => a.set(pick(st).subarray(0, st.length * d), b * Tk * d));
+      return a;
+    };
+    const keys = Array.from({ length: c.blocks }, (_, i) => cached((st) => st.keys[i]!));
+    const values = Array.from({ length: c.blocks }, (_, i) => cached((st) => st.values[i]!));
+    const slot = new Float32Array(B * Tk);
+    caches.forEach((st, b) => { slot[b * Tk + st.length] = 1; });
+    const readout = c.readout !== 'last';
+    const windowRows = readout ? gatherWindowRows(p.itemTable, d, sessions.map((s, b) => s.items.slice(-lengths[b]!)), Tk) : undefined;
+    const cachedLogits = readout ? new Float32Array(B * Tk) : undefined;
+    if (cachedLogits) caches.forEach((st, b) => cachedLogits.set(st.readoutLogits!.subarray(0, st.length), b * Tk));
+    // One read: [session vectors; new keys per block; new values per block; new readout logits].
+    const read: Float32Array = yield () => {
+      const slotT = tf.tensor3d(slot, [B, Tk, 1]);
+      const mask = lengthMask(lengths, Tk);
+      const withNew = (old: Float32Array, row: tf.Tensor2D) => tf.reshape(tf.add(tf.tensor3d(old, [B, Tk, d]), tf.mul(slotT, tf.reshape(row, [B, 1, d]))), [B * Tk, d]) as tf.Tensor2D;
+      const attend: Attend = (block, q, k, v) => multiHeadAttention(q, withNew(keys[block]!, k), withNew(values[block]!, v), { B, Tq: 1, Tk, heads: c.heads }, mask);
+      const rows = tf.tensor2d(newestRows, [B, d]);
+      const enc = encode(this.dense, c, embed(this.dense, rows, positions, buckets), attend);
+      const parts: tf.Tensor[] = [];
+      if (readout && windowRows && cachedLogits) {
+        const logit = readoutLogits(enc.hidden, this.dense.get('readout_v')!);
+        const all = tf.add(tf.tensor2d(cachedLogits, [B, Tk]), tf.mul(tf.reshape(slotT, [B, Tk]), tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
+        parts.push(itemAttention(all, tf.tensor3d(windowRows, [B, Tk, d]), mask), ...enc.keys, ...enc.values, logit);
+      } else {
+        parts.push(enc.hidden, ...enc.keys, ...enc.values);
       }
-    });
-    const scale = 1 / Math.sqrt(dh);
-    const scores = new Float32Array(c.maxLength);
-    let x: Float32Array = x0;
-    let o: Float32Array | undefined; // the previous block's attention output
-    for (let blk = 0; blk <= c.blocks; blk++) {
-      const xIn = x, oIn = o;
-      const read: Float32Array = yield () => {
-        let xt: tf.Tensor2D = tf.tensor2d(xIn, [B, d]);
-        if (oIn) xt = this.finishBlock(blk - 1, xt, tf.tensor2d(oIn, [B, d]));
-        if (blk === c.blocks) return layerNorm(xt, this.dense.get('final_ln_gamma')!, this.dense.get('final_ln_beta')!);
-        const g = (n: string) => this.dense.get(`block_${blk}/${n}`)!;
-        const a = layerNorm(xt, g('ln1_gamma'), g('ln1_beta'));
-        const proj = (w: string, b: string): tf.Tensor2D => tf.add(tf.matMul(a, g(w) as tf.Tensor2D), g(b));
-        return tf.concat([xt, proj('wq', 'bq'), proj('wk', 'bk'), proj('wv', 'bv')], 0);
-      };
-      if (blk === c.blocks) { x = read; break; }
-      x = read.subarray(0, B * d);
-      const q = read.subarray(B * d, 2 * B * d), k = read.subarray(2 * B * d, 3 * B * d), v = read.subarray(3 * B * d, 4 * B * d);
-      const out = new Float32Array(B * d);
-      for (let b = 0; b < B; b++) {
-        const st = caches[b]!;
-        const n = st.length;
-        const K = st.keys[blk]!, V = st.values[blk]!;
-        K.set(k.subarray(b * d, (b + 1) * d), n * d);
-        V.set(v.subarray(b * d, (b + 1) * d), n * d);
-        for (let h = 0; h < H; h++) {
-          const ho = h * dh;
-          let max = -Infinity;
-          for (let j = 0; j <= n; j++) {
-            let sdot = 0;
-            for (let i = 0; i < dh; i++) sdot += q[b * d + ho + i]! * K[j * d + ho + i]!;
-            scores[j] = sdot * scale;
-            if (scores[j]! > max) max = scores[j]!;
-          }
-          let sum = 0;
-          for (let j = 0; j <= n; j++) { scores[j] = Math.exp(scores[j]! - max); sum += scores[j]!; }
-          for (let j = 0; j <= n; j++) {
-            const w = scores[j]! / sum;
-            for (let i = 0; i < dh; i++) out[b * d + ho + i] = out[b * d + ho + i]! + w * V[j * d + ho + i]!;
-          }
-        }
-      }
-      o = out;
-    }
-    const hidden = x;
+      return tf.concat(parts.map((t) => tf.reshape(t, [-1])));
+    };
+    const slab = (i: number) => read.subarray(i * B * d, (i + 1) * B * d);
+    const logits = readout ? slab(1 + 2 * c.blocks).subarray(0, B) : undefined;
     sessions.forEach((s, b) => {
       const st = caches[b]!;
-      st.length++;
-      st.readoutKeys?.set(hidden.subarray(b * d, (b + 1) * d), (st.length - 1) * d);
-      if (st.readoutLogits) {
-        st.readoutLogits[st.length - 1] = dotAt(this.readoutV!, 0, hidden, b * d, d);
-        this.readoutInto(st, s.items.slice(-st.length), hidden, b * d);
-      } else {
-        st.hidden.set(hidden.subarray(b * d, (b + 1) * d));
+      for (let i = 0; i < c.blocks; i++) {
+        st.keys[i]!.set(slab(1 + i).subarray(b * d, (b + 1) * d), st.length * d);
+        st.values[i]!.set(slab(1 + c.blocks + i).subarray(b * d, (b + 1) * d), st.length * d);
       }
+      if (logits) st.readoutLogits![st.length] = logits[b]!;
+      st.hidden.set(slab(0).subarray(b * d, (b + 1) * d));
+      st.length++;
       s.modelState = st;
     });
-  }
-
-  /** The rest of block `blk` after attention: output projection and residual, then the feed-forward layer. */
-  private finishBlock(blk: number, x: tf.Tensor2D, attention: tf.Tensor2D): tf.Tensor2D {
-    const g = (n: string) => this.dense.get(`block_${blk}/${n}`)!;
-    const h: tf.Tensor2D = tf.add(x, tf.add(tf.matMul(attention, g('wo') as tf.Tensor2D), g('bo')));
-    const f = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(layerNorm(h, g('ln2_gamma'), g('ln2_beta')), g('w1') as tf.Tensor2D), g('b1'))), g('w2') as tf.Tensor2D), g('b2'));
-    return tf.add(h, f);
-  }
-
-  /**
-   * Sets `st.hidden` to the item-attention readout over the window's items (see readout.ts), plus the newest
-   * output `out[at ..]` for the `mixed` readout.
-   */
-  private readoutInto(st: TransformerSessionCache, window: readonly number[], out: Float32Array, at: number): void {
-    const d = this.params.hiddenSize, n = st.length, E = this.params.itemTable;
-    const w = new Float32Array(n);
-    const logits = st.readoutLogits!.slice(0, n);
-    if (this.readoutQuery && st.readoutKeys) {
-      // The newest position's query against every position's output, plus the bias for its distance.
-      const q = new Float32Array(d);
-      addRowTimes(out, at, this.readoutQuery.w, d, q, 0, 1 / Math.sqrt(d));
-      for (let j = 0; j < n; j++) logits[j] = logits[j]! + this.readoutQuery.r[n - 1 - j]! + dotAt(q, 0, st.readoutKeys, j * d, d);
-    }
-    weightsInto(logits, 0, n, w, 0);
-    st.hidden.fill(0);
-    for (let j = 0; j < n; j++) {
-      const e = window[j]! * d, a = w[j]!;
-      for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + a * E[e + i]!;
-    }
-    if (this.readoutResidual) addRowTimes(out, at, this.readoutResidual, d, st.hidden, 0);
-    if (this.params.config.readout === 'mixed') for (let i = 0; i < d; i++) st.hidden[i] = st.hidden[i]! + out[at + i]!;
   }
 
   dispose(): void {

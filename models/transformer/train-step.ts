@@ -1,16 +1,16 @@
-import { addColumnBias, addColumnSums, bprMaxLoss } from '../training/losses.js';
-import { columnShift, mergeColumns, sampledSoftmaxReading, withColumnLookup, type MergedColumns, type SparseLogits } from '../training/sampled-softmax.js';
-import { mmReading, mmTAReading } from './linalg.js';
-import { assertSyncReads, backendReadsSync, runReadsAsync, runReadsSync, transposeJs, type ReadingComputation } from '../training/matmul.js';
+import { tf } from '../nn/gradients.js';
+import { dropout, matMul } from '../nn/dense.js';
+import { normalizeRows } from '../nn/cosine.js';
+import { bprMaxLoss, sampledSoftmaxLoss, type SparseLogitTensors } from '../nn/sampled-softmax.js';
+import { gatherRows } from '../../src/backend/gather.js';
+import { mergeColumns, withColumnLookup, type MergedColumns } from '../training/sampled-softmax.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/matmul.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
 import { timeBucket, type TransformerConfig } from './config.js';
-import { trainBackwardReading, trainForwardReading, type MaskFactory } from './backprop.js';
-import { embedWindows } from './forward.js';
-import { normalizeRows, normalizeRowsBackward } from './cosine.js';
-import { readoutBackward, readoutForward, sessionMapBackward, sessionMapForward } from './readout.js';
+import { embed, encode, windowAttention, windowPositions, windowReadout, type BlockDropout } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
 
@@ -27,11 +27,10 @@ export interface TrainingWindow {
  * The optimiser state of every trained array, allocated in one fixed order: parallel training allocates it
  * once in shared memory (without a stepper) and each worker maps the same buffers in the same order.
  */
-export function optimizedParameters(p: TransformerParams, c: TransformerConfig, allocate?: (length: number) => Float32Array): { table: OptimizedParameter; out: OptimizedParameter | undefined; bias: OptimizedParameter; dense: OptimizedParameter[] } {
+export function optimizedParameters(p: TransformerParams, c: TransformerConfig, allocate?: (length: number) => Float32Array): { table: OptimizedParameter; bias: OptimizedParameter; dense: OptimizedParameter[] } {
   const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
   return {
     table: new OptimizedParameter(p.itemTable, o, allocate),
-    out: p.outputTable ? new OptimizedParameter(p.outputTable, o, allocate) : undefined,
     bias: new OptimizedParameter(p.outputBias, o, allocate),
     dense: p.dense.map((w) => new OptimizedParameter(w.values, o, allocate)),
   };
@@ -41,8 +40,6 @@ export function optimizedParameters(p: TransformerParams, c: TransformerConfig, 
 export interface EpochSchedule {
   /** Multiplier of every learning rate (the per-epoch decay). */
   readonly learningRateScale: number;
-  /** Whether the transition prior (config `transitionPrior`) trains this epoch (`transitionPriorFromEpoch`). */
-  readonly transitionPrior: boolean;
 }
 
 /** Running totals of {@link trainBatches}. */
@@ -60,7 +57,7 @@ export interface BatchesTrained {
  * `every10Steps` gets the totals and the mean loss of the last 10 steps.
  */
 export async function trainBatches(stepper: TransformerStepper, batches: Iterable<readonly TrainingWindow[]>, hooks: { shouldStop?: () => boolean; every10Steps?: (totals: Readonly<BatchesTrained>, recentLoss: number) => void | Promise<void> } = {}): Promise<BatchesTrained & { stopped: boolean }> {
-  // Sync reads where the backend allows them (no promise per product on wasm); webgpu awaits data().
+  // Sync reads where the backend allows them (no promise per step on wasm); webgpu awaits data().
   const syncReads = backendReadsSync();
   const t: BatchesTrained = { events: 0, lossSum: 0, steps: 0 };
   let recent = 0;
@@ -75,277 +72,265 @@ export async function trainBatches(stepper: TransformerStepper, batches: Iterabl
   return { ...t, stopped: false };
 }
 
+/** Host-side sparse logits of one step: the repeat bias's and the transition prior's entries (see the stepper). */
+interface SparseEntries {
+  /** `[row, merged column]` per entry, flattened. */
+  readonly indices: Int32Array;
+  /** Repeat entries first: their distance (index into repeat_bias). */
+  readonly repeatDistance: Int32Array;
+  /** Then transition entries: their window position (index into transition_weight) and log-count feature. */
+  readonly transitionPosition: Int32Array;
+  readonly transitionFeature: Float32Array;
+}
+
+/** Everything one step uploads, built on the host. */
+interface StepInputs {
+  readonly B: number;
+  readonly T: number;
+  /** Trained positions (rows b·T + t with a target). */
+  readonly P: number;
+  readonly validRows: Int32Array;
+  readonly positions: Int32Array;
+  readonly timeBuckets?: Int32Array;
+  /** Item of every input row (−1 for padding). */
+  readonly inputItems: Int32Array;
+  /** Item of every output column (merged columns for cross-entropy, every sampled column for BPR-max). */
+  readonly columnItems: Int32Array;
+  readonly merged?: MergedColumns;
+  /** Cross-entropy: per column, logQ correction − log(copies) (the output bias is a trained input). */
+  readonly columnShift?: Float32Array;
+  readonly sparse?: SparseEntries;
+  readonly dropEmbedding: Float32Array;
+  readonly dropHidden: { attention: Float32Array; feedForward: Float32Array }[];
+}
+
 /**
- * One training step on a batch of windows, trained on every position (causal, SASRec-style): forward
- * and backward in Float32Arrays with matrix products on TF.js (backprop.ts), the output layer and loss over
- * GRU4Rec's shared sampled negatives (cross-entropy+logQ or BPR-max). Dense
- * weights get full updates; item-table and bias rows only where touched (sparse Adam/Adagrad).
+ * One training step on a batch of windows, trained on every position (causal, SASRec-style). The forward is
+ * forward.ts's (the one the scorer runs), the loss is the sampled softmax over the batch's targets and GRU4Rec's
+ * shared negatives (cross-entropy + logQ, each item once) or BPR-max, and every gradient comes from TF.js
+ * autodiff (`tf.valueAndGrads`) with respect to the step's leaves: the gathered item rows (inputs and output
+ * columns), the output-bias entries and every dense weight. The loss and all gradients come back in one
+ * read; the item table and bias then get sparse Adam/Adagrad updates on the touched rows only, the dense
+ * weights full ones, on the host (so Hogwild workers can share them).
  */
 export class TransformerStepper {
   private readonly optTable: OptimizedParameter;
-  private readonly optOut: OptimizedParameter | undefined;
   private readonly optBias: OptimizedParameter;
   private readonly optDense: OptimizedParameter[];
   private readonly tableGrad: RowGradientAccumulator;
-  private readonly outGrad: RowGradientAccumulator | undefined;
   private readonly biasGrad: RowGradientAccumulator;
   private steps = 0;
-  /** Off before `transitionPriorFromEpoch`: the prior adds nothing and its weight gets no gradient. */
-  private transitionPriorOn = true;
 
   /** `allocate` makes the optimiser state, in a fixed order (shared memory for parallel training). */
   constructor(private readonly p: TransformerParams, private readonly c: TransformerConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng, allocate?: (length: number) => Float32Array) {
-    ({ table: this.optTable, out: this.optOut, bias: this.optBias, dense: this.optDense } = optimizedParameters(p, c, allocate));
+    ({ table: this.optTable, bias: this.optBias, dense: this.optDense } = optimizedParameters(p, c, allocate));
     const maxPositions = c.batchSize * c.maxLength;
     const maxCols = maxPositions + c.nSample;
-    this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + (p.outputTable ? 0 : maxCols));
-    this.outGrad = p.outputTable ? new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxCols) : undefined;
+    this.tableGrad = new RowGradientAccumulator(p.itemCount, c.hiddenSize, maxPositions + maxCols);
     this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, maxCols);
   }
 
-  /**
-   * The repeat bias as sparse logits: for each trained position (row), every item of the window so far gets
-   * `repeat[distance to its latest occurrence]` at its column. Items without a column this step (a window's
-   * first item when it was neither a target nor sampled) are not in the softmax, so they need no entry.
-   */
-  private repeatEntries(windows: readonly TrainingWindow[], merged: MergedColumns, repeat: Float32Array): SparseLogits & { distance: Int32Array } {
-    const N = this.p.itemCount;
-    if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
-    const rows: number[] = [], columns: number[] = [], distance: number[] = [];
-    withColumnLookup(merged, N, (columnOf) => {
-      let row = 0;
-      for (const w of windows) {
-        for (let t = 0; t + 1 < w.items.length; t++, row++) {
-          for (let j = t; j >= 0; j--) {
-            const it = w.items[j]!;
-            if (seenInRow[it] === row) continue;
-            seenInRow[it] = row;
-            const col = columnOf[it]!;
-            if (col >= 0) { rows.push(row); columns.push(col); distance.push(t - j); }
-          }
-        }
-      }
-    });
-    for (const w of windows) for (const it of w.items) seenInRow[it] = -1;
-    return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: Float32Array.from(distance, (k) => repeat[k]!), distance: Int32Array.from(distance) };
-  }
-
-  /**
-   * The transition prior as sparse logits: for each trained position (row) with newest item a at window
-   * position t, every item b that followed a in the training sessions and has a column this step gets
-   * `weight[t] · log(1 + count(a → b))`, with the row's own session's a → b transitions taken out of the
-   * count (a test session's transitions are not in the graph either). `feature` keeps the log-count for the
-   * weight's gradient.
-   */
-  private transitionEntries(windows: readonly TrainingWindow[], merged: MergedColumns, prior: { weight: Float32Array; graph: TransitionGraph }): SparseLogits & { position: Int32Array; feature: Float32Array } {
-    const N = this.p.itemCount;
-    const { offsets, targets, counts } = prior.graph;
-    const rows: number[] = [], columns: number[] = [], position: number[] = [], feature: number[] = [];
-    // The window's session's own transitions, counted once per window (key a·N + b).
-    const own = new Map<number, number>();
-    withColumnLookup(merged, N, (columnOf) => {
-      let row = 0;
-      for (const w of windows) {
-        const session = w.session ?? w.items;
-        own.clear();
-        for (let k = 0; k + 1 < session.length; k++) {
-          if (session[k] === session[k + 1]) continue;
-          const key = session[k]! * N + session[k + 1]!;
-          own.set(key, (own.get(key) ?? 0) + 1);
-        }
-        for (let t = 0; t + 1 < w.items.length; t++, row++) {
-          const a = w.items[t]!;
-          for (let e = offsets[a]!; e < offsets[a + 1]!; e++) {
-            const b = targets[e]!;
-            const col = columnOf[b]!;
-            if (col < 0) continue;
-            const n = counts[e]! - (own.get(a * N + b) ?? 0);
-            if (n <= 0) continue;
-            rows.push(row); columns.push(col); position.push(t); feature.push(transitionFeature(n));
-          }
-        }
-      }
-    });
-    const f = Float32Array.from(feature);
-    return { rows: Int32Array.from(rows), columns: Int32Array.from(columns), values: f.map((x, e) => prior.weight[position[e]!]! * x), position: Int32Array.from(position), feature: f };
-  }
-
-  /** Applies an epoch's schedule: the learning-rate scale (per-epoch decay) and whether the transition prior trains. */
+  /** Applies an epoch's schedule (the learning-rate scale of the per-epoch decay). */
   setSchedule(schedule: EpochSchedule): void {
-    for (const o of [this.optTable, this.optOut, this.optBias, ...this.optDense]) if (o) o.learningRateScale = schedule.learningRateScale;
-    this.transitionPriorOn = schedule.transitionPrior;
+    for (const o of [this.optTable, this.optBias, ...this.optDense]) o.learningRateScale = schedule.learningRateScale;
   }
 
   /**
    * Trains on windows (at most batchSize, each 2..maxLength+1 items); returns the mean loss per position.
-   * Backends with sync reads only (cpu, wasm, tensorflow); {@link stepAsync} runs everywhere.
+   * One read-back (`dataSync`); backends with sync reads only (cpu, wasm, tensorflow).
    */
   step(windows: readonly TrainingWindow[]): number {
     assertSyncReads('TransformerStepper.step', 'stepAsync');
-    return runReadsSync(this.computeStep(windows));
+    const inputs = this.prepare(windows);
+    return this.apply(inputs, readSync(() => this.lossAndGradients(inputs)));
   }
 
-  /** {@link step} reading every matrix product with `await data()`: runs on every backend (webgpu included). */
-  stepAsync(windows: readonly TrainingWindow[]): Promise<number> {
-    return runReadsAsync(this.computeStep(windows));
+  /** {@link step} reading its one result with `await data()`: runs on every backend (webgpu included). */
+  async stepAsync(windows: readonly TrainingWindow[]): Promise<number> {
+    const inputs = this.prepare(windows);
+    return this.apply(inputs, await readAsync(() => this.lossAndGradients(inputs)));
   }
 
-  /** The step, yielding each matrix product to be computed on the backend and read back by the driver. */
-  private *computeStep(windows: readonly TrainingWindow[]): ReadingComputation<number> {
+  /** Host side before the step: rows, sampled columns, sparse logit entries, dropout masks. */
+  private prepare(windows: readonly TrainingWindow[]): StepInputs {
     const { p, c } = this;
     const d = c.hiddenSize;
     const B = windows.length;
     const T = windows.reduce((m, w) => Math.max(m, w.items.length - 1), 0);
     this.steps++;
-    // Valid rows (b·T + t) and their targets; columns = [targets ‖ shared samples].
-    const rows: number[] = [];
+    const lengths = windows.map((w) => w.items.length - 1);
+    const validRows: number[] = [];
     const targets: number[] = [];
-    windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) { rows.push(b * T + t); targets.push(w.items[t + 1]!); } });
-    const P = rows.length;
+    const inputItems = new Int32Array(B * T).fill(-1);
+    windows.forEach((w, b) => {
+      for (let t = 0; t + 1 < w.items.length; t++) { validRows.push(b * T + t); targets.push(w.items[t + 1]!); inputItems[b * T + t] = w.items[t]!; }
+    });
+    const P = validRows.length;
     const cols = new Int32Array(P + c.nSample);
     cols.set(targets);
     this.sampler.sample(this.rng, cols, P, cols.length);
-    const dropEmb = dropoutMask(this.rng, B * T * d, c.dropoutEmbedding);
-    const inputs = windows.map((w) => w.items.subarray(0, w.items.length - 1));
-    const x0 = embedWindows(p, inputs, T, windows.map((w) => w.gaps), dropEmb);
-    this.tableGrad.clear();
-    this.outGrad?.clear();
-    this.biasGrad.clear();
-    const masks: MaskFactory = (n) => (c.dropoutHidden > 0 ? dropoutMask(this.rng, n, c.dropoutHidden) : undefined);
-    const fwd = yield* trainForwardReading(p, x0, B, T, masks);
-    // Output layer and loss over the valid positions only.
-    // Session vectors: the output at each position, or the item-attention readout over the inputs' item rows.
-    const lengths = windows.map((w) => w.items.length - 1);
-    const xr = c.readout !== 'last' ? droppedItemRows(p.itemTable, windows, T, d, dropEmb) : undefined;
-    const query = p.readoutQuery();
-    const residual = p.readoutResidual();
-    const ro = xr ? readoutForward(fwd.out, xr, p.get('readout_v'), lengths, T, d, query, residual) : undefined;
-    let hv = ro ? ro.s : fwd.out;
-    if (ro && c.readout === 'mixed') {
-      const sum = ro.s.slice();
-      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + fwd.out[i]!;
-      hv = sum;
+    let timeBuckets: Int32Array | undefined;
+    if (c.timeBuckets > 0) {
+      timeBuckets = new Int32Array(B * T);
+      windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) timeBuckets![b * T + t] = timeBucket(w.gaps?.[t], c.timeBuckets); });
     }
-    const outTable = p.outTable;
-    const hsRead = new Float32Array(P * d);
-    rows.forEach((r, i) => hsRead.set(hv.subarray(r * d, (r + 1) * d), i * d));
-    const sessionMap = p.sessionMap();
-    const hsRaw = sessionMap ? sessionMapForward(hsRead, P, sessionMap, d) : hsRead;
-    // Cross-entropy scores each distinct item once (merged columns, loss and gradients unchanged); BPR-max
-    // keeps every sampled column.
-    const merged = c.loss === 'bpr-max' ? undefined : mergeColumns(cols, P, p.itemCount);
-    const colItems = merged ? merged.items : cols;
-    const M = colItems.length;
-    const oRaw = new Float32Array(M * d);
-    for (let j = 0; j < M; j++) oRaw.set(outTable.subarray(colItems[j]! * d, (colItems[j]! + 1) * d), j * d);
-    // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
-    const tau = c.cosineTemperature;
-    const hN = tau > 0 ? normalizeRows(hsRaw, P, d) : undefined;
-    const oN = tau > 0 ? normalizeRows(oRaw, M, d) : undefined;
-    const hs = hN ? hN.normalized.map((x) => x / tau) : hsRaw;
-    const o = oN ? oN.normalized : oRaw;
-    const grads = new Map(p.dense.map((w) => [w.name, new Float32Array(w.values.length)]));
-    let loss: number, dHs: Float32Array, dO: Float32Array, colGrad: ArrayLike<number>;
-    if (merged) {
-      // The bias and the logQ correction fold into one shift per column, as does the merged column's count.
-      const shift = columnShift(merged, p.outputBias, this.sampler, c.logq);
-      const repeat = p.repeatBias();
-      const prior = this.transitionPriorOn ? p.transitionPrior() : undefined;
-      const rep = repeat ? this.repeatEntries(windows, merged, repeat) : undefined;
-      const tr = prior ? this.transitionEntries(windows, merged, prior) : undefined;
-      // Both kinds of entry add to the logits (scatterND sums an entry of each at the same row and column).
-      const extra = rep && tr ? concatSparse(rep, tr) : rep ?? tr;
-      let extraGrad: Float32Array | undefined;
-      ({ loss, dH: dHs, dO, columnGrad: colGrad, extraGrad } = yield* sampledSoftmaxReading(hs, P, d, o, merged, shift, extra));
-      if (rep && extraGrad) {
-        const dRepeat = grads.get('repeat_bias')!;
-        for (let e = 0; e < rep.distance.length; e++) dRepeat[rep.distance[e]!] = dRepeat[rep.distance[e]!]! + extraGrad[e]!;
-      }
-      if (tr && extraGrad) {
-        const dWeight = grads.get('transition_weight')!;
-        const first = rep ? rep.rows.length : 0;
-        for (let e = 0; e < tr.position.length; e++) dWeight[tr.position[e]!] = dWeight[tr.position[e]!]! + extraGrad[first + e]! * tr.feature[e]!;
-      }
-    } else {
-      const scores = yield* mmReading(hs, P, d, transposeJs(o, M, d), M);
-      addColumnBias(scores, P, M, Float32Array.from(cols, (it) => p.outputBias[it]!));
-      const dS = new Float32Array(P * M);
-      loss = bprMaxLoss({ scores, rows: P, cols: M, colItems: cols }, dS, c.bpreg, c.finalActivation === 'elu');
-      const sums = new Float64Array(M);
-      addColumnSums(dS, P, M, sums);
-      colGrad = sums;
-      dHs = yield* mmReading(dS, P, M, o, d);
-      // dO = dSᵀ·hs, computed as (hsᵀ·dS)ᵀ so the big matrix is never transposed.
-      dO = transposeJs(yield* mmTAReading(hs, P, d, dS, M), d, M);
-    }
-    if (hN && oN) {
-      for (let i = 0; i < dHs.length; i++) dHs[i] = dHs[i]! / tau;
-      normalizeRowsBackward(dHs, hN.normalized, hN.norms, P, d);
-      normalizeRowsBackward(dO, oN.normalized, oN.norms, M, d);
-    }
-    if (sessionMap) dHs = sessionMapBackward(dHs, hsRead, P, sessionMap, d, grads.get('session_map')!);
-    const outAcc = this.outGrad ?? this.tableGrad;
-    for (let j = 0; j < M; j++) {
-      outAcc.add(colItems[j]!, dO, j * d);
-      this.biasGrad.addScalar(colItems[j]!, colGrad[j]!);
-    }
-    let dH: Float32Array = new Float32Array(B * T * d);
-    rows.forEach((r, i) => dH.set(dHs.subarray(i * d, (i + 1) * d), r * d));
-    if (ro && xr) {
-      const queryGrads = query ? { w: grads.get('readout_w')!, r: grads.get('readout_r')! } : undefined;
-      const back = readoutBackward(dH, fwd.out, xr, ro.s, p.get('readout_v'), grads.get('readout_v')!, ro.cache, lengths, T, d, query, queryGrads, residual ? { m: residual, grad: grads.get('readout_m')! } : undefined);
-      if (c.readout === 'mixed') for (let i = 0; i < dH.length; i++) back.dh[i] = back.dh[i]! + dH[i]!;
-      dH = back.dh;
-      // The readout's own path into the item rows (through the same embedding dropout, no positions).
-      windows.forEach((w, b) => {
-        for (let t = 0; t + 1 < w.items.length; t++) {
-          const o = (b * T + t) * d;
-          for (let i = 0; i < d; i++) back.dx[o + i] = back.dx[o + i]! * dropEmb[o + i]!;
-          this.tableGrad.add(w.items[t]!, back.dx, o);
-        }
-      });
-    }
-    const dX = yield* trainBackwardReading(p, fwd, dH, grads);
-    // Input gradient: through the embedding dropout into item rows, positions and time gaps.
-    const dPos = grads.get('position_table')!;
-    const dTime = grads.get('time_table');
-    windows.forEach((w, b) => {
-      for (let t = 0; t + 1 < w.items.length; t++) {
-        const o = (b * T + t) * d;
-        for (let i = 0; i < d; i++) dX[o + i] = dX[o + i]! * dropEmb[o + i]!;
-        this.tableGrad.add(w.items[t]!, dX, o);
-        for (let i = 0; i < d; i++) dPos[t * d + i] = dPos[t * d + i]! + dX[o + i]!;
-        if (dTime) {
-          const tb = timeBucket(w.gaps?.[t], c.timeBuckets) * d;
-          for (let i = 0; i < d; i++) dTime[tb + i] = dTime[tb + i]! + dX[o + i]!;
+    const dropEmbedding = dropoutMask(this.rng, B * T * d, c.dropoutEmbedding);
+    const dropHidden = Array.from({ length: c.blocks }, () => ({ attention: dropoutMask(this.rng, B * T * d, c.dropoutHidden), feedForward: dropoutMask(this.rng, B * T * d, c.dropoutHidden) }));
+    const base = { B, T, P, validRows: Int32Array.from(validRows), positions: windowPositions(lengths, T), ...(timeBuckets ? { timeBuckets } : {}), inputItems, dropEmbedding, dropHidden };
+    if (c.loss === 'bpr-max') return { ...base, columnItems: cols };
+    // Cross-entropy scores each distinct item once (merged columns: loss and gradients unchanged).
+    const merged = mergeColumns(cols, P, p.itemCount);
+    const columnShift = Float32Array.from(merged.items, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - merged.logCount[j]!);
+    const sparse = this.sparseEntries(windows, merged);
+    return { ...base, columnItems: merged.items, merged, columnShift, ...(sparse ? { sparse } : {}) };
+  }
+
+  /**
+   * The repeat bias's and the transition prior's sparse logits. Repeat: for each trained position (row),
+   * every item of the window so far gets `repeat_bias[distance to its latest occurrence]` at its column.
+   * Transition: each item b that followed the row's newest item a in the training sessions gets
+   * `transition_weight[t] · log(1 + count(a → b))`, with the row's own session's a → b transitions taken out
+   * of the count (a test session's transitions are not in the graph either). Items without a column this step
+   * are not in the softmax, so they need no entry.
+   */
+  private sparseEntries(windows: readonly TrainingWindow[], merged: MergedColumns): SparseEntries | undefined {
+    const c = this.c, N = this.p.itemCount;
+    const prior = this.p.transitionPrior();
+    if (!c.repeatBias && !prior) return undefined;
+    const indices: number[] = [], repeatDistance: number[] = [], transitionPosition: number[] = [], feature: number[] = [];
+    withColumnLookup(merged, N, (columnOf) => {
+      if (c.repeatBias) {
+        if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
+        let row = 0;
+        for (const w of windows) {
+          for (let t = 0; t + 1 < w.items.length; t++, row++) {
+            for (let j = t; j >= 0; j--) {
+              const it = w.items[j]!;
+              if (seenInRow[it] === row) continue;
+              seenInRow[it] = row;
+              const col = columnOf[it]!;
+              if (col >= 0) { indices.push(row, col); repeatDistance.push(t - j); }
+            }
+          }
+          for (const it of w.items) seenInRow[it] = -1;
         }
       }
+      if (prior) addTransitionEntries(windows, prior.graph, N, columnOf, indices, transitionPosition, feature);
     });
+    return { indices: Int32Array.from(indices), repeatDistance: Int32Array.from(repeatDistance), transitionPosition: Int32Array.from(transitionPosition), transitionFeature: Float32Array.from(feature) };
+  }
+
+  /**
+   * The step on the backend: `[loss, d(loss)/d(input rows), d/d(output rows), d/d(bias entries), d/d(each dense
+   * weight)]` flattened into one tensor (the mean loss per position and its gradients).
+   */
+  private lossAndGradients(s: StepInputs): tf.Tensor {
+    const { p, c } = this;
+    const d = c.hiddenSize;
+    const inputRows = tf.tensor2d(gatherRowsHost(p.itemTable, d, s.inputItems), [s.B * s.T, d]);
+    const outputRows = tf.tensor2d(gatherRowsHost(p.itemTable, d, s.columnItems), [s.columnItems.length, d]);
+    const bias = tf.tensor1d(Float32Array.from(s.columnItems, (it) => p.outputBias[it]!));
+    const denseNames = p.dense.map((w) => w.name);
+    const dense = p.dense.map((w) => tf.tensor(w.values, w.shape, 'float32'));
+    const dropEmbedding = tf.tensor2d(s.dropEmbedding, [s.B * s.T, d]);
+    const dropHidden: BlockDropout[] = s.dropHidden.map((m) => ({ attention: tf.tensor2d(m.attention, [s.B * s.T, d]), feedForward: tf.tensor2d(m.feedForward, [s.B * s.T, d]) }));
+    const validRows = tf.tensor1d(s.validRows, 'int32');
+    const f = (...leaves: tf.Tensor[]): tf.Scalar => {
+      const [items, out, b, ...weights] = leaves as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, ...tf.Tensor[]];
+      const w = new Map(denseNames.map((n, i) => [n, weights[i]!]));
+      const x = embed(w, items, s.positions, s.timeBuckets, dropEmbedding);
+      const enc = encode(w, c, x, windowAttention(c, s.B, s.T), dropHidden);
+      const sessions = c.readout === 'last' ? enc.hidden : windowReadout(w, enc.hidden, dropout(items, dropEmbedding), s.B, s.T);
+      let h = gatherRows(sessions, validRows);
+      let o = out;
+      // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
+      if (c.cosineTemperature > 0) { h = normalizeRows(h, 1 / c.cosineTemperature); o = normalizeRows(o); }
+      let loss: tf.Scalar;
+      if (s.merged && s.columnShift) {
+        const extra = s.sparse ? sparseLogits(w, s.sparse) : undefined;
+        loss = sampledSoftmaxLoss(h, o, { shift: tf.sub(s.columnShift, b), targetColumn: s.merged.targetColumn, targetLogCount: targetLogCounts(s.merged), ...(extra ? { extra } : {}) });
+      } else {
+        loss = bprMaxLoss(tf.add(matMul(h, tf.transpose(o)), b), s.columnItems, c.bpreg, c.finalActivation === 'elu');
+      }
+      // Weights a step may leave unused (no repeat or transition entry) still get a (zero) gradient.
+      for (const n of ['repeat_bias', 'transition_weight']) { const u = w.get(n); if (u) loss = tf.add(loss, tf.mul(tf.sum(u), 0)); }
+      return tf.div(loss, Math.max(1, s.P));
+    };
+    const { value, grads } = tf.valueAndGrads(f)([inputRows, outputRows, bias, ...dense]);
+    return tf.concat([tf.reshape(value, [1]), ...grads.map((g) => tf.reshape(g, [-1]))]);
+  }
+
+  /** Host side after the read: row gradients into the accumulators, then the optimiser updates. */
+  private apply(s: StepInputs, read: Float32Array): number {
+    const { p, c } = this;
+    const d = c.hiddenSize;
+    let at = 1;
+    const take = (n: number) => read.subarray(at, (at += n));
+    const dInput = take(s.B * s.T * d), dOutput = take(s.columnItems.length * d), dBias = take(s.columnItems.length);
+    this.tableGrad.clear();
+    this.biasGrad.clear();
+    for (let r = 0; r < s.inputItems.length; r++) if (s.inputItems[r]! >= 0) this.tableGrad.add(s.inputItems[r]!, dInput, r * d);
+    for (let j = 0; j < s.columnItems.length; j++) {
+      this.tableGrad.add(s.columnItems[j]!, dOutput, j * d);
+      this.biasGrad.addScalar(s.columnItems[j]!, dBias[j]!);
+    }
     const step = this.steps;
-    p.dense.forEach((w, i) => this.optDense[i]!.updateDense(grads.get(w.name)!, step));
+    p.dense.forEach((w, i) => this.optDense[i]!.updateDense(take(w.values.length), step));
     this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, step);
-    if (this.optOut && this.outGrad) this.optOut.updateRows(this.outGrad.rows, this.outGrad.count, this.outGrad.grad, d, step);
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, step);
-    return loss / Math.max(1, P);
+    return read[0]!;
   }
 }
 
-function concatSparse(a: SparseLogits, b: SparseLogits): SparseLogits {
-  const join = <T extends Int32Array | Float32Array>(x: T, y: T, make: (n: number) => T): T => { const z = make(x.length + y.length); z.set(x); z.set(y, x.length); return z; };
-  return { rows: join(a.rows, b.rows, (n) => new Int32Array(n)), columns: join(a.columns, b.columns, (n) => new Int32Array(n)), values: join(a.values, b.values, (n) => new Float32Array(n)) };
+/** The sparse entries' logits: `repeat_bias[distance]`, then `transition_weight[position] · feature`. */
+function sparseLogits(w: ReadonlyMap<string, tf.Tensor>, e: SparseEntries): SparseLogitTensors | undefined {
+  const K = e.indices.length / 2;
+  if (K === 0) return undefined;
+  const parts: tf.Tensor1D[] = [];
+  const pick = (name: string, at: Int32Array) => tf.reshape(gatherRows(tf.reshape(w.get(name)!, [-1, 1]) as tf.Tensor2D, tf.tensor1d(at, 'int32')), [-1]) as tf.Tensor1D;
+  if (e.repeatDistance.length > 0) parts.push(pick('repeat_bias', e.repeatDistance));
+  if (e.transitionPosition.length > 0) parts.push(tf.mul(pick('transition_weight', e.transitionPosition), tf.tensor1d(e.transitionFeature)));
+  return { indices: tf.tensor2d(e.indices, [K, 2], 'int32'), values: parts.length === 1 ? parts[0]! : tf.concat(parts) };
+}
+
+/** log(copies) of each row's merged target column. */
+function targetLogCounts(m: MergedColumns): Float32Array {
+  return Float32Array.from(m.targetColumn, (col) => m.logCount[col]!);
+}
+
+/** Rows `items[r]` of a host table `[*, d]` as `[items.length, d]` (zeros where the item is −1). */
+function gatherRowsHost(table: Float32Array, d: number, items: Int32Array): Float32Array {
+  const out = new Float32Array(items.length * d);
+  for (let r = 0; r < items.length; r++) if (items[r]! >= 0) out.set(table.subarray(items[r]! * d, (items[r]! + 1) * d), r * d);
+  return out;
+}
+
+/** Transition-prior entries of every trained position (see TransformerStepper's sparseEntries). */
+function addTransitionEntries(windows: readonly TrainingWindow[], graph: TransitionGraph, N: number, columnOf: Int32Array, indices: number[], position: number[], feature: number[]): void {
+  const { offsets, targets, counts } = graph;
+  // The window's session's own transitions, counted once per window (key a·N + b).
+  const own = new Map<number, number>();
+  let row = 0;
+  for (const w of windows) {
+    const session = w.session ?? w.items;
+    own.clear();
+    for (let k = 0; k + 1 < session.length; k++) {
+      if (session[k] === session[k + 1]) continue;
+      const key = session[k]! * N + session[k + 1]!;
+      own.set(key, (own.get(key) ?? 0) + 1);
+    }
+    for (let t = 0; t + 1 < w.items.length; t++, row++) {
+      const a = w.items[t]!;
+      for (let e = offsets[a]!; e < offsets[a + 1]!; e++) {
+        const col = columnOf[targets[e]!]!;
+        if (col < 0) continue;
+        const n = counts[e]! - (own.get(a * N + targets[e]!) ?? 0);
+        if (n <= 0) continue;
+        indices.push(row, col); position.push(t); feature.push(transitionFeature(n));
+      }
+    }
+  }
 }
 
 /** Reusable per-item table: the latest trained row that listed the item (reset after each use). */
 let seenInRow = new Int32Array(0);
-
-/** The inputs' item rows `[B·T, d]` through the embedding dropout (no positions): the readout's summands. */
-function droppedItemRows(table: Float32Array, windows: readonly TrainingWindow[], T: number, d: number, dropMask: Float32Array): Float32Array {
-  const x = new Float32Array(windows.length * T * d);
-  windows.forEach((w, b) => {
-    for (let t = 0; t + 1 < w.items.length; t++) {
-      const o = (b * T + t) * d, e = w.items[t]! * d;
-      for (let i = 0; i < d; i++) x[o + i] = table[e + i]! * dropMask[o + i]!;
-    }
-  });
-  return x;
-}

@@ -154,9 +154,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   let outOfTime = false;
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
-      // Epoch numbers of a warm-started run continue the earlier run's (decay and transitionPriorFromEpoch).
-      const globalEpoch = epoch + continued;
-      const schedule = { learningRateScale: Math.pow(config.learningRateDecay, globalEpoch - 1), transitionPrior: globalEpoch >= config.transitionPriorFromEpoch };
+      // Epoch numbers of a warm-started run continue the earlier run's learning-rate decay.
+      const schedule = { learningRateScale: Math.pow(config.learningRateDecay, epoch + continued - 1) };
       stepper?.setSchedule(schedule);
       const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
       const t0 = performance.now();

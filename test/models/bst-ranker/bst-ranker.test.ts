@@ -9,10 +9,10 @@ import { newSessionState, type SessionState } from '../../../src/sessions/sessio
 import { generateSessions } from '../../../src/synthetic/index.js';
 import { evaluateNextItem } from '../../../models/training/evaluate-next-item.js';
 import { Rng } from '../../../models/training/rng.js';
-import { trainForward } from '../../../models/transformer/backprop.js';
-import { embedWindows } from '../../../models/transformer/forward.js';
+import { tf } from '../../../src/backend/tf.js';
+import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions } from '../../../models/transformer/forward.js';
 import { BstRankerParams } from '../../../models/bst-ranker/params.js';
-import { BstRanker, mlpForward, rankerWindow } from '../../../models/bst-ranker/ranker.js';
+import { BstRanker, clickLogits, rankerWindow, uploadMlp, windowBuckets } from '../../../models/bst-ranker/ranker.js';
 import { trainBstRanker, type BstTrainResult } from '../../../models/bst-ranker/train.js';
 import { TwoStageScorer } from '../../../models/bst-ranker/two-stage.js';
 import { saveBstRanker } from '../../../models/bst-ranker/io.js';
@@ -50,17 +50,22 @@ describe('BST ranker', () => {
     const ranker = new BstRanker(p);
     const fast = ranker.logits(sessions, cands, M);
     ranker.dispose();
+    const dense = uploadDense(p.block), mlp = uploadMlp(p);
     sessions.forEach((s, b) => {
       for (let m = 0; m < M; m++) {
+        // A full pass over [items, candidate] through the same layers, read separately.
         const w = rankerWindow(s, 4);
         const items = [...w.items, cands[b * M + m]!];
         const T = items.length, d = 8;
-        const out = trainForward(p.block, embedWindows(p.block, [items], T, [[...w.gaps, undefined]]), 1, T).out;
-        const z0 = new Float32Array(3 * d);
-        for (let i = 0; i < d; i++) { const c = out[(T - 1) * d + i]!, l = out[(T - 2) * d + i]!; z0[i] = c; z0[d + i] = l; z0[2 * d + i] = c * l; }
-        expect(Math.abs(mlpForward(p, z0, 1).logits[0]! - fast[b * M + m]!)).toBeLessThan(1e-4);
+        const want = tf.tidy(() => {
+          const rows = tf.tensor2d(gatherWindowRows(p.block.itemTable, d, [items], T), [T, d]);
+          const h = encode(dense, p.block.config, embed(dense, rows, windowPositions([T], T), windowBuckets([[...w.gaps, undefined]], T, 6)), windowAttention(p.block.config, 1, T)).hidden;
+          return clickLogits(p, mlp, tf.slice(h, [T - 1, 0], [1, d]), tf.slice(h, [T - 2, 0], [1, d])).dataSync()[0]!;
+        });
+        expect(Math.abs(want - fast[b * M + m]!)).toBeLessThan(1e-4);
       }
     });
+    tf.dispose([...dense.values(), ...mlp.values()]);
   });
 
   it('learns to score the true next item above sampled items', () => {

@@ -6,9 +6,8 @@ import { resolveTransformerConfig, type TransformerConfig } from '../../../model
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
-import { trainForward } from '../../../models/transformer/backprop.js';
-import { embedWindows } from '../../../models/transformer/forward.js';
-import { readoutForward } from '../../../models/transformer/readout.js';
+import { countReadBacks } from '../../helpers/read-backs.js';
+import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, gatherWindowRows } from '../../../models/transformer/forward.js';
 
 const ITEMS = 50;
 
@@ -60,30 +59,27 @@ describe('TransformerScorer', () => {
     expect(await streamAndCompare(params(8), true)).toBeLessThan(1e-4);
   });
 
-  it.each(['item-attention', 'query-attention', 'mixed'] as const)('the cache stays exact with the %s readout and cosine scoring', async (readout) => {
+  it.each(['last', 'item-attention'] as const)('the cache stays exact with the %s readout and cosine scoring', async (readout) => {
     const p = params(0, { readout, cosineTemperature: 0.1 });
     const r = new Rng(3);
     for (const w of p.dense.filter((x) => x.name.startsWith('readout_'))) w.values.forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
     expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
   });
 
-  it('the cache stays exact with the session map', async () => {
-    const p = params(0, { sessionMap: true, cosineTemperature: 0.1 });
-    const r = new Rng(6);
-    p.get('session_map').forEach((_, i, a) => { a[i] = r.next() - 0.5; });
-    expect(await streamAndCompare(p, false)).toBeLessThan(1e-4);
-  });
-
-  it('streams the same query-attention session vector (with the residual map) as the training readout at every position', async () => {
-    const p = params(0, { readout: 'query-attention', readoutResidual: true, dropoutEmbedding: 0, dropoutHidden: 0, maxLength: 8 });
+  it.each(['last', 'item-attention'] as const)('training forward = serving forward: the KV-cache step streams the whole-window session vector at every position (%s readout)', async (readout) => {
+    const p = params(0, { readout, maxLength: 8 });
     const r = new Rng(4);
     for (const w of p.dense.filter((x) => x.name.startsWith('readout_'))) w.values.forEach((_, i, a) => { a[i] = r.next() * 2 - 1; });
     const items = Int32Array.of(3, 17, 3, 40, 8, 22, 9);
     const T = items.length, d = p.hiddenSize;
-    const h = trainForward(p, embedWindows(p, [items], T), 1, T).out;
-    const x = new Float32Array(T * d);
-    items.forEach((it, t) => x.set(p.itemTable.subarray(it * d, (it + 1) * d), t * d));
-    const { s: want } = readoutForward(h, x, p.get('readout_v'), [T], T, d, p.readoutQuery(), p.readoutResidual());
+    // The training step's forward (forward.ts: embed, encode over the causal window, readout), without dropout.
+    const dense = uploadDense(p);
+    const want = tf.tidy(() => {
+      const rows = tf.tensor2d(gatherWindowRows(p.itemTable, d, [items], T), [T, d]);
+      const enc = encode(dense, p.config, embed(dense, rows, windowPositions([T], T)), windowAttention(p.config, 1, T));
+      return (readout === 'last' ? enc.hidden : windowReadout(dense, enc.hidden, rows, 1, T)).dataSync() as Float32Array;
+    });
+    tf.dispose([...dense.values()]);
     const scorer = new TransformerScorer(p);
     const session = newSessionState('q', 0, 0);
     let max = 0;
@@ -95,6 +91,18 @@ describe('TransformerScorer', () => {
     }
     scorer.dispose();
     expect(max).toBeLessThan(1e-4);
+  });
+
+  it('reads back once per observe pass (KV-cache step or window recompute) and once per score', async () => {
+    const scorer = new TransformerScorer(params());
+    const sessions = Array.from({ length: 5 }, (_, i) => newSessionState(String(i), 0, 0));
+    const push = (k: number) => sessions.forEach((s, i) => s.items.push((k * 5 + i) % ITEMS));
+    push(0);
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // recompute (no state yet)
+    push(1);
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // cache step
+    expect((await countReadBacks(() => scorer.score(sessions))).reads).toBe(1);
+    scorer.dispose();
   });
 
   it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {

@@ -74,18 +74,6 @@ describe('transformer transition prior', () => {
     expect(without.wins).toBeLessThan(0.8);
   }, HEAVY_TEST_TIMEOUT_MS);
 
-  it('trains the prior only from transitionPriorFromEpoch on, counting the epochs of a warm-started run', async () => {
-    const ITEMS = 30, rng = new Rng(12);
-    const data = corpus(Array.from({ length: 1500 }, () => { const i = rng.int(ITEMS); return [i, (i + 1) % ITEMS]; }), ITEMS);
-    const weightAfter = async (epochs: number, transitionPriorFromEpoch: number, continueFromEpoch = 0) => {
-      const r = await trainTransformer(data, { config: { ...tiny, transitionPrior: true, transitionPriorFromEpoch, epochs }, continueFromEpoch });
-      return r.params.get('transition_weight')[0]!;
-    };
-    expect(await weightAfter(2, 3)).toBe(0);
-    expect(await weightAfter(2, 2)).toBeGreaterThan(0.01);
-    expect(await weightAfter(1, 2, 1)).toBeGreaterThan(0.01);
-  }, HEAVY_TEST_TIMEOUT_MS);
-
   it("leaves a session's own transitions out of its training counts, so pairs seen once teach no weight", async () => {
     // Each item is followed by one other item, in exactly one session. Counted with the session itself the
     // prior would point at every target and its weight would grow; left out, no count remains to learn from.

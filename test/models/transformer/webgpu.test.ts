@@ -145,7 +145,7 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
   }, HEAVY_TEST_TIMEOUT_MS);
 
   it('a training step (each readout, dot product and cosine scoring, time gaps, dropout) gives wasm\'s loss and weights', async () => {
-    const cases = [{ readout: 'last', cosineTemperature: 0 }, { readout: 'item-attention', cosineTemperature: 0.2 }, { readout: 'query-attention', cosineTemperature: 0.2 }, { readout: 'mixed', cosineTemperature: 0.2 }] as const;
+    const cases = [{ readout: 'last', cosineTemperature: 0 }, { readout: 'item-attention', cosineTemperature: 0.2 }] as const;
     for (const { readout, cosineTemperature } of cases) {
       const overrides = { batchSize: 24, nSample: 256, cosineTemperature, readout };
       const a = await on('wasm', () => twoSteps('wasm', overrides));

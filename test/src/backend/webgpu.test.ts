@@ -8,7 +8,7 @@ import { overrideBackendLoader, selectBackend } from '../../../src/backend/selec
 import { tf } from '../../../src/backend/tf.js';
 import type { Logger } from '../../../src/instrumentation/typed-emitter.js';
 import { resolveTransformerConfig } from '../../../models/transformer/config.js';
-import { forwardSequence, uploadDense } from '../../../models/transformer/forward.js';
+import { encode, uploadDense, windowAttention } from '../../../models/transformer/forward.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
 import * as W from '../../../scripts/gpu/workload.mjs';
 import { webGpuAvailability } from './webgpu-vulkan.js';
@@ -67,9 +67,9 @@ async function transformerForward() {
   const Bt = 3, T = c.maxLength;
   const dense = uploadDense(p);
   const x = tf.tensor2d(W.seededArray(Bt * T * c.hiddenSize, 7, 1), [Bt * T, c.hiddenSize]);
-  const out = forwardSequence(dense, c, x, Bt, T);
-  const hidden = (await out.hidden.data()) as Float32Array;
-  tf.dispose([x, out.hidden, ...out.keys, ...out.values, ...dense.values()]);
+  const out = tf.tidy(() => encode(dense, c, x, windowAttention(c, Bt, T)).hidden);
+  const hidden = (await out.data()) as Float32Array;
+  tf.dispose([x, out, ...dense.values()]);
   return hidden;
 }
 
@@ -151,7 +151,7 @@ describe.skipIf(skipReason !== undefined)('webgpu backend (Dawn over Vulkan)', {
     expect(W.maxAbsDiff(ref.weights.WoT, full.weights.WoT)).toBeGreaterThan(1e-4); // the sampled path differs
   });
 
-  it('transformer forward (models/transformer forwardSequence) agrees with cpu', async () => {
+  it('transformer forward (models/transformer encode) agrees with cpu', async () => {
     const ref = await on('cpu', transformerForward);
     const got = await on('webgpu', transformerForward);
     expect(W.maxAbsDiff(got, ref)).toBeLessThan(1e-4);
