@@ -138,7 +138,7 @@ async function projectBench(run) {
     const { Rng } = await import('../dist/models/training/rng.js');
     const { PopularitySampler } = await import('../dist/models/training/sampler.js');
     const { newSessionState } = await import('../dist/src/sessions/session-state.js');
-    const { backendReadsSync } = await import('../dist/models/training/matmul.js');
+    const { backendReadsSync } = await import('../dist/models/training/tensor-reads.js');
     const syncReads = backendReadsSync();
     return { ok: true, reads: syncReads ? 'sync' : 'async', ...(await run({ Rng, PopularitySampler, newSessionState, syncReads })) };
   } catch (err) {

@@ -30,6 +30,10 @@ export declare namespace tf {
     }
     interface Tensor2D extends Tensor {
     }
+    interface Tensor3D extends Tensor {
+    }
+    interface Tensor4D extends Tensor {
+    }
     interface Scalar extends Tensor {
     }
     interface Variable extends Tensor {
@@ -46,7 +50,7 @@ export declare namespace tf {
 `);
 
 // Every tf.X a declaration names must be one of the stand-ins above.
-const declared = new Set(['tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Scalar', 'tf.Variable', 'tf.io.IOHandler', 'tf.io.ModelArtifacts', 'tf.io.WeightsManifestEntry']);
+const declared = new Set(['tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D', 'tf.Scalar', 'tf.Variable', 'tf.io.IOHandler', 'tf.io.ModelArtifacts', 'tf.io.WeightsManifestEntry']);
 const problems = [];
 for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;

@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../../src/errors.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { MASKED, multiHeadAttention } from '../nn/attention.js';
 import { dense } from '../nn/dense.js';
-import { assertSyncReads, readAsync, readSync } from '../training/matmul.js';
+import { assertSyncReads, readAsync, readSync } from '../training/tensor-reads.js';
 import { timeBucket } from '../transformer/config.js';
 import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions } from '../transformer/forward.js';
 import type { BstRankerParams } from './params.js';

@@ -12,7 +12,7 @@ import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
 import { tf } from '../nn/gradients.js';
 import { gatherRows } from '../../src/backend/gather.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/tensor-reads.js';
 import { embed, encode, windowAttention, windowPositions, type BlockDropout } from '../transformer/forward.js';
 import type { NamedWeight } from '../transformer/params.js';
 import { resolveBstRankerConfig, type BstRankerConfig } from './config.js';

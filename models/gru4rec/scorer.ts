@@ -3,7 +3,7 @@ import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';

@@ -1,8 +1,9 @@
 import { tf } from '../nn/gradients.js';
 import type { GruCellWeights } from '../nn/gru.js';
-import { scoreColumns } from '../nn/matmul.js';
-import { bprMax, mergedSoftmaxCrossEntropy, oneHotRows, sampledMasks } from '../nn/ranking-losses.js';
-import { assertSyncReads, backendReadsSync, transposeJs } from '../training/matmul.js';
+import { scoreColumns } from '../nn/dense.js';
+import { bprMax, sampledMasks } from '../nn/ranking-losses.js';
+import { mergedCrossEntropy } from '../nn/sampled-softmax.js';
+import { assertSyncReads, backendReadsSync, transposeJs } from '../training/tensor-reads.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
@@ -233,11 +234,9 @@ export function drawStep(batch: SessionBatch, c: Gru4RecConfig, itemCount: numbe
  */
 export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
   const R = s.R;
-  const Mc = s.columnItems.length;
   const ones = tf.ones([R, 1]);
   const dropout = { input: tf.tensor2d(s.inputMask, x.shape), layers: previous.map((h, i) => tf.tensor2d(s.layerMasks[i]!, h.shape)) };
   const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
-  const targets = s.targetColumn ? oneHotRows(s.targetColumn, Mc) : undefined;
   let states: tf.Tensor2D[] = [];
   const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
     const layers: GruCellWeights[] = previous.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
@@ -246,7 +245,7 @@ export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, 
     const scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
     if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
     const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
-    return mergedSoftmaxCrossEntropy(logits, targets as tf.Tensor2D, tf.tensor2d(s.targetLogCount!, [R, 1]));
+    return tf.div(mergedCrossEntropy(logits, s.targetColumn!, s.targetLogCount!), R) as tf.Scalar;
   };
   const { value, grads } = tf.valueAndGrads(lossOf)([x, columnsT, ...dense]);
   return { value, grads, states };

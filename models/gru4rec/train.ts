@@ -4,7 +4,7 @@ import type { ItemId } from '../../src/events/click-event.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
-import { backendReadsSync } from '../training/matmul.js';
+import { backendReadsSync } from '../training/tensor-reads.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';

@@ -31,3 +31,20 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
 export function dropout<T extends tf.Tensor>(x: T, mask: tf.Tensor | undefined): T {
   return mask ? tf.mul(x, mask) : x;
 }
+
+/**
+ * Scores of `h` `[rows, d]` against item columns given twice by the caller: `columnsT` `[d, cols]` (the
+ * differentiable operand) and the same matrix as rows `columns` `[cols, d]`, so that neither the product nor its
+ * gradient transposes a large matrix on the backend. Gradients: `dy · columns` for h, `transpose(h) · dy` for
+ * `columnsT`.
+ */
+export function scoreColumns(h: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad(((x: tf.Tensor2D, wT: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([x]);
+    return {
+      value: tf.matMul(x, wT),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, columns), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(h, columnsT) as tf.Tensor2D;
+}

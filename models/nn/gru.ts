@@ -1,5 +1,5 @@
 import { tf } from '../../src/backend/tf.js';
-import { matMul } from './matmul.js';
+import { matMul } from './dense.js';
 
 /** One GRU layer's weights; gates in the order [reset, update, candidate] along the last axis. */
 export interface GruCellWeights {

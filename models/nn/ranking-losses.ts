@@ -1,5 +1,8 @@
 import { tf } from '../../src/backend/tf.js';
 
+/** The sampled training losses of GRU4Rec and the transformer. */
+export type LossName = 'cross-entropy' | 'bpr-max';
+
 /**
  * Sampled ranking losses over a score matrix `[rows, cols]` whose column i is row i's target (the batch's
  * targets first, then shared negatives). `negatives` `[rows, cols]` is 1 where a column is a negative for the
@@ -96,27 +99,10 @@ export function sampledMasks(columnItems: Int32Array, rows: number): { negatives
 }
 
 /**
- * Softmax cross-entropy over merged sampled columns: each distinct sampled item has one column whose logit
- * already carries `log(copies)` (so the softmax over merged columns equals the one over every sampled column),
- * and row i's positive is ONE copy of its target column: with p′ the merged target column's softmax mass and
- * k its copies, the normaliser without the target's other copies is Z′(1 − p′(1 − 1/k)).
- * `targets` is the one-hot `[rows, cols]` of each row's target column; `targetLogCount` `[rows, 1]` its log k.
- */
-export function mergedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, targetLogCount: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    // Through the fused softmax kernel: exp and log over the whole [rows, cols] matrix are ~10× slower on wasm.
-    const pMerged = tf.sum(tf.mul(tf.softmax(logits), targets), 1);
-    const logK = tf.reshape(targetLogCount, [-1]);
-    const lossRows = tf.add(tf.sub(tf.log(tf.sub(1, tf.mul(pMerged, tf.sub(1, tf.exp(tf.neg(logK)))))), tf.log(tf.add(pMerged, 1e-30))), logK);
-    return tf.mean(lossRows) as tf.Scalar;
-  });
-}
-
-/**
  * One-hot rows `[columns.length, cols]`, 1 at `columns[i]` in row i (tf.oneHot refuses a depth of 1, which a
  * step with one row and no shared negatives has).
  */
-export function oneHotRows(columns: Int32Array, cols: number): tf.Tensor2D {
+function oneHotRows(columns: Int32Array, cols: number): tf.Tensor2D {
   return tf.tidy(() => {
     const at = new Int32Array(columns.length * 2);
     columns.forEach((c, i) => { at[2 * i] = i; at[2 * i + 1] = c; });

@@ -1,6 +1,7 @@
 import { tf } from './gradients.js';
 import { matMul } from './dense.js';
 import { gatherRows } from '../../src/backend/gather.js';
+import { bprMax, sampledMasks } from './ranking-losses.js';
 
 /**
  * `log Σ_j exp(x_ij)` per row of `x` `[rows, cols]` → `[rows, 1]`. Its gradient is `dy · softmax(x)`, from the
@@ -67,29 +68,30 @@ export function sampledSoftmaxLoss(h: tf.Tensor2D, o: tf.Tensor2D, cols: Sampled
   const P = h.shape[0], M = o.shape[0];
   let logits: tf.Tensor2D = tf.sub(matMul(h, tf.transpose(o)), cols.shift);
   if (cols.extra) logits = tf.add(logits, scatterAdd(cols.extra.indices, cols.extra.values, [P, M]));
-  const flat = Int32Array.from(cols.targetColumn, (c, i) => i * M + c);
+  return mergedCrossEntropy(logits, cols.targetColumn, cols.targetLogCount);
+}
+
+/**
+ * The loss part of {@link sampledSoftmaxLoss} over ready logits `[P, M]` whose merged columns already carry
+ * log(copies): summed over rows, row i's positive is one copy of column `targetColumn[i]` (log k copies in
+ * `targetLogCount[i]`). GRU4Rec's step builds its logits itself (the bias folded into its output product).
+ */
+export function mergedCrossEntropy(logits: tf.Tensor2D, targetColumn: Int32Array, targetLogCount: Float32Array): tf.Scalar {
+  const [P, M] = logits.shape;
+  const flat = Int32Array.from(targetColumn, (c, i) => i * M + c);
   const targetLogit = gatherRows(tf.reshape(logits, [P * M, 1]) as tf.Tensor2D, tf.tensor1d(flat, 'int32'));
   const lseMerged = logSumExpRows(logits);
-  const logK = tf.tensor2d(cols.targetLogCount, [P, 1]);
+  const logK = tf.tensor2d(targetLogCount, [P, 1]);
   const pMerged = tf.exp(tf.sub(targetLogit, lseMerged));
   const lse = tf.add(lseMerged, tf.log(tf.sub(1, tf.mul(pMerged, tf.sub(1, tf.exp(tf.neg(logK)))))));
   return tf.sum(tf.sub(lse, tf.sub(targetLogit, logK)));
 }
 
 /**
- * Summed BPR-max loss (GRU4Rec): `−log Σ_j s_j σ(r_i − r_j) + bpreg · Σ_j s_j r_j²` per row, s the softmax over
- * row i's negatives (the columns whose item is not row i's target); row i's target is column i. `scores`
- * `[P, C]`; `elu` applies ELU(1) to the scores first.
+ * Summed BPR-max loss (GRU4Rec) over `scores` `[P, C]` whose column i is row i's target; the columns' items
+ * decide which columns are a row's negatives. {@link bprMax} (one op with its closed-form gradient) times P.
  */
 export function bprMaxLoss(scores: tf.Tensor2D, columnItems: Int32Array, bpreg: number, elu: boolean): tf.Scalar {
-  const [P, C] = scores.shape;
-  const y = elu ? tf.elu(scores) : scores;
-  const items = tf.tensor1d(columnItems, 'int32');
-  const negative = tf.notEqual(tf.reshape(tf.slice(items, 0, P), [P, 1]), tf.reshape(items, [1, C]));
-  const s = tf.softmax(tf.where(negative, y, tf.fill([P, C], -1e9)));
-  const diag = Int32Array.from({ length: P }, (_, i) => i * C + i);
-  const yt = gatherRows(tf.reshape(y, [P * C, 1]) as tf.Tensor2D, tf.tensor1d(diag, 'int32'));
-  const p = tf.sum(tf.mul(s, tf.sigmoid(tf.sub(yt, y))), 1);
-  const q = tf.sum(tf.mul(s, tf.square(y)), 1);
-  return tf.sum(tf.add(tf.neg(tf.log(tf.add(p, 1e-24))), tf.mul(q, bpreg)));
+  const P = scores.shape[0];
+  return tf.mul(bprMax({ scores, ...sampledMasks(columnItems, P) }, bpreg, elu), P);
 }

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../../src/errors.js';
 import { fieldChecks, mergeConfig, parseConfigParams } from '../training/config-fields.js';
-import type { LossName } from '../training/losses.js';
+import type { LossName } from '../nn/ranking-losses.js';
 import { validateOptimizerOptions, type OptimizerName } from '../training/optimizers.js';
 
 /** How the session vector is read out of the transformer (see {@link TransformerConfig.readout}). */

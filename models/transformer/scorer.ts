@@ -5,7 +5,7 @@ import { ModelFormatError } from '../../src/errors.js';
 import { lengthMask, multiHeadAttention } from '../nn/attention.js';
 import { normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
 import { timeBucket } from './config.js';
 import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
 import type { TransformerParams } from './params.js';

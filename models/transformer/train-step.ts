@@ -4,7 +4,7 @@ import { normalizeRows } from '../nn/cosine.js';
 import { bprMaxLoss, sampledSoftmaxLoss, type SparseLogitTensors } from '../nn/sampled-softmax.js';
 import { gatherRows } from '../../src/backend/gather.js';
 import { mergeColumns, withColumnLookup, type MergedColumns } from '../training/sampled-softmax.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/matmul.js';
+import { assertSyncReads, backendReadsSync, readAsync, readSync } from '../training/tensor-reads.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';

@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Gru4RecScorer } from '../../../models/gru4rec/scorer.js';
 import { trainGru4Rec, type Gru4RecTrainResult } from '../../../models/gru4rec/train.js';
-import { mat, matMulRead, readSync } from '../../../models/training/matmul.js';
+import { readSync } from '../../../models/training/tensor-reads.js';
 import { buildCorpus } from '../../../src/baselines/corpus.js';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
@@ -92,7 +92,7 @@ describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) 
 
     // Products of the step's sizes live on the GPU here: a sync read fails (so the await path was needed).
     const R = CONFIG.batchSize, d = CONFIG.layers[0]!, M = R + CONFIG.nSample;
-    expect(() => readSync(matMulRead(mat(new Float32Array(R * d).fill(0.5), R, d), mat(new Float32Array(M * d).fill(0.5), M, d), false, true))).toThrow(/OffscreenCanvas/);
+    expect(() => readSync(() => tf.matMul(tf.fill([R, d], 0.5), tf.fill([d, M], 0.5)))).toThrow(/OffscreenCanvas/);
 
     // Inference with the wasm-trained weights on both backends.
     const { test } = await corpus();

@@ -1,4 +1,11 @@
-import type { LossInput } from '../../../models/training/losses.js';
+/** A score matrix `[rows, cols]` (row-major); row i's target is column i. */
+interface LossInput {
+  readonly scores: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Item index of every column. */
+  readonly colItems: Int32Array;
+}
 
 // The unmerged sampled-softmax cross-entropy, written out in JavaScript: the reference the backend's merged
 // version (models/training/sampled-softmax.ts) is tested against.

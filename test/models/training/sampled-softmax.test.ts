@@ -2,14 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { referenceCrossEntropy } from './reference-cross-entropy.js';
-import { mergeColumns, sampledSoftmaxReading, withColumnLookup } from '../../../models/training/sampled-softmax.js';
-import { runReadsSync } from '../../../models/training/matmul.js';
+import { sampledSoftmaxLoss } from '../../../models/nn/sampled-softmax.js';
+import { mergeColumns, withColumnLookup } from '../../../models/training/sampled-softmax.js';
 import { Rng } from '../../../models/training/rng.js';
 
-describe('merged sampled softmax on the backend', () => {
+describe('merged sampled softmax (models/nn, autodiff) against the unmerged JavaScript reference', () => {
   beforeAll(async () => { await selectBackend({ backend: 'wasm' }); });
 
-  it('equals the JavaScript cross-entropy over the unmerged columns: loss, dH, per-item dO, bias and sparse-logit gradients', () => {
+  it('equals the cross-entropy over the unmerged columns: loss, dH, per-item dO, bias and sparse-logit gradients', () => {
     const rng = new Rng(8);
     const N = 9, d = 4;
     const targets = [3, 5, 3, 1, 7, 5];
@@ -52,18 +52,28 @@ describe('merged sampled softmax on the backend', () => {
     expect(merged.items.length).toBe(new Set(columns).size);
     const M = merged.items.length;
     const o = rowsOf(merged.items);
-    const shift = Float32Array.from(merged.items, (it, j) => logQ[it]! - bias[it]! - merged.logCount[j]!);
-    const before = tf.memory().numTensors;
     const colOf = (it: number) => Array.from(merged.items).indexOf(it);
-    const extra = { rows: Int32Array.from(extras, (e) => e[0]), columns: Int32Array.from(extras, (e) => colOf(e[1])), values: Float32Array.from(extras, (e) => e[2]) };
-    const got = runReadsSync(sampledSoftmaxReading(h, P, d, o, merged, shift, extra));
+    const before = tf.memory().numTensors;
+    let got: { loss: number; dH: Float32Array; dO: Float32Array; columnGrad: Float32Array; extraGrad: Float32Array } | undefined;
+    tf.tidy(() => {
+      const constantShift = tf.tensor1d(Float32Array.from(merged.items, (it, j) => logQ[it]! - merged.logCount[j]!));
+      const indices = tf.tensor2d(Int32Array.from(extras.flatMap((e) => [e[0], colOf(e[1])])), [extras.length, 2], 'int32');
+      const meanLoss = (hh: tf.Tensor, oo: tf.Tensor, b: tf.Tensor, values: tf.Tensor) => tf.div(sampledSoftmaxLoss(hh as tf.Tensor2D, oo as tf.Tensor2D, {
+        shift: tf.sub(constantShift, b) as tf.Tensor1D,
+        targetColumn: merged.targetColumn,
+        targetLogCount: Float32Array.from(merged.targetColumn, (c) => merged.logCount[c]!),
+        extra: { indices, values: values as tf.Tensor1D },
+      }), P) as tf.Scalar;
+      const { value, grads } = tf.valueAndGrads(meanLoss)([tf.tensor2d(h, [P, d]), tf.tensor2d(o, [M, d]), tf.tensor1d(Float32Array.from(merged.items, (it) => bias[it]!)), tf.tensor1d(Float32Array.from(extras, (e) => e[2]))]);
+      got = { loss: value.dataSync()[0]! * P, dH: grads[0]!.dataSync() as Float32Array, dO: grads[1]!.dataSync() as Float32Array, columnGrad: grads[2]!.dataSync() as Float32Array, extraGrad: grads[3]!.dataSync() as Float32Array };
+    });
     expect(tf.memory().numTensors).toBe(before);
-    refExtra.forEach((g, e) => expect(got.extraGrad![e]).toBeCloseTo(g, 5));
-    expect(got.loss).toBeCloseTo(refLoss, 4);
-    for (let i = 0; i < P * d; i++) expect(got.dH[i]).toBeCloseTo(refDH[i]!, 5);
+    refExtra.forEach((g, e) => expect(got!.extraGrad[e]).toBeCloseTo(g, 5));
+    expect(got!.loss).toBeCloseTo(refLoss, 4);
+    for (let i = 0; i < P * d; i++) expect(got!.dH[i]).toBeCloseTo(refDH[i]!, 5);
     merged.items.forEach((it, j) => {
-      for (let k = 0; k < d; k++) expect(got.dO[j * d + k]).toBeCloseTo(refDO[it * d + k]!, 5);
-      expect(got.columnGrad[j]).toBeCloseTo(refBias[it]!, 5);
+      for (let k = 0; k < d; k++) expect(got!.dO[j * d + k]).toBeCloseTo(refDO[it * d + k]!, 5);
+      expect(got!.columnGrad[j]).toBeCloseTo(refBias[it]!, 5);
     });
   });
 
@@ -73,10 +83,13 @@ describe('merged sampled softmax on the backend', () => {
     const merged = mergeColumns(Int32Array.from([0, 1, 0, 0]), 1, 2);
     expect(Array.from(merged.items)).toEqual([0, 1]);
     const o = Float32Array.from([1, -1]);
-    const shift = Float32Array.from(merged.logCount, (lc) => -lc);
-    const got = runReadsSync(sampledSoftmaxReading(h, 1, 1, o, merged, shift));
+    const loss = tf.tidy(() => sampledSoftmaxLoss(tf.tensor2d(h, [1, 1]), tf.tensor2d(o, [2, 1]), {
+      shift: tf.tensor1d(Float32Array.from(merged.logCount, (lc) => -lc)),
+      targetColumn: merged.targetColumn,
+      targetLogCount: Float32Array.from(merged.targetColumn, (c) => merged.logCount[c]!),
+    }).dataSync()[0]!);
     // −log(e² / (e² + e⁻²)): the target's two sampled copies do not enter the denominator.
-    expect(got.loss).toBeCloseTo(Math.log(1 + Math.exp(-4)), 5);
+    expect(loss).toBeCloseTo(Math.log(1 + Math.exp(-4)), 5);
   });
 
   it('looks items up by merged column and leaves the shared table clean for the next merge', () => {

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BstRankerParams } from '../../../models/bst-ranker/params.js';
 import { BstRanker } from '../../../models/bst-ranker/ranker.js';
 import { trainBstRanker } from '../../../models/bst-ranker/train.js';
-import { mat, matMulRead, readSync } from '../../../models/training/matmul.js';
+import { readSync } from '../../../models/training/tensor-reads.js';
 import { Rng } from '../../../models/training/rng.js';
 import { PopularitySampler } from '../../../models/training/sampler.js';
 import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
@@ -137,7 +137,7 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     // A score product of this size lives on the GPU: a sync read fails (so the await path was needed).
     await use('webgpu');
     const d = p.hiddenSize;
-    expect(() => readSync(matMulRead(mat(new Float32Array(6 * d).fill(0.5), 6, d), mat(new Float32Array(d * ITEMS).fill(0.5), d, ITEMS)))).toThrow(/OffscreenCanvas/);
+    expect(() => readSync(() => tf.matMul(tf.fill([6, d], 0.5), tf.fill([d, ITEMS], 0.5)))).toThrow(/OffscreenCanvas/);
     // The sync API refuses clearly instead of failing inside TF.js.
     const scorer = new TransformerScorer(p);
     expect(() => scorer.scoreHidden(new Float32Array(d), 1)).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));

@@ -1,27 +1,6 @@
 import { tf } from '../../src/backend/tf.js';
 import { NextclickError } from '../../src/errors.js';
 
-/** A row-major matrix view. */
-export interface Mat {
-  readonly data: Float32Array;
-  readonly rows: number;
-  readonly cols: number;
-}
-
-export function mat(data: Float32Array, rows: number, cols: number): Mat {
-  return { data, rows, cols };
-}
-
-/**
- * `op(A) × op(B)` on the active TF.js backend, with Float32Arrays in and out. Transposes are done
- * explicitly before a plain matMul, because a matMul with a transposed operand is 8–11× slower on wasm.
- * The training engine keeps parameters in Float32Arrays and sends only the matrix products to the
- * backend (its SIMD kernels are ~25× faster than JavaScript loops here).
- */
-export function matMul(a: Mat, b: Mat, transposeA = false, transposeB = false): Float32Array {
-  return readSync(matMulRead(a, b, transposeA, transposeB));
-}
-
 /** Backends whose tensors can be read synchronously (`dataSync`) in Node; on the others (webgpu, webgl) it throws. */
 const syncReadBackends: ReadonlySet<string> = new Set(['cpu', 'wasm', 'tensorflow']);
 
@@ -45,17 +24,6 @@ export function assertSyncReads(what: string, alternative: string): void {
  * intermediates are freed), read, then the result is disposed.
  */
 export type TensorRead = () => tf.Tensor;
-
-/** {@link matMul} as a {@link TensorRead}, for code that runs on both sync and async read paths. */
-export function matMulRead(a: Mat, b: Mat, transposeA = false, transposeB = false): TensorRead {
-  return () => {
-    let ta: tf.Tensor2D = tf.tensor2d(a.data.subarray(0, a.rows * a.cols), [a.rows, a.cols]);
-    let tb: tf.Tensor2D = tf.tensor2d(b.data.subarray(0, b.rows * b.cols), [b.rows, b.cols]);
-    if (transposeA) ta = tf.transpose(ta);
-    if (transposeB) tb = tf.transpose(tb);
-    return tf.matMul(ta, tb);
-  };
-}
 
 /** `fn`'s tensor read with `dataSync()` (only on backends where {@link backendReadsSync}). */
 export function readSync(fn: TensorRead): Float32Array {
