@@ -51,6 +51,19 @@ function kindParams(spec: string): { kind: string; params: Record<string, string
 }
 
 /**
+ * Checks the model specs without loading anything (before the logs are read): each is a directory or a baseline
+ * kind, and baselines have a training log to learn from.
+ */
+export async function checkModelSpecs(specs: readonly string[], trainPath: string | undefined): Promise<void> {
+  for (const spec of specs) {
+    if (await isDirectory(spec)) continue;
+    const { kind } = kindParams(spec);
+    if (!isBaselineKind(kind)) throw new CliUsageError(`--model "${spec}" is neither a model directory nor a baseline kind (${baselineKinds.join(', ')}); train a directory with \`nextclick train --out DIR\``);
+    if (trainPath === undefined) throw new CliUsageError(`--train is required to train "${kind}" on the fly (or pass a saved model directory)`);
+  }
+}
+
+/**
  * Opens the models to evaluate, in order: saved directories are loaded (any registered kind, neural packages
  * loaded on demand); baseline kinds are trained now on `trainPath`, whose corpus is built once and shared.
  * The training corpus also gives saved models their popularity-bias measures.

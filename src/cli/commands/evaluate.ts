@@ -10,7 +10,7 @@ import { evaluateServing } from '../../eval/serving-evaluator.js';
 import { registeredModelKinds } from '../../scoring/model-registry.js';
 import type { TiePolicy } from '../../scoring/top-k.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand } from '../command.js';
-import { commandLine, corpusCounts, openEvaluationModels, parseModelSpecs, type EvaluationModel } from '../evaluate-models.js';
+import { checkModelSpecs, commandLine, corpusCounts, openEvaluationModels, parseModelSpecs, type EvaluationModel } from '../evaluate-models.js';
 import { loadModelPackages } from '../trainers.js';
 import { logReadOptions, parseParamList, requireEvents } from './train.js';
 
@@ -95,6 +95,7 @@ export const command: CliCommand = {
     const progress = values['quiet'] !== true && !json;
 
     // Inputs are checked before any model loads (and its backend with it).
+    await checkModelSpecs(specs, trainPath);
     await requireEvents(testPath, testRead, 'test log');
     if (trainPath !== undefined) await requireEvents(trainPath, trainRead, 'training log');
 
