@@ -75,7 +75,7 @@ describe('evaluate with small models of every kind (CLI)', () => {
     const c = captureIo();
     expect(await main(['evaluate', '--model', model, '--test', test, '--k', '20', '--serving', '--report', report, '--json'], c.io), c.text().stderr).toBe(0);
     const served = JSON.parse(c.text().stdout) as Result;
-    expect((await readdir(model)).some((f) => f.endsWith('.usearch'))).toBe(true);
+    expect((await readdir(model)).some((f) => f.endsWith('.hnsw'))).toBe(true);
     expect(served.mode).toBe('serving');
     expect(served.predictions).toBe(replay.predictions);
     expect(served.latency!.events).toBeGreaterThan(served.predictions);
