@@ -38,6 +38,8 @@ const worker = new KafkaStreamWorker(model.scorer, model.vocabulary, {
   inputTopic,
   outputTopic,
   groupId: `recommender-${inputTopic}`,
+  // Creates missing topics (and the dead-letter topic `<input>.dlq`); without it a missing topic stops start().
+  createTopics: {},
   delivery: 'exactly-once',
   // One app id for all instances: each input partition's transactional producer fences its previous owner.
   appId: 'recommender',
