@@ -4,7 +4,7 @@ import { printableExcerpt } from '../data/excerpt.js';
 import type { CliCommand, CliIo } from './command.js';
 
 /** Commands are imported lazily so `nextclick evaluate` never loads kafkajs or TensorFlow.js it does not need. */
-const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
+export const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   demo: () => import('./commands/demo.js'),
   prepare: () => import('./commands/prepare.js'),
   train: () => import('./commands/train.js'),

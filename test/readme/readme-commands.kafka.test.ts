@@ -22,8 +22,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliCommand } from '../../src/cli/command.js';
+import { commands, main } from '../../src/cli/main.js';
 import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag, createTopics } from '../../streaming/kafka/topics.js';
 import { applyReplacements, codeBlocks, nextclickArgv, shellCommands, type CodeBlock, type ShellCommand } from './readme-blocks.js';
@@ -51,22 +50,15 @@ function capture() {
   return { io: { stdout, stderr }, out: () => out, err: () => err };
 }
 
-const commandModules: Record<string, () => Promise<{ command: CliCommand }>> = {
-  demo: () => import('../../src/cli/commands/demo.js'),
-  prepare: () => import('../../src/cli/commands/prepare.js'),
-  train: () => import('../../src/cli/commands/train.js'),
-  evaluate: () => import('../../src/cli/commands/evaluate.js'),
-  stream: () => import('../../src/cli/commands/stream.js'),
-  replay: () => import('../../src/cli/commands/replay.js'),
-};
+const commandModules = commands;
 
 /** Fails with the README line if a nextclick command names an unknown command or flag. */
 async function checkFlags(argv: string[], block: CodeBlock): Promise<void> {
   const [name, ...rest] = argv;
   const load = commandModules[name ?? ''];
   expect(load, `README.md line ${block.line}: unknown command "nextclick ${name}"`).toBeDefined();
-  const { options } = (await load!()).command;
-  expect(() => parseArgs({ args: rest, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true, allowPositionals: false }),
+  const { options, positionals } = (await load!()).command;
+  expect(() => parseArgs({ args: rest, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true, allowPositionals: positionals === true }),
     `README.md line ${block.line}: ${argv.join(' ')}`).not.toThrow();
 }
 
