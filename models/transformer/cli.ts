@@ -5,8 +5,8 @@ import type { ModelTrainer, TrainRequest, TrainResult } from '../../src/cli/trai
 import { readSessions } from '../../src/data/index.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-emitter.js';
-import { defaultTransformerConfig, parseTransformerParams, resolveTransformerConfig } from './config.js';
-import { saveTransformer } from './io.js';
+import { defaultTransformerConfig, parseTransformerParams, resolveTransformerConfig, type TransformerConfig } from './config.js';
+import { readTransformer, saveTransformer } from './io.js';
 import { trainTransformer, type TransformerTrainResult } from './train.js';
 
 const CHECKPOINT_DIR = 'checkpoint';
@@ -16,11 +16,13 @@ export const transformerTrainer: ModelTrainer = {
   kind: 'transformer',
   describe: `next-item transformer (causal self-attention, KV-cache inference); params: ${Object.entries(defaultTransformerConfig).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`,
   async train(req: TrainRequest, io: CliIo): Promise<TrainResult> {
-    if (req.fromDir !== undefined) throw new InvalidOptionError('from', '--from is not supported by the transformer yet; train from scratch');
     const t0 = performance.now();
-    const config = parseTransformerParams(req.params);
-    resolveTransformerConfig(config); // parameters are checked before any file is read or the backend loads
-    const corpus = await buildCorpus(readSessions(req.trainPath, req.readOptions));
+    const params = parseTransformerParams(req.params);
+    resolveTransformerConfig(params); // parameters are checked before any file is read or the backend loads
+    const from = req.fromDir !== undefined ? await readTransformer(req.fromDir) : undefined;
+    const config = from ? warmStartConfig(from.config, params) : params;
+    // A warm start keeps the model's item set: the log's other items are left out.
+    const corpus = await buildCorpus(readSessions(req.trainPath, req.readOptions), from ? { vocabulary: from.vocabulary } : {});
     let validation;
     if (req.validPath !== undefined) {
       const v = await buildCorpus(readSessions(req.validPath, req.readOptions), { vocabulary: corpus.vocabulary });
@@ -28,6 +30,7 @@ export const transformerTrainer: ModelTrainer = {
     }
     const result: TransformerTrainResult = await trainTransformer(corpus, {
       config: validation ? { ...config, validationFraction: 0 } : config,
+      ...(from ? { initialWeights: from.params, continueFromEpoch: epochsTrained(from.manifest.metrics) } : {}),
       ...(validation ? { validation } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
       logger: req.json ? noopLogger : createStderrLogger('info'),
@@ -42,6 +45,27 @@ export const transformerTrainer: ModelTrainer = {
     return { kind: 'transformer', outDir: req.outDir, itemCount: result.vocabulary.size, sessions: sessionCount(corpus), seconds: (performance.now() - t0) / 1000, metrics };
   },
 };
+
+/** Settings that fix a weight's shape: a warm start (`--from`) cannot change them. */
+const ARCHITECTURE = ['hiddenSize', 'heads', 'blocks', 'feedForwardSize', 'maxLength', 'timeBuckets'] as const;
+
+/**
+ * The configuration of a warm start: the saved model's, with the given parameters on top (e.g.
+ * `transitionPrior=true` for the last epochs, a new learning rate). Changing an architecture setting is refused,
+ * since the saved weights would no longer fit.
+ */
+function warmStartConfig(saved: TransformerConfig, params: Partial<TransformerConfig>): Partial<TransformerConfig> {
+  for (const key of ARCHITECTURE) {
+    if (params[key] !== undefined && params[key] !== saved[key]) throw new InvalidOptionError(key, `--from continues a model with ${key}=${String(saved[key])}; ${key}=${String(params[key])} would not fit its weights (train from scratch to change it)`);
+  }
+  return { ...saved, ...params };
+}
+
+/** Epochs the saved model has trained (its learning-rate schedule continues from there). */
+function epochsTrained(metrics: Record<string, unknown> | undefined): number {
+  const n = metrics?.['epochsRun'] ?? metrics?.['epoch'];
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0;
+}
 
 export function summarize(r: TransformerTrainResult): Record<string, unknown> {
   const last = r.epochs[r.epochs.length - 1];

@@ -48,7 +48,8 @@ nextclick train --train FILE --model KIND --out DIR [options]
   --force             replace an existing --out (the old files are removed once the new model is saved)
   --param key=value   model hyper-parameter (repeatable), e.g. --param steps=10; checked before training
   --valid FILE        validation log (gru4rec, transformer: early stopping)
-  --from DIR          continue training from a saved model (gru4rec)
+  --from DIR          continue training from a saved model (gru4rec: its vocabulary grows with new items;
+                      transformer: same items, saved architecture, --param settings on top)
   --candidates DIR    first-stage model of a ranking stage (bst-ranker)
   --skip-bad-lines    skip and count unparsable lines instead of stopping at the first
   --json              print the result as one JSON object
