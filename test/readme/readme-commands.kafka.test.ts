@@ -17,7 +17,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +26,7 @@ import { readTopic } from '../../streaming/kafka/topic-reader.js';
 import { committedLag, createTopics } from '../../streaming/kafka/topics.js';
 import { applyReplacements, codeBlocks, nextclickArgv, shellCommands, type CodeBlock, type ShellCommand } from './readme-blocks.js';
 import { writeFixture } from './fixtures.js';
+import { captureIo } from '../helpers/capture-io.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const README_BROKER = '127.0.0.1:9092';
@@ -39,16 +39,6 @@ const blocks = codeBlocks(readFileSync(README, 'utf8'));
 const brokers = inject('kafkaBrokers');
 const kafkaSkipReason = inject('kafkaSkipReason');
 const runId = randomUUID().slice(0, 8);
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  (stderr as unknown as PassThrough).on('data', (d: Buffer) => { err += d.toString(); });
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
 
 const commandModules = commands;
 
@@ -80,10 +70,10 @@ async function runNextclick(argv: string[], env: Record<string, string>, where: 
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {
-    const c = capture();
+    const c = captureIo();
     const rc = await main(argv, c.io);
-    expect(rc, `${where}: nextclick ${argv.join(' ')} exited ${rc}\n${c.err()}`).toBe(0);
-    if (argv.includes('--json')) expect(() => JSON.parse(c.out()), `${where}: --json output is not JSON: ${c.out().slice(0, 300)}`).not.toThrow();
+    expect(rc, `${where}: nextclick ${argv.join(' ')} exited ${rc}\n${c.text().stderr}`).toBe(0);
+    if (argv.includes('--json')) expect(() => JSON.parse(c.text().stdout), `${where}: --json output is not JSON: ${c.text().stdout.slice(0, 300)}`).not.toThrow();
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   }
@@ -215,8 +205,8 @@ describe('README.md shell blocks', () => {
         if (block.directives.background !== undefined) {
           expect(argv![0], `${where}: only "nextclick stream" can run in the background`).toBe('stream');
           expect(started, `${where}: one background command per block`).toBeUndefined();
-          const cap = capture();
-          started = { argv: local, where, running: main(local, cap.io), err: cap.err };
+          const cap = captureIo();
+          started = { argv: local, where, running: main(local, cap.io), err: () => cap.text().stderr };
         } else {
           await runNextclick(local, c.env, where);
         }
