@@ -23,8 +23,8 @@ export interface SampledScores {
  *
  * One op with its closed-form gradient (tf.customGrad): autodiff through the dozen elementwise ops over the
  * `[rows, cols]` matrix (128 × 2,176 per GRU4Rec step) costs about twice as many full-matrix kernels on wasm.
- * test/models/nn/ranking-losses.test.ts checks it against autodiff of {@link bprMaxReference} and against
- * finite differences. With y = act(r), σ_j = σ(y_t − y_j), p = Σ s σ, q = Σ s y²:
+ * test/models/nn/ranking-losses.test.ts checks it against autodiff of {@link bprMaxReference}, and
+ * test/models/nn/transformer-layers.test.ts (through bprMaxLoss) against finite differences. With y = act(r), σ_j = σ(y_t − y_j), p = Σ s σ, q = Σ s y²:
  * ∂/∂y_j = s_j (p − σ_j²)/p + bpreg · s_j (y_j² + 2y_j − q), ∂/∂y_t = −Σ_j s_j σ_j (1 − σ_j) / p.
  */
 export function bprMax({ scores, negatives, targets }: SampledScores, bpreg: number, elu: boolean): tf.Scalar {
