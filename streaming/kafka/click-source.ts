@@ -73,6 +73,11 @@ export class KafkaClickSource {
     private readonly onAssignment: (assigned: number[], revoked: number[]) => void,
     /** Runs before the first batch of a newly assigned partition (exactly-once: fence its previous owner). */
     private readonly takeOver: (partition: number) => Promise<void> = async () => {},
+    /**
+     * Runs next (after `takeOver`): restores the partition's sessions from the changelog and returns the input
+     * offset that state corresponds to, or undefined when there is none (then the bounded re-read rebuilds).
+     */
+    private readonly restore: (partition: number, heartbeat: () => Promise<void>) => Promise<bigint | undefined> = async () => undefined,
   ) {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
@@ -122,19 +127,33 @@ export class KafkaClickSource {
     }
     if (!state.checked) {
       await this.takeOver(partition);
-      state.checked = true;
       // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
       // The previous owner's last transaction may have committed a later offset while this fetch was made
       // (take-over completed it): then start from that one.
-      let committed = BigInt(batch.firstOffset() ?? '0');
+      const first = BigInt(batch.firstOffset() ?? '0');
+      let committed = first;
       const final = await this.committedOffset(topic, partition);
       const moved = final !== undefined && final > committed;
       if (moved) committed = final;
-      if (moved && this.opts.rebuildRecords === 0) {
+      const restoredAt = await this.restore(partition, () => payload.heartbeat());
+      state.checked = true;
+      if (restoredAt !== undefined) {
+        // The changelog's state includes every input record before `restoredAt`. Behind the committed offset
+        // (the changelog was off for a while): records from there to the committed offset are re-read without
+        // emitting. Ahead of it (at-least-once, a crash between the changelog write and the offset commit: the
+        // outputs of those records were acknowledged before the changelog was written): input resumes there.
+        if (restoredAt < committed) state.rebuildUntil = committed;
+        this.logger.info({ topic, partition, restoredAt: restoredAt.toString(), committed: committed.toString() }, 'session state restored from the changelog');
+        if (restoredAt !== first) {
+          this.consumer.seek({ topic, partition, offset: restoredAt.toString() });
+          return;
+        }
+      }
+      if (restoredAt === undefined && moved && this.opts.rebuildRecords === 0) {
         this.consumer.seek({ topic, partition, offset: committed.toString() });
         return;
       }
-      if (this.opts.rebuildRecords > 0 && committed > 0n) {
+      if (restoredAt === undefined && this.opts.rebuildRecords > 0 && committed > 0n) {
         const offsets = await this.admin.fetchTopicOffsets(topic);
         const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
         const wanted = committed - BigInt(this.opts.rebuildRecords);
