@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Admin, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
+import type { Admin, ConfigResourceTypes, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { ClosedError, DecodeError, InvalidOptionError, NextclickError } from '../../src/errors.js';
 import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
 import { noopLogger, TypedEmitter, type Logger } from '../../src/instrumentation/typed-emitter.js';
@@ -16,6 +16,9 @@ import { registerCompressionCodecs } from './compression.js';
 import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
 import { KafkaRecommendationSink } from './recommendation-sink.js';
 import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorkerOptions } from './worker-options.js';
+
+/** `ConfigResourceTypes.TOPIC`: kafkajs is CommonJS and its enums are not named ESM exports. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 export interface StreamWorkerEvents {
   /** A partition batch was delivered (and its offsets committed). */
@@ -178,7 +181,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     if (count(topic) < count(this.options.inputTopic)) {
       throw new InvalidOptionError('changelog', `changelog topic ${topic} has ${count(topic)} partitions, fewer than the ${count(this.options.inputTopic)} of ${this.options.inputTopic}; add partitions to it (kafka-topics --alter --partitions) or name another one`);
     }
-    const configs = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }] });
+    const configs = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['cleanup.policy'] }] });
     const policy = configs.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? '';
     if (!policy.split(',').includes('compact')) {
       throw new InvalidOptionError('changelog', `changelog topic ${topic} has cleanup.policy=${policy || 'delete'}; it must be compacted (kafka-configs --alter --add-config cleanup.policy=compact), or session state older than the retention is lost`);
