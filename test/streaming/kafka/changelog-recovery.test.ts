@@ -3,8 +3,14 @@
 // child-process worker and across a rebalance give the same recommendation for every (partition, offset) as
 // one unbroken pipeline per partition; without the changelog the same kills change recommendations (control).
 // Tombstones remove expired sessions; a corrupted changelog record is counted, logged and skipped.
-import { Kafka, logLevel } from 'kafkajs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Kafka, logLevel, type ConfigResourceTypes } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { main } from '../../../src/cli/main.js';
 import type { ClickEvent } from '../../../src/events/click-event.js';
 import { MsgpackCodec } from '../../../src/events/msgpack-codec.js';
 import { ClickPipeline } from '../../../src/pipeline/click-pipeline.js';
@@ -196,7 +202,8 @@ describe.skipIf(kafkaSkipped())('session-state changelog: exact recovery', { tim
     await producer.send({ topic: changelogTopic, acks: -1, messages: [{ key: 'new3', value: Buffer.from('\xc1 this is not a session snapshot'), partition: victim.partition }] });
     await producer.disconnect();
 
-    const w2 = new KafkaStreamWorker(new HistoryScorer(ITEMS), testVocabulary(ITEMS), options);
+    const registry = new Registry();
+    const w2 = new KafkaStreamWorker(new HistoryScorer(ITEMS), testVocabulary(ITEMS), { ...options, registry });
     onTestFinished(() => w2.close());
     const restores: { sessions: number; corrupt: number; fallback: boolean }[] = [];
     w2.on('restore', (r) => restores.push(r));
@@ -218,6 +225,78 @@ describe.skipIf(kafkaSkipped())('session-state changelog: exact recovery', { tim
     expect(restores.every((r) => !r.fallback)).toBe(true);
     expect(errors.some((e) => e.includes('changelog record skipped') && e.includes('new3'))).toBe(true);
     expect(s.recommendations).toBe(200);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('nextclick_restored_sessions_total 19');
+    expect(metrics).toContain('nextclick_changelog_corrupt_records_total 1');
+    expect(metrics).toContain('nextclick_changelog_restore_seconds_count 3');
+    expect(metrics).toMatch(/nextclick_changelog_records_total\{kind="session"\} [1-9]/);
+  });
+
+  it('start-up check: a missing changelog is named (or created compacted); a delete-policy or too small one is refused', async () => {
+    const brokers = kafkaBrokers();
+    const n = names('cl-check');
+    await setupTopics(brokers, n);
+    const base: KafkaStreamWorkerOptions = { brokers, inputTopic: n.input, outputTopic: n.output, deadLetterTopic: n.dlq, groupId: n.group, codec, changelog: true };
+    const startError = async (o: KafkaStreamWorkerOptions) => {
+      const w = new KafkaStreamWorker(new HistoryScorer(10), testVocabulary(10), o);
+      const err = await w.start().then(() => undefined, (e: unknown) => e);
+      await w.close();
+      return err as Error | undefined;
+    };
+    const name = changelogTopicName(n.group, n.input);
+    expect(await startError(base)).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining(`${name} (changelog)`) });
+    await createTopics(brokers, [{ topic: `${n.group}-del`, partitions: 3 }, { topic: `${n.group}-small`, partitions: 2, config: { 'cleanup.policy': 'compact' } }]);
+    expect(await startError({ ...base, changelog: { topic: `${n.group}-del` } })).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('cleanup.policy=delete') });
+    expect(await startError({ ...base, changelog: { topic: `${n.group}-small` } })).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('2 partitions, fewer than the 3') });
+    expect(await startError({ ...base, createTopics: {} })).toBeUndefined();
+    const admin = new Kafka({ clientId: 'test', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const meta = await admin.fetchTopicMetadata({ topics: [name] });
+    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2 as ConfigResourceTypes, name, configNames: ['cleanup.policy'] }] });
+    await admin.disconnect();
+    expect(meta.topics[0]!.partitions).toHaveLength(3);
+    expect(configs.resources[0]!.configEntries[0]).toMatchObject({ configName: 'cleanup.policy', configValue: 'compact' });
+  });
+
+  it('CLI: --changelog --create-topics writes the changelog; a restarted worker restores from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nextclick-cl-cli-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const events = makeEvents(600, 20, 30, 6);
+    const trainLog = join(dir, 'train.tsv');
+    const sorted = [...events].sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.timestamp - b.timestamp));
+    writeFileSync(trainLog, 'SessionId\tItemId\tTime\n' + sorted.map((e) => `${e.sessionId}\t${e.itemId}\t${e.timestamp / 1000}`).join('\n') + '\n');
+    const io = () => {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+      let out = '';
+      let err = '';
+      stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      (stderr as unknown as PassThrough).on('data', (d: Buffer) => { err += d.toString(); });
+      return { io: { stdout, stderr }, out: () => out, err: () => err };
+    };
+    const train = io();
+    expect(await main(['train', '--train', trainLog, '--model', 'sr', '--out', join(dir, 'model')], train.io), train.err()).toBe(0);
+    const brokers = kafkaBrokers();
+    const n = names('cl-cli');
+    await setupTopics(brokers, n);
+    const topic = `${n.group}-sessions`;
+    const run = async (from: number, to: number) => {
+      await produceEvents(brokers, n.input, codec, events.slice(from, to));
+      const t = io();
+      const running = main(['stream', '--model', join(dir, 'model'), '--brokers', brokers.join(','), '--input-topic', n.input, '--output-topic', n.output,
+        '--dlq-topic', n.dlq, '--group', n.group, '--exactly-once', '--changelog-topic', topic, '--create-topics', '--rebuild-records', '0', '--log-level', 'error', '--json'], t.io);
+      const caughtUp = await waitFor(async () => (await committedLag(brokers, n.group, n.input).catch(() => -1)) === 0, 300_000, 500);
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(await running, t.err()).toBe(0);
+      expect(caughtUp).toBe(true);
+      return JSON.parse(t.out()) as { records: number; restoredSessions: number; changelogRecords: number };
+    };
+    const first = await run(0, 300);
+    expect(first).toMatchObject({ records: 300, restoredSessions: 0 });
+    expect(first.changelogRecords).toBeGreaterThan(0);
+    const second = await run(300, 600);
+    expect(second.records).toBe(300);
+    expect(second.restoredSessions).toBe(20);
   });
 });
 
