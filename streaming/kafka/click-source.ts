@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { NextclickError } from '../../src/errors.js';
 import type { Codec } from '../../src/events/codec.js';
 import { decodeRecord } from './decode-record.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
@@ -126,44 +127,54 @@ export class KafkaClickSource {
       this.partitions.set(partition, state);
     }
     if (!state.checked) {
-      await this.takeOver(partition);
-      // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
-      // The previous owner's last transaction may have committed a later offset while this fetch was made
-      // (take-over completed it): then start from that one.
-      const first = BigInt(batch.firstOffset() ?? '0');
-      let committed = first;
-      const final = await this.committedOffset(topic, partition);
-      const moved = final !== undefined && final > committed;
-      if (moved) committed = final;
-      const restoredAt = await this.restore(partition, () => payload.heartbeat());
-      state.checked = true;
-      if (restoredAt !== undefined) {
-        // The changelog's state includes every input record before `restoredAt`. Behind the committed offset
-        // (the changelog was off for a while): records from there to the committed offset are re-read without
-        // emitting. Ahead of it (at-least-once, a crash between the changelog write and the offset commit: the
-        // outputs of those records were acknowledged before the changelog was written): input resumes there.
-        if (restoredAt < committed) state.rebuildUntil = committed;
-        this.logger.info({ topic, partition, restoredAt: restoredAt.toString(), committed: committed.toString() }, 'session state restored from the changelog');
-        if (restoredAt !== first) {
-          this.consumer.seek({ topic, partition, offset: restoredAt.toString() });
+      try {
+        await this.takeOver(partition);
+        // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
+        // The previous owner's last transaction may have committed a later offset while this fetch was made
+        // (take-over completed it): then start from that one.
+        const first = BigInt(batch.firstOffset() ?? '0');
+        let committed = first;
+        const final = await this.committedOffset(topic, partition);
+        const moved = final !== undefined && final > committed;
+        if (moved) committed = final;
+        const restoredAt = await this.restore(partition, () => payload.heartbeat());
+        state.checked = true;
+        if (restoredAt !== undefined) {
+          // The changelog's state includes every input record before `restoredAt`. Behind the committed offset
+          // (the changelog was off for a while): records from there to the committed offset are re-read without
+          // emitting. Ahead of it (at-least-once, a crash between the changelog write and the offset commit: the
+          // outputs of those records were acknowledged before the changelog was written): input resumes there.
+          if (restoredAt < committed) state.rebuildUntil = committed;
+          this.logger.info({ topic, partition, restoredAt: restoredAt.toString(), committed: committed.toString() }, 'session state restored from the changelog');
+          if (restoredAt !== first) {
+            this.consumer.seek({ topic, partition, offset: restoredAt.toString() });
+            return;
+          }
+        }
+        if (restoredAt === undefined && moved && this.opts.rebuildRecords === 0) {
+          this.consumer.seek({ topic, partition, offset: committed.toString() });
           return;
         }
-      }
-      if (restoredAt === undefined && moved && this.opts.rebuildRecords === 0) {
-        this.consumer.seek({ topic, partition, offset: committed.toString() });
-        return;
-      }
-      if (restoredAt === undefined && this.opts.rebuildRecords > 0 && committed > 0n) {
-        const offsets = await this.admin.fetchTopicOffsets(topic);
-        const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
-        const wanted = committed - BigInt(this.opts.rebuildRecords);
-        const seekTo = wanted > low ? wanted : low;
-        if (seekTo < committed || moved) {
-          state.rebuildUntil = committed;
-          this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
-          this.consumer.seek({ topic, partition, offset: seekTo.toString() });
-          return;
+        if (restoredAt === undefined && this.opts.rebuildRecords > 0 && committed > 0n) {
+          const offsets = await this.admin.fetchTopicOffsets(topic);
+          const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+          const wanted = committed - BigInt(this.opts.rebuildRecords);
+          const seekTo = wanted > low ? wanted : low;
+          if (seekTo < committed || moved) {
+            state.rebuildUntil = committed;
+            this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
+            this.consumer.seek({ topic, partition, offset: seekTo.toString() });
+            return;
+          }
         }
+      } catch (err) {
+        // Whatever fails before the partition's first batch (take-over, offset look-ups, changelog restore) must
+        // restart the consumer, not stop it: kafkajs treats an error whose deepest cause is not retriable (a
+        // producer state error, a retry limit reached during a broker outage) as fatal for every partition. The
+        // error handed back is retriable and has no cause chain (the original is logged).
+        state.checked = false;
+        this.logger.error({ err, topic, partition }, 'taking the partition over failed; retrying');
+        throw new NextclickError('KAFKA', `taking ${topic}[${partition}] over failed: ${(err as Error).message}`, { retriable: true, context: { topic, partition, causeName: (err as Error).name } });
       }
     }
     const last = batch.lastOffset();

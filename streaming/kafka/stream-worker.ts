@@ -455,7 +455,9 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       }
     }
     let sessions = 0;
-    if (partitionRecord) {
+    const eventTime = partitionRecord?.eventTime;
+    // Under the step lock: item ids map through the current vocabulary (a hot swap re-maps live sessions).
+    if (eventTime) await this.exclusive(async () => {
       const restored: SessionState[] = [];
       for (const [key, bytes] of contents.sessions) {
         try {
@@ -466,9 +468,9 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
         }
       }
       const pipeline = this.pipelineFor(partition);
-      pipeline.sessionizer.restore(restored, partitionRecord.eventTime);
+      pipeline.sessionizer.restore(restored, eventTime);
       sessions = pipeline.sessionizer.size;
-    }
+    });
     const ms = performance.now() - t0;
     this.counters.corruptChangelogRecords += corrupt;
     if (partitionRecord) {
