@@ -71,8 +71,14 @@ export interface ReadChangelogOptions {
   readonly groupPrefix: string;
   /** Fail after this long (ms). */
   readonly timeoutMs: number;
-  /** Called after each fetched batch (keeps the worker's own group membership alive during a long restore). */
+  /**
+   * The worker's own group heartbeat, called every `heartbeatIntervalMs` during the restore (joining the
+   * throwaway group and reading can outlast the session timeout on a busy machine). If it fails (the group is
+   * rebalancing), the restore stops with that error, so the worker can rejoin: a restore that went on would
+   * keep the worker out of the group and never finish.
+   */
   readonly heartbeat: () => Promise<void>;
+  readonly heartbeatIntervalMs: number;
   readonly logger: Logger;
 }
 
@@ -92,45 +98,49 @@ export async function readChangelogPartition(kafka: Kafka, admin: Admin, topic: 
   const end = BigInt(range.high);
   if (end <= BigInt(range.low)) return { sessions, partitionRecord, records };
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix}-restore-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-  await consumer.connect();
   let timer: NodeJS.Timeout | undefined;
+  let beat: NodeJS.Timeout | undefined;
   try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new NextclickError('KAFKA', `restoring ${topic}[${partition}] took longer than ${options.timeoutMs} ms; the partition is retried`, { retriable: true, context: { topic, partition } })), options.timeoutMs);
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        const others = (e.payload.memberAssignment[topic] ?? []).filter((p) => p !== partition);
-        if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
-      });
-      // Emitted for batches of records and for batches of control records only (a transaction marker at the
-      // end), with the last offset fetched: the position, not the last record, tells the end was reached.
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-        if (e.payload.partition === partition && BigInt(e.payload.lastOffset) + 1n >= end) resolve();
-      });
-      consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (batch.partition !== partition) return;
-          for (const m of batch.messages) {
-            if (BigInt(m.offset) >= end) break;
-            records++;
-            const key = m.key;
-            if (key === null) continue;
-            if (key.length === 0) {
-              if (m.value) partitionRecord = m.value;
-              continue;
-            }
-            const id = key.toString('utf8');
-            if (m.value === null) sessions.delete(id);
-            else sessions.set(id, m.value);
-          }
-          await options.heartbeat();
-        },
-      }).catch(reject);
+      beat = setInterval(() => { options.heartbeat().catch(reject); }, options.heartbeatIntervalMs);
+      consumer.connect().then(() => consumer.subscribe({ topics: [topic], fromBeginning: true })).then(() => run(resolve, reject), reject);
     });
   } finally {
     clearTimeout(timer);
+    clearInterval(beat);
     await consumer.disconnect().catch((err: unknown) => options.logger.warn({ err, topic, partition }, 'changelog reader disconnect failed'));
   }
   return { sessions, partitionRecord, records };
+
+  function run(resolve: () => void, reject: (err: unknown) => void): void {
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const others = (e.payload.memberAssignment[topic] ?? []).filter((p) => p !== partition);
+      if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+    });
+    // Emitted for batches of records and for batches of control records only (a transaction marker at the
+    // end), with the last offset fetched: the position, not the last record, tells the end was reached.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.partition === partition && BigInt(e.payload.lastOffset) + 1n >= end) resolve();
+    });
+    consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (batch.partition !== partition) return;
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) >= end) break;
+          records++;
+          const key = m.key;
+          if (key === null) continue;
+          if (key.length === 0) {
+            if (m.value) partitionRecord = m.value;
+            continue;
+          }
+          const id = key.toString('utf8');
+          if (m.value === null) sessions.delete(id);
+          else sessions.set(id, m.value);
+        }
+      },
+    }).catch(reject);
+  }
 }

@@ -6,6 +6,12 @@ import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineInput } from '../../src/pipeline/click-pipeline.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
 
+/** The kafkajs errors that mean "the group is rebalancing: rejoin" (kafkajs' own test, which it does not export). */
+export function isRebalancing(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
 /** Where an input record came from; carried through the pipeline into output headers. */
 export interface RecordMeta {
   readonly topic: string;
@@ -173,6 +179,8 @@ export class KafkaClickSource {
         // producer state error, a retry limit reached during a broker outage) as fatal for every partition. The
         // error handed back is retriable and has no cause chain (the original is logged).
         state.checked = false;
+        // A rebalance (a heartbeat refused during the restore) goes to kafkajs as is: it rejoins the group.
+        if (isRebalancing(err)) throw err;
         this.logger.error({ err, topic, partition }, 'taking the partition over failed; retrying');
         throw new NextclickError('KAFKA', `taking ${topic}[${partition}] over failed: ${(err as Error).message}`, { retriable: true, context: { topic, partition, causeName: (err as Error).name } });
       }

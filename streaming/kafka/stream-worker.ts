@@ -434,12 +434,12 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     let contents;
     try {
       contents = await readChangelogPartition(this.kafka, this.admin, topic, partition, {
-        groupPrefix: this.options.groupId, timeoutMs: this.options.changelogRestoreTimeoutMs, heartbeat, logger: this.logger,
+        groupPrefix: this.options.groupId, timeoutMs: this.options.changelogRestoreTimeoutMs, heartbeat, heartbeatIntervalMs: this.options.heartbeatIntervalMs, logger: this.logger,
       });
     } catch (err) {
+      // The source hands it to kafkajs as a retriable error (or as is when the group is rebalancing).
       this.logger.error({ err, topic, partition }, 'changelog restore failed; the partition is retried');
-      // Retriable without a cause chain, so kafkajs restarts the consumer (see processBatch).
-      throw new NextclickError('KAFKA', `restoring ${topic}[${partition}] failed: ${(err as Error).message}`, { retriable: true, context: { topic, partition } });
+      throw err;
     }
     let corrupt = 0;
     const skip = (key: string, err: unknown) => {
