@@ -109,7 +109,6 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
       generation = session.generation + 1;
       // Idle gap: the old session ends here and a new one starts under the same key.
       this.sessions.delete(key);
-      this.changed?.add(key);
       this.counters.split++;
       this.emit('session:closed', { session, reason: 'split' });
       session = undefined;
