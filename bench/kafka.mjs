@@ -30,6 +30,8 @@ const { values } = parseArgs({ options: {
   warmup: { type: 'string', default: '5000' },
   // A saved model directory (any kind); events are drawn over its vocabulary. Default: an sr baseline.
   model: { type: 'string' },
+  // Session-state changelog on (a compacted topic per run, created by the worker).
+  changelog: { type: 'boolean', default: false },
 } });
 let EVENTS = Number(values.events);
 const RATE = Number(values.rate);
@@ -86,6 +88,7 @@ async function runMode(brokers, format, delivery, scorer) {
   const worker = new KafkaStreamWorker(scorer, scorer.vocabulary, {
     brokers, inputTopic: t.input, outputTopic: t.output, deadLetterTopic: t.dlq, groupId: t.group, delivery,
     appId: `${t.group}-w`, codec, pipeline: { k: 20 }, rebuildRecords: 0,
+    ...(values.changelog ? { changelog: true, createTopics: {} } : {}),
   });
   worker.on('crash', (c) => console.error(`worker crash (fatal=${c.fatal}): ${c.error?.message}`));
   let firstAt, firstRecords = 0, lastAt = 0;

@@ -20,6 +20,7 @@ export { StreamMetrics } from './metrics.js';
 export { startMetricsServer } from './metrics-server.js';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
 export { readTopic } from './kafka/topic-reader.js';
+export { changelogTopicName } from './kafka/changelog.js';
 export type { ReadRecord, ReadTopicOptions } from './kafka/topic-reader.js';
 export { EventProducer, committedLag } from './kafka/topics.js';
 export type { RawRecord } from './kafka/topics.js';

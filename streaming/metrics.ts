@@ -14,6 +14,10 @@ export class StreamMetrics {
   readonly inFlight: Gauge;
   readonly liveSessions: Gauge;
   readonly sessionsClosed: Counter<'reason'>;
+  readonly changelogRecords: Counter<'kind'>;
+  readonly restoredSessions: Counter;
+  readonly restoreSeconds: Histogram;
+  readonly corruptChangelogRecords: Counter;
 
   constructor(registry: Registry, prefix = 'nextclick_') {
     const registers = [registry];
@@ -30,6 +34,10 @@ export class StreamMetrics {
     this.rebalances = new Counter({ name: `${prefix}rebalances_total`, help: 'Partition assignments received (group joins).', registers });
     this.liveSessions = new Gauge({ name: `${prefix}live_sessions`, help: 'Live sessions held by the worker (all its partitions; the cap, sessions.maxSessions, is per partition).', registers });
     this.sessionsClosed = new Counter({ name: `${prefix}sessions_closed_total`, help: 'Sessions ended, by reason: idle (expired), evicted (over the maxSessions cap), split (idle gap), closed (shutdown).', labelNames: ['reason'], registers });
+    this.changelogRecords = new Counter({ name: `${prefix}changelog_records_total`, help: 'Records written to the session-state changelog, by kind (session, tombstone, partition).', labelNames: ['kind'], registers });
+    this.restoredSessions = new Counter({ name: `${prefix}restored_sessions_total`, help: 'Sessions restored from the changelog on partition assignment.', registers });
+    this.restoreSeconds = new Histogram({ name: `${prefix}changelog_restore_seconds`, help: 'Time to restore one assigned partition from the changelog (read and rebuild).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers });
+    this.corruptChangelogRecords = new Counter({ name: `${prefix}changelog_corrupt_records_total`, help: 'Changelog records that could not be decoded on restore (skipped; the session restarts empty).', registers });
     this.inFlight = new Gauge({ name: `${prefix}in_flight_events`, help: 'Events fetched and not yet committed (bounded by one fetch).', registers });
   }
 }

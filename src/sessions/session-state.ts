@@ -23,8 +23,13 @@ export interface SessionState {
    * costs ~60 bytes of heap, its hash 8, which keeps a live session under 2 KB. @internal
    */
   readonly recentEventIdHashes: number[];
+  /**
+   * The Sessionizer's touch counter when this session was last touched: its place in the least-recently-touched
+   * order, kept so a restored sessionizer (changelog) has the same order. @internal
+   */
+  lastTouch: number;
 }
 
 export function newSessionState(key: string, generation: number, time: number): SessionState {
-  return { key, generation, items: [], times: [], startTime: time, lastTime: time, eventCount: 0, modelState: undefined, recentEventIdHashes: [] };
+  return { key, generation, items: [], times: [], startTime: time, lastTime: time, eventCount: 0, modelState: undefined, recentEventIdHashes: [], lastTouch: 0 };
 }

@@ -1,6 +1,7 @@
 import { TypedEmitter } from '../instrumentation/typed-emitter.js';
 import type { ClickEvent } from '../events/click-event.js';
 import { newSessionState, type SessionState } from './session-state.js';
+import type { EventTimeState } from './session-snapshot.js';
 import { resolveSessionizerOptions, type ResolvedSessionizerOptions, type SessionizerOptions } from './sessionizer-options.js';
 
 /** Why a session ended. */
@@ -60,6 +61,10 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
   private maxEventTime = -Infinity;
   /** The earliest-held event time more than maxWatermarkJumpMs ahead of maxEventTime, waiting for a second one. */
   private heldJump: number | undefined;
+  /** Counts touches; each session keeps the value of its last one (`lastTouch`), i.e. its LRU position. */
+  private touches = 0;
+  /** Keys of sessions changed since the last {@link takeChanges}, when tracking is on. */
+  private changed: Set<string> | undefined;
 
   constructor(options: SessionizerOptions = {}) {
     super();
@@ -108,14 +113,17 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
       this.emit('session:closed', { session, reason: 'split' });
       session = undefined;
     }
+    this.changed?.add(key);
     if (!session) {
       session = newSessionState(key, generation, t);
+      session.lastTouch = ++this.touches;
       isNew = true;
       this.counters.opened++;
       this.sessions.set(key, session);
       this.enforceCap();
     } else {
       // Touch: move to the most-recent end of the LRU order.
+      session.lastTouch = ++this.touches;
       this.sessions.delete(key);
       this.sessions.set(key, session);
     }
@@ -181,10 +189,57 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
     }
     for (const session of closed) {
       this.sessions.delete(session.key);
+      this.changed?.add(session.key);
       this.counters.closedIdle++;
       this.emit('session:closed', { session, reason: 'idle' });
     }
     return closed;
+  }
+
+  /**
+   * Starts recording the keys of sessions that change from now on — an event ingested, a session closed
+   * (idle, evicted, split) — for {@link takeChanges}. A state changelog writes only those. `delete` and
+   * `closeAll` (shutdown) are not changes: the changelog keeps those sessions for whoever resumes them.
+   */
+  trackChanges(): void {
+    this.changed ??= new Set();
+  }
+
+  /**
+   * Keys changed since the previous call (see {@link trackChanges}); a key whose session is no longer live
+   * ({@link get} returns undefined) was closed. Empty when tracking is off.
+   */
+  takeChanges(): string[] {
+    if (!this.changed || this.changed.size === 0) return [];
+    const keys = [...this.changed];
+    this.changed.clear();
+    return keys;
+  }
+
+  /** The event-time bookkeeping a restored sessionizer needs to continue exactly (watermark, held outlier, LRU clock). */
+  eventTimeState(): EventTimeState {
+    return { maxEventTime: this.maxEventTime, heldJump: this.heldJump, touches: this.touches };
+  }
+
+  /**
+   * Resumes from saved state (a changelog): the sessions in their saved least-recently-touched order and the
+   * event-time bookkeeping, replacing whatever is live. Windows longer than `maxItems` are trimmed and the
+   * `maxSessions` cap applies (evictions are counted and emitted as usual). Model state is not restored:
+   * `modelState` is undefined, so models rebuild it from `items` on the session's next event.
+   */
+  restore(sessions: readonly SessionState[], eventTime: EventTimeState): void {
+    this.sessions.clear();
+    this.maxEventTime = eventTime.maxEventTime;
+    this.heldJump = eventTime.heldJump;
+    let touches = eventTime.touches;
+    for (const s of [...sessions].sort((a, b) => a.lastTouch - b.lastTouch)) {
+      s.modelState = undefined;
+      this.trim(s);
+      this.sessions.set(s.key, s);
+      if (s.lastTouch > touches) touches = s.lastTouch;
+    }
+    this.touches = touches;
+    this.enforceCap();
   }
 
   /** Removes one session (e.g. its partition was revoked). */
@@ -237,6 +292,7 @@ export class Sessionizer extends TypedEmitter<SessionizerEvents> {
       if (oldest.done) return;
       const session = this.sessions.get(oldest.value) as SessionState;
       this.sessions.delete(oldest.value);
+      this.changed?.add(oldest.value);
       this.counters.evicted++;
       this.emit('session:closed', { session, reason: 'evicted' });
     }

@@ -1,9 +1,16 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { NextclickError } from '../../src/errors.js';
 import type { Codec } from '../../src/events/codec.js';
 import { decodeRecord } from './decode-record.js';
 import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineInput } from '../../src/pipeline/click-pipeline.js';
 import type { ResolvedWorkerOptions } from './worker-options.js';
+
+/** The kafkajs errors that mean "the group is rebalancing: rejoin" (kafkajs' own test, which it does not export). */
+export function isRebalancing(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
 
 /** Where an input record came from; carried through the pipeline into output headers. */
 export interface RecordMeta {
@@ -73,6 +80,11 @@ export class KafkaClickSource {
     private readonly onAssignment: (assigned: number[], revoked: number[]) => void,
     /** Runs before the first batch of a newly assigned partition (exactly-once: fence its previous owner). */
     private readonly takeOver: (partition: number) => Promise<void> = async () => {},
+    /**
+     * Runs next (after `takeOver`): restores the partition's sessions from the changelog and returns the input
+     * offset that state corresponds to, or undefined when there is none (then the bounded re-read rebuilds).
+     */
+    private readonly restore: (partition: number, heartbeat: () => Promise<void>) => Promise<bigint | undefined> = async () => undefined,
   ) {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
@@ -121,30 +133,56 @@ export class KafkaClickSource {
       this.partitions.set(partition, state);
     }
     if (!state.checked) {
-      await this.takeOver(partition);
-      state.checked = true;
-      // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
-      // The previous owner's last transaction may have committed a later offset while this fetch was made
-      // (take-over completed it): then start from that one.
-      let committed = BigInt(batch.firstOffset() ?? '0');
-      const final = await this.committedOffset(topic, partition);
-      const moved = final !== undefined && final > committed;
-      if (moved) committed = final;
-      if (moved && this.opts.rebuildRecords === 0) {
-        this.consumer.seek({ topic, partition, offset: committed.toString() });
-        return;
-      }
-      if (this.opts.rebuildRecords > 0 && committed > 0n) {
-        const offsets = await this.admin.fetchTopicOffsets(topic);
-        const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
-        const wanted = committed - BigInt(this.opts.rebuildRecords);
-        const seekTo = wanted > low ? wanted : low;
-        if (seekTo < committed || moved) {
-          state.rebuildUntil = committed;
-          this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
-          this.consumer.seek({ topic, partition, offset: seekTo.toString() });
+      try {
+        await this.takeOver(partition);
+        // The first fetch after assignment starts at the committed offset: rewind a bounded amount to rebuild.
+        // The previous owner's last transaction may have committed a later offset while this fetch was made
+        // (take-over completed it): then start from that one.
+        const first = BigInt(batch.firstOffset() ?? '0');
+        let committed = first;
+        const final = await this.committedOffset(topic, partition);
+        const moved = final !== undefined && final > committed;
+        if (moved) committed = final;
+        const restoredAt = await this.restore(partition, () => payload.heartbeat());
+        state.checked = true;
+        if (restoredAt !== undefined) {
+          // The changelog's state includes every input record before `restoredAt`. Behind the committed offset
+          // (the changelog was off for a while): records from there to the committed offset are re-read without
+          // emitting. Ahead of it (at-least-once, a crash between the changelog write and the offset commit: the
+          // outputs of those records were acknowledged before the changelog was written): input resumes there.
+          if (restoredAt < committed) state.rebuildUntil = committed;
+          this.logger.info({ topic, partition, restoredAt: restoredAt.toString(), committed: committed.toString() }, 'session state restored from the changelog');
+          if (restoredAt !== first) {
+            this.consumer.seek({ topic, partition, offset: restoredAt.toString() });
+            return;
+          }
+        }
+        if (restoredAt === undefined && moved && this.opts.rebuildRecords === 0) {
+          this.consumer.seek({ topic, partition, offset: committed.toString() });
           return;
         }
+        if (restoredAt === undefined && this.opts.rebuildRecords > 0 && committed > 0n) {
+          const offsets = await this.admin.fetchTopicOffsets(topic);
+          const low = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+          const wanted = committed - BigInt(this.opts.rebuildRecords);
+          const seekTo = wanted > low ? wanted : low;
+          if (seekTo < committed || moved) {
+            state.rebuildUntil = committed;
+            this.logger.info({ topic, partition, from: seekTo.toString(), until: committed.toString() }, 'rebuilding session state');
+            this.consumer.seek({ topic, partition, offset: seekTo.toString() });
+            return;
+          }
+        }
+      } catch (err) {
+        // Whatever fails before the partition's first batch (take-over, offset look-ups, changelog restore) must
+        // restart the consumer, not stop it: kafkajs treats an error whose deepest cause is not retriable (a
+        // producer state error, a retry limit reached during a broker outage) as fatal for every partition. The
+        // error handed back is retriable and has no cause chain (the original is logged).
+        state.checked = false;
+        // A rebalance (a heartbeat refused during the restore) goes to kafkajs as is: it rejoins the group.
+        if (isRebalancing(err)) throw err;
+        this.logger.error({ err, topic, partition }, 'taking the partition over failed; retrying');
+        throw new NextclickError('KAFKA', `taking ${topic}[${partition}] over failed: ${(err as Error).message}`, { retriable: true, context: { topic, partition, causeName: (err as Error).name } });
       }
     }
     const last = batch.lastOffset();

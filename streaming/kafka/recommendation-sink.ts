@@ -145,20 +145,28 @@ export class KafkaRecommendationSink {
     };
   }
 
-  /** Sends the records and commits `commit` (in the transaction for exactly-once). */
-  async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>): Promise<void> {
+  /**
+   * Sends the records and commits `commit` (in the transaction for exactly-once). `changelog` (session state)
+   * goes in the same transaction under exactly-once; under at-least-once it is sent after the records are
+   * acknowledged and before the offsets are committed, so state the changelog holds is never ahead of
+   * delivered output (a crash in between leaves the changelog ahead of the committed offset, and the restore
+   * resumes input where the changelog stands).
+   */
+  async deliver(topicMessages: TopicMessages[], commit: CommitPoint, commitOffsets: () => Promise<void>, changelog?: TopicMessages): Promise<void> {
     const requests = chunkRequests(topicMessages, MAX_REQUEST_BYTES);
+    const changelogRequests = changelog && changelog.messages.length > 0 ? chunkRequests([changelog], MAX_REQUEST_BYTES) : [];
     const key = this.exactlyOnce ? commit.partition : -1;
     try {
       const producer = await this.getProducer(key);
       if (!this.exactlyOnce) {
         for (const r of requests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
+        for (const r of changelogRequests) await producer.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await commitOffsets();
         return;
       }
       const txn = await producer.transaction();
       try {
-        for (const r of requests) await txn.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
+        for (const r of [...requests, ...changelogRequests]) await txn.sendBatch({ topicMessages: r, acks: -1, compression: this.compression });
         await txn.sendOffsets({
           consumerGroupId: this.opts.groupId,
           topics: [{ topic: commit.topic, partitions: [{ partition: commit.partition, offset: commit.offset }] }],

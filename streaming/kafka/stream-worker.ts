@@ -1,5 +1,5 @@
-import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
-import { ClosedError, InvalidOptionError, NextclickError } from '../../src/errors.js';
+import type { Admin, ConfigResourceTypes, Kafka, KafkaMessage, Message } from 'kafkajs';
+import { ClosedError, DecodeError, InvalidOptionError, NextclickError } from '../../src/errors.js';
 import { MsgpackCodec } from '../../src/events/msgpack-codec.js';
 import { noopLogger, TypedEmitter, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ClickPipeline, type PipelineInput, type PipelineOutput, type SessionRecommendation } from '../../src/pipeline/click-pipeline.js';
@@ -7,18 +7,30 @@ import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import { OOV } from '../../src/vocab/item-vocabulary.js';
 import type { Scorer } from '../../src/scoring/scorer.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { decodeSessionSnapshot } from '../../src/sessions/session-snapshot.js';
+import type { SessionState } from '../../src/sessions/session-state.js';
 import { StreamMetrics } from '../metrics.js';
+import { changelogMessages, decodePartitionRecord, readChangelogPartition } from './changelog.js';
 import { createKafkaClient } from './client.js';
 import { registerCompressionCodecs } from './compression.js';
 import { KafkaClickSource, type DeadLetter, type RecordMeta, type SourceBatch } from './click-source.js';
 import { KafkaRecommendationSink } from './recommendation-sink.js';
+import { waitForLeaders } from './topics.js';
 import { resolveWorkerOptions, type KafkaStreamWorkerOptions, type ResolvedWorkerOptions } from './worker-options.js';
+
+/** `ConfigResourceTypes.TOPIC`: kafkajs is CommonJS and its enums are not named ESM exports. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 export interface StreamWorkerEvents {
   /** A partition batch was delivered (and its offsets committed). */
   'batch:delivered': { readonly topic: string; readonly partition: number; readonly firstOffset: string; readonly commitOffset: string; readonly records: number; readonly recommendations: number; readonly deadLetters: number; readonly rebuilt: number };
   /** The group assigned/revoked partitions. Sessions of revoked partitions were dropped. */
   'rebalance': { readonly assigned: number[]; readonly revoked: number[]; readonly droppedSessions: number };
+  /**
+   * A newly assigned partition's sessions were restored from the changelog (`fallback: false`), or it had no
+   * changelog state and the bounded re-read rebuilds them (`fallback: true`).
+   */
+  'restore': { readonly partition: number; readonly sessions: number; readonly records: number; readonly corrupt: number; readonly ms: number; readonly inputOffset: string | undefined; readonly fallback: boolean };
   /** One input record went to the dead-letter topic. */
   'dead-letter': { readonly reason: string; readonly message: string; readonly partition: number; readonly offset: string };
   /**
@@ -37,6 +49,14 @@ export interface StreamWorkerStats {
   failedBatches: number;
   /** Largest number of fetched-but-undelivered records seen (memory bound check). */
   maxInFlight: number;
+  /** Records written to the changelog (sessions, tombstones and partition records). */
+  changelogRecords: number;
+  /** Partitions restored from the changelog, sessions restored, and the time taken (ms, summed). */
+  restores: number;
+  restoredSessions: number;
+  restoreMs: number;
+  /** Changelog records that could not be decoded on restore (skipped, logged). */
+  corruptChangelogRecords: number;
 }
 
 /**
@@ -66,7 +86,10 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
   private readonly source: KafkaClickSource;
   private readonly sink: KafkaRecommendationSink;
   private readonly metrics: StreamMetrics | undefined;
-  private readonly counters: StreamWorkerStats = { records: 0, recommendations: 0, deadLetters: 0, rebuilt: 0, rebalances: 0, failedBatches: 0, maxInFlight: 0 };
+  private readonly counters: StreamWorkerStats = {
+    records: 0, recommendations: 0, deadLetters: 0, rebuilt: 0, rebalances: 0, failedBatches: 0, maxInFlight: 0,
+    changelogRecords: 0, restores: 0, restoredSessions: 0, restoreMs: 0, corruptChangelogRecords: 0,
+  };
   private started = false;
   /** The consumer runs (start() got that far); pausing an unstarted consumer throws. */
   private consuming = false;
@@ -90,7 +113,8 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     this.kafka = createKafkaClient(this.options, this.options.clientId);
     this.admin = this.kafka.admin();
     this.sink = new KafkaRecommendationSink(this.kafka, this.options, codec, this.logger);
-    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r), (p) => this.sink.takeOver(p));
+    this.source = new KafkaClickSource(this.kafka, this.admin, this.options, codec, this.logger, (a, r) => this.onAssignment(a, r), (p) => this.sink.takeOver(p),
+      this.options.changelogTopic === undefined ? undefined : (p, heartbeat) => this.restore(p, heartbeat));
     this.source.consumer.on(this.source.consumer.events.CRASH, (e) => {
       if (e.payload.restart) return;
       this.logger.error({ err: e.payload.error }, 'Kafka consumer crashed and will not restart');
@@ -122,9 +146,10 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
   private async ensureTopics(): Promise<void> {
     const o = this.options;
     const existing = new Set(await this.admin.listTopics());
-    const roles = [[o.inputTopic, 'inputTopic'], [o.outputTopic, 'outputTopic'], [o.deadLetterTopic, 'deadLetterTopic']] as const;
+    const roles: [string, string][] = [[o.inputTopic, 'inputTopic'], [o.outputTopic, 'outputTopic'], [o.deadLetterTopic, 'deadLetterTopic']];
+    if (o.changelogTopic !== undefined) roles.push([o.changelogTopic, 'changelog']);
     const missing = roles.filter(([t]) => !existing.has(t));
-    if (missing.length === 0) return;
+    if (missing.length === 0) return this.checkChangelogTopic();
     const list = missing.map(([t, role]) => `${t} (${role})`).join(', ');
     if (!o.createTopics) {
       throw new InvalidOptionError('topics', `topics missing on the cluster: ${list}; create them, or let the worker create them (CLI --create-topics, library option createTopics)`, { context: { missing: missing.map(([t]) => t) } });
@@ -135,10 +160,34 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
       partitions = meta.topics[0]?.partitions.length;
     }
     await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map(([topic]) => ({ topic, numPartitions: partitions ?? 3, replicationFactor: o.createTopics?.replicationFactor ?? -1 })),
+      waitForLeaders: false,
+      topics: missing.map(([topic]) => ({
+        topic, numPartitions: partitions ?? 3, replicationFactor: o.createTopics?.replicationFactor ?? -1,
+        ...(topic === o.changelogTopic ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+      })),
     });
+    await waitForLeaders(this.admin, missing.map(([t]) => t));
     this.logger.info({ created: missing.map(([t]) => t), partitions: partitions ?? 3 }, 'created missing topics');
+    await this.checkChangelogTopic();
+  }
+
+  /**
+   * The changelog must be compacted (with cleanup.policy=delete, state older than the retention would vanish
+   * and live sessions restart empty) and have a partition for each input partition.
+   */
+  private async checkChangelogTopic(): Promise<void> {
+    const topic = this.options.changelogTopic;
+    if (topic === undefined) return;
+    const meta = await this.admin.fetchTopicMetadata({ topics: [this.options.inputTopic, topic] });
+    const count = (t: string) => meta.topics.find((x) => x.name === t)?.partitions.length ?? 0;
+    if (count(topic) < count(this.options.inputTopic)) {
+      throw new InvalidOptionError('changelog', `changelog topic ${topic} has ${count(topic)} partitions, fewer than the ${count(this.options.inputTopic)} of ${this.options.inputTopic}; add partitions to it (kafka-topics --alter --partitions) or name another one`);
+    }
+    const configs = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['cleanup.policy'] }] });
+    const policy = configs.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? '';
+    if (!policy.split(',').includes('compact')) {
+      throw new InvalidOptionError('changelog', `changelog topic ${topic} has cleanup.policy=${policy || 'delete'}; it must be compacted (kafka-configs --alter --add-config cleanup.policy=compact), or session state older than the retention is lost`);
+    }
   }
 
   /** Stops fetching without leaving the group (in-flight work finishes). */
@@ -190,7 +239,13 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     // Finish the in-flight batch (delivery and offset commit) while still a group member, then stop fetching.
     // Batches handed over after this point are not processed (they are re-read by the next owner).
     await step('finish in-flight batch', () => timeout(this.inFlight ?? Promise.resolve()));
-    await step('pause fetching', async () => { if (this.consuming) this.pause(); });
+    // Best effort: kafkajs refuses to pause while it restarts the consumer (no consumer group then: "Consumer
+    // group was not initialized"), and stopping it next ends fetching anyway; that must not fail close().
+    try {
+      if (this.consuming) this.pause();
+    } catch (err) {
+      this.logger.warn({ err }, 'pausing before close failed; stopping the consumer anyway');
+    }
     await step('stop consumer', () => timeout(this.source.consumer.stop()));
     await step('close pipelines', () => timeout(this.stepChain.then(async () => {
       for (const p of this.pipelines.values()) await p.close();
@@ -324,6 +379,7 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     let p = this.pipelines.get(partition);
     if (!p) {
       p = new ClickPipeline(this.scorer, this.vocabulary, this.pipelineOptions());
+      if (this.options.changelogTopic !== undefined) p.sessionizer.trackChanges();
       const metrics = this.metrics;
       if (metrics) p.on('session:closed', ({ reason }) => metrics.sessionsClosed.inc({ reason }));
       this.pipelines.set(partition, p);
@@ -347,12 +403,100 @@ export class KafkaStreamWorker extends TypedEmitter<StreamWorkerEvents> {
     const commit = { topic: batch.topic, partition: batch.partition, offset: batch.commitOffset };
     // Dead letters in input order, whichever stage rejected them.
     const deadMessages = dead.sort((a, b) => (a.offset < b.offset ? -1 : 1)).map((d) => d.message);
+    // Session state for the changelog, under the step lock: a hot swap re-maps item indices.
+    const changelogTopic = this.options.changelogTopic;
+    const pipeline = this.pipelines.get(batch.partition);
+    const changelog = changelogTopic === undefined || !pipeline ? undefined : await this.exclusive(async () => ({
+      topic: changelogTopic,
+      messages: changelogMessages(pipeline.sessionizer, batch.partition, batch.commitOffset, (ix) => this.vocabulary.idOf(ix)),
+    }));
     await this.sink.deliver(
       [{ topic: this.options.outputTopic, messages: out }, { topic: this.options.deadLetterTopic, messages: deadMessages }],
       commit,
       () => this.source.consumer.commitOffsets([commit]),
+      changelog,
     );
+    if (changelog) {
+      this.counters.changelogRecords += changelog.messages.length;
+      if (this.metrics) {
+        const tombstones = changelog.messages.filter((m) => m.value === null).length;
+        this.metrics.changelogRecords.inc({ kind: 'partition' }, 1);
+        this.metrics.changelogRecords.inc({ kind: 'tombstone' }, tombstones);
+        this.metrics.changelogRecords.inc({ kind: 'session' }, changelog.messages.length - 1 - tombstones);
+      }
+    }
     if (this.sink.exactlyOnce) await this.awaitVisibleCommit(commit);
+  }
+
+  /**
+   * Restores a newly assigned partition's sessions from the changelog (the source calls this after the
+   * exactly-once take-over fenced the previous owner, before any input of the partition is processed).
+   * Returns the input offset the restored state corresponds to, or undefined when the changelog has no state
+   * for the partition (then the bounded re-read rebuilds). A record that cannot be decoded is counted, logged
+   * and skipped (that session restarts empty); an unreadable partition record means no state (the fallback).
+   */
+  private async restore(partition: number, heartbeat: () => Promise<void>): Promise<bigint | undefined> {
+    const topic = this.options.changelogTopic!;
+    this.dropSessions(new Set([partition]));
+    const t0 = performance.now();
+    let contents;
+    try {
+      contents = await readChangelogPartition(this.kafka, this.admin, topic, partition, {
+        groupPrefix: this.options.groupId, timeoutMs: this.options.changelogRestoreTimeoutMs, heartbeat, heartbeatIntervalMs: this.options.heartbeatIntervalMs, logger: this.logger,
+      });
+    } catch (err) {
+      // The source hands it to kafkajs as a retriable error (or as is when the group is rebalancing).
+      this.logger.error({ err, topic, partition }, 'changelog restore failed; the partition is retried');
+      throw err;
+    }
+    let corrupt = 0;
+    const skip = (key: string, err: unknown) => {
+      corrupt++;
+      this.logger.error({ err, topic, partition, key: key.slice(0, 200) }, 'changelog record skipped: it cannot be decoded');
+    };
+    let partitionRecord;
+    if (contents.partitionRecord) {
+      try {
+        partitionRecord = decodePartitionRecord(contents.partitionRecord);
+      } catch (err) {
+        skip('', err);
+      }
+    }
+    let sessions = 0;
+    const eventTime = partitionRecord?.eventTime;
+    // Under the step lock: item ids map through the current vocabulary (a hot swap re-maps live sessions).
+    if (eventTime) await this.exclusive(async () => {
+      const restored: SessionState[] = [];
+      for (const [key, bytes] of contents.sessions) {
+        try {
+          restored.push(decodeSessionSnapshot(key, bytes, (id) => this.vocabulary.indexOf(id)));
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          skip(key, err);
+        }
+      }
+      const pipeline = this.pipelineFor(partition);
+      pipeline.sessionizer.restore(restored, eventTime);
+      sessions = pipeline.sessionizer.size;
+    });
+    const ms = performance.now() - t0;
+    this.counters.corruptChangelogRecords += corrupt;
+    if (partitionRecord) {
+      this.counters.restores++;
+      this.counters.restoredSessions += sessions;
+      this.counters.restoreMs += ms;
+    }
+    if (this.metrics) {
+      this.metrics.corruptChangelogRecords.inc(corrupt);
+      if (partitionRecord) {
+        this.metrics.restoredSessions.inc(sessions);
+        this.metrics.restoreSeconds.observe(ms / 1000);
+      }
+    }
+    const inputOffset = partitionRecord?.inputOffset.toString();
+    this.logger.info({ topic, partition, sessions, records: contents.records, corrupt, ms: Math.round(ms), inputOffset, fallback: !partitionRecord }, partitionRecord ? 'restored sessions from the changelog' : 'no changelog state for the partition; rebuilding by re-reading input');
+    if (this.hasListeners('restore')) this.emit('restore', { partition, sessions, records: contents.records, corrupt, ms, inputOffset, fallback: !partitionRecord });
+    return partitionRecord?.inputOffset;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { NextclickError } from '../../src/errors.js';
 import type { ClickEvent } from '../../src/events/click-event.js';
 import { encodeClickEvent, type Codec } from '../../src/events/codec.js';
@@ -18,12 +18,38 @@ export async function createTopics(
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 3, replicationFactor: t.replicationFactor ?? 1,
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })),
     });
+    await waitForLeaders(admin, topics.map((t) => t.topic));
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until every partition of `topics` has a leader. kafkajs' own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, but a just-created topic can also be unknown to the broker for a moment
+ * (UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition": seen on a loaded 2-core
+ * machine, where it failed five tests' set-up at once); both are retried here, up to `timeoutMs`.
+ */
+export async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let reason: string;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = meta.topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+      if (leaderless.length === 0 && meta.topics.length === topics.length) return;
+      reason = `no leader yet for ${leaderless.map((t) => t.name).join(', ') || 'some topics'}`;
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+      reason = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new NextclickError('KAFKA', `topics ${topics.join(', ')} have no leader after ${timeoutMs} ms (${reason}); check the brokers`, { retriable: true, context: { topics } });
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../../src/instrumentation/typed-emitter.js';
 import type { PipelineOptions } from '../../src/pipeline/pipeline-options.js';
 import type { Registry } from 'prom-client';
 import { validateConnectionOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './client.js';
+import { changelogTopicName } from './changelog.js';
 import { COMPRESSION_NAMES, type CompressionName } from './compression.js';
 
 /**
@@ -95,6 +96,20 @@ export interface KafkaStreamWorkerOptions {
    * 0 disables it (sessions then start empty and are rebuilt from the next events). @defaultValue 5_000
    */
   readonly rebuildRecords?: number;
+  /**
+   * Session-state changelog (exact state recovery). When on, every delivered batch also writes the state of
+   * each session it changed to a compacted topic (a tombstone once the session closed), in the same
+   * transaction as the outputs and offsets under exactly-once, before the offset commit under at-least-once;
+   * a newly assigned partition is restored from it before its input is processed, so a moved or crashed
+   * partition resumes every live session exactly. `rebuildRecords` remains the fallback for a partition the
+   * changelog has no state for yet. The topic (default `<appId>-<inputTopic>-changelog`) is checked at start-up
+   * like the others (`createTopics` creates it with cleanup.policy=compact and the input's partition count).
+   * Off by default: it needs one more topic per input topic on the cluster, and an existing deployment must
+   * keep starting after an upgrade. @defaultValue false
+   */
+  readonly changelog?: boolean | { readonly topic?: string };
+  /** Longest restore of one partition from the changelog before the batch fails and is retried, ms. @defaultValue 300_000 */
+  readonly changelogRestoreTimeoutMs?: number;
   /** Events handed to the pipeline per step; the worker heartbeats between steps. @defaultValue 500 */
   readonly stepSize?: number;
   /** Bytes fetched per request (bounds memory: at most one fetch is processed at a time). A larger single record is still returned on its own (KIP-74). @defaultValue 1 MiB */
@@ -138,6 +153,7 @@ export const workerDefaults = {
   metricsPrefix: 'nextclick_',
   closeTimeoutMs: 30_000,
   commitVisibleTimeoutMs: 10_000,
+  changelogRestoreTimeoutMs: 300_000,
 } as const satisfies Partial<KafkaStreamWorkerOptions>;
 
 type Widen<T> = { -readonly [K in keyof T]: T[K] extends string ? string : T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] };
@@ -147,6 +163,8 @@ export type ResolvedWorkerOptions = Omit<KafkaStreamWorkerOptions, keyof typeof 
   appId: string;
   delivery: DeliveryMode;
   maxFutureMs: number | undefined;
+  /** The changelog topic, undefined when the changelog is off. */
+  changelogTopic: string | undefined;
 };
 
 /** Validates (cross-field too) and fills defaults; throws {@link InvalidOptionError} naming the option. */
@@ -162,6 +180,10 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   const r = { ...workerDefaults, ...defined } as ResolvedWorkerOptions;
   r.deadLetterTopic = o.deadLetterTopic ?? `${o.inputTopic}.dlq`;
   r.appId = o.appId ?? o.groupId;
+  const cl = o.changelog;
+  if (cl !== undefined && typeof cl !== 'boolean' && (cl === null || typeof cl !== 'object')) throw new InvalidOptionError('changelog', 'changelog must be true, false or { topic }');
+  if (typeof cl === 'object' && cl.topic !== undefined && (typeof cl.topic !== 'string' || cl.topic.length === 0)) throw new InvalidOptionError('changelog', 'changelog.topic must be a non-empty topic name');
+  r.changelogTopic = cl === true ? changelogTopicName(r.appId, o.inputTopic) : typeof cl === 'object' ? cl.topic ?? changelogTopicName(r.appId, o.inputTopic) : undefined;
   if (r.delivery !== 'at-least-once' && r.delivery !== 'exactly-once') throw new InvalidOptionError('delivery', `delivery must be "at-least-once" or "exactly-once", got ${String(r.delivery)}`);
   validateConnectionOptions(r);
   const ct = r.createTopics;
@@ -175,7 +197,10 @@ export function resolveWorkerOptions(o: KafkaStreamWorkerOptions): ResolvedWorke
   if (new Set([r.inputTopic, r.outputTopic, r.deadLetterTopic]).size !== 3) {
     throw new InvalidOptionError('outputTopic', 'inputTopic, outputTopic and deadLetterTopic must be three different topics');
   }
-  const positiveInts = ['maxMessageBytes', 'stepSize', 'maxFetchBytes', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'closeTimeoutMs', 'commitVisibleTimeoutMs'] as const;
+  if (r.changelogTopic !== undefined && [r.inputTopic, r.outputTopic, r.deadLetterTopic].includes(r.changelogTopic)) {
+    throw new InvalidOptionError('changelog', `the changelog topic ${r.changelogTopic} must differ from the input, output and dead-letter topics`);
+  }
+  const positiveInts = ['maxMessageBytes', 'stepSize', 'maxFetchBytes', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'closeTimeoutMs', 'commitVisibleTimeoutMs', 'changelogRestoreTimeoutMs'] as const;
   for (const k of positiveInts) {
     if (!Number.isInteger(r[k]) || r[k] < 1) throw new InvalidOptionError(k, `${k} must be an integer ≥ 1, got ${String(r[k])}`);
   }

@@ -147,7 +147,7 @@ nextclick stream --model DIR --brokers H:P --input-topic T --output-topic T [opt
   --exactly-once         transactional delivery (consumers must read read_committed); default at-least-once
   --app-id ID            exactly-once: the same for all workers of the app; transactional ids are
                          <app-id>-<input-topic>-<partition> (default: the group)
-  --create-topics        create missing input/output/DLQ topics (otherwise a missing one exits 2, naming it)
+  --create-topics        create missing input/output/DLQ/changelog topics (otherwise a missing one exits 2)
   --partitions N         partitions of created topics (default: the input topic's, else 3)
   --replication-factor N replication factor of created topics (default: the broker's)
   --format F             msgpack (default) | json, for input and output
@@ -158,7 +158,12 @@ nextclick stream --model DIR --brokers H:P --input-topic T --output-topic T [opt
   --max-sessions N       live sessions kept per partition; least recently used evicted beyond (default 1000000)
   --max-future-ms N      dead-letter events further ahead of the wall clock (default 86400000, one day)
   --max-past-ms N        dead-letter events further behind the wall clock (default: no limit after 2000-01-01)
-  --rebuild-records N    records re-read per newly assigned partition to rebuild sessions (default 5000)
+  --rebuild-records N    records re-read per newly assigned partition to rebuild sessions (default 5000;
+                         with --changelog, only for partitions the changelog has no state for yet)
+  --changelog            exact state recovery: write session state to a compacted changelog topic and
+                         restore a newly assigned partition from it (off by default: one more topic)
+  --changelog-topic T    its name (implies --changelog; default <app-id>-<input-topic>-changelog);
+                         --create-topics creates it compacted, otherwise a missing one exits 2
   --ssl                  TLS with the system CAs (implied by the --ssl-* files)
   --ssl-ca FILE          PEM CA certificate(s) of the brokers
   --ssl-cert FILE        PEM client certificate, --ssl-key FILE its key (mutual TLS)
@@ -194,6 +199,8 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     'max-future-ms': { type: 'string' },
     'max-past-ms': { type: 'string' },
     'rebuild-records': { type: 'string' },
+    changelog: { type: 'boolean' },
+    'changelog-topic': { type: 'string' },
     'metrics-port': { type: 'string' },
     'log-level': { type: 'string' },
     ssl: { type: 'boolean' },
@@ -225,6 +232,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
     const intOrUndefined = (name: string) => (values[name] === undefined ? undefined : numberOption(values, name, 1, (n) => Number.isInteger(n) && n >= 1));
     const createTopics = values['create-topics'] === true ? { partitions: intOrUndefined('partitions'), replicationFactor: intOrUndefined('replication-factor') } : undefined;
     if (!createTopics && (values['partitions'] !== undefined || values['replication-factor'] !== undefined)) throw new CliUsageError('--partitions and --replication-factor apply only with --create-topics');
+    const changelogTopic = stringOption(values, 'changelog-topic');
     const rebuildRecords = numberOption(values, 'rebuild-records', 5_000, (n) => Number.isInteger(n) && n >= 0);
     const metricsPort = values['metrics-port'] === undefined ? undefined : numberOption(values, 'metrics-port', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
     const level = stringOption(values, 'log-level') ?? 'info';
@@ -255,6 +263,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
       maxFutureMs,
       maxPastMs,
       rebuildRecords,
+      changelog: changelogTopic !== undefined ? { topic: changelogTopic } : values['changelog'] === true,
       pipeline: { k, oov, modelVersion, sessions: { maxSessions } },
       registry,
       logger,
@@ -284,7 +293,7 @@ Runs until SIGINT/SIGTERM, then closes gracefully (finishes the in-flight batch,
       await model.scorer.dispose?.();
     }
     const s = worker.stats();
-    const summary = { ok: fatal === undefined, signal: signalled ?? null, records: s.records, recommendations: s.recommendations, deadLetters: s.deadLetters, rebalances: s.rebalances };
+    const summary = { ok: fatal === undefined, signal: signalled ?? null, records: s.records, recommendations: s.recommendations, deadLetters: s.deadLetters, rebalances: s.rebalances, restoredSessions: s.restoredSessions, changelogRecords: s.changelogRecords };
     if (values['json'] === true) io.stdout.write(JSON.stringify(summary) + '\n');
     else io.stderr.write(`nextclick stream: stopped (${signalled ?? 'crash'}): ${s.records} records, ${s.recommendations} recommendations, ${s.deadLetters} dead letters\n`);
     if (fatal !== undefined) throw new NextclickError('KAFKA', `the Kafka consumer gave up: ${(fatal as Error).message}`, { retriable: true });

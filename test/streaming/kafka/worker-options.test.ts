@@ -11,6 +11,14 @@ describe('resolveWorkerOptions', () => {
     expect(r.delivery).toBe('at-least-once');
     expect(r.closeTimeoutMs).toBe(workerDefaults.closeTimeoutMs);
     expect(r.commitVisibleTimeoutMs).toBe(10_000);
+    expect(r.changelogTopic).toBeUndefined();
+  });
+
+  it('names the changelog <appId>-<inputTopic>-changelog unless given', () => {
+    expect(resolveWorkerOptions({ ...base, changelog: true }).changelogTopic).toBe('g-clicks-changelog');
+    expect(resolveWorkerOptions({ ...base, appId: 'app', changelog: {} }).changelogTopic).toBe('app-clicks-changelog');
+    expect(resolveWorkerOptions({ ...base, changelog: { topic: 'state' } }).changelogTopic).toBe('state');
+    expect(resolveWorkerOptions({ ...base, changelog: false }).changelogTopic).toBeUndefined();
   });
 
   it.each([
@@ -24,6 +32,10 @@ describe('resolveWorkerOptions', () => {
     [{ heartbeatIntervalMs: 20_000 }, 'heartbeatIntervalMs'],
     [{ compression: 'brotli' }, 'compression'],
     [{ maxPastMs: -1 }, 'maxPastMs'],
+    [{ changelog: { topic: 'recs' } }, 'changelog'],
+    [{ changelog: { topic: '' } }, 'changelog'],
+    [{ changelog: 'yes' }, 'changelog'],
+    [{ changelogRestoreTimeoutMs: 0 }, 'changelogRestoreTimeoutMs'],
   ])('rejects %o with an InvalidOptionError naming %s', (change, option) => {
     expect(() => resolveWorkerOptions({ ...base, ...change } as KafkaStreamWorkerOptions)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option }));
   });
