@@ -22,7 +22,12 @@ export class TransformerDeviceStepper {
   private readonly table: DeviceOptimizedParameter;
   /** Output bias `[items, 1]`. */
   private readonly bias: DeviceOptimizedParameter;
-  private readonly dense: DeviceOptimizedParameter[];
+  /**
+   * Every dense weight, flattened one after another (in {@link TransformerParams.dense} order): one optimiser
+   * update per step instead of one per weight (each op is a dispatch on a GPU).
+   */
+  private readonly dense: DeviceOptimizedParameter;
+  private readonly denseLayout: { readonly shape: number[]; readonly begin: number; readonly size: number }[] = [];
   private readonly lossSum: tf.Variable;
   private lossEvents = 0;
   private steps = 0;
@@ -31,13 +36,17 @@ export class TransformerDeviceStepper {
     const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
     this.table = new DeviceOptimizedParameter(p.itemTable, [p.itemCount, c.hiddenSize], o);
     this.bias = new DeviceOptimizedParameter(p.outputBias, [p.itemCount, 1], o);
-    this.dense = p.dense.map((w) => new DeviceOptimizedParameter(w.values, w.shape, o));
+    let begin = 0;
+    for (const w of p.dense) { this.denseLayout.push({ shape: w.shape, begin, size: w.values.length }); begin += w.values.length; }
+    const flat = new Float32Array(begin);
+    p.dense.forEach((w, i) => flat.set(w.values, this.denseLayout[i]!.begin));
+    this.dense = new DeviceOptimizedParameter(flat, [begin], o);
     this.lossSum = tf.variable(tf.scalar(0), false);
   }
 
   /** Applies an epoch's schedule (the learning-rate scale of the per-epoch decay). */
   setSchedule(schedule: EpochSchedule): void {
-    for (const w of [this.table, this.bias, ...this.dense]) w.learningRateScale = schedule.learningRateScale;
+    for (const w of [this.table, this.bias, this.dense]) w.learningRateScale = schedule.learningRateScale;
   }
 
   /** Queues one training step on windows (as {@link TransformerStepper.step}); nothing is read back. */
@@ -57,13 +66,13 @@ export class TransformerDeviceStepper {
         inputRows: tf.mul(tf.gather(this.table.values, tf.tensor1d(inputIds, 'int32')), tf.tensor2d(mask, [rows, 1])) as tf.Tensor2D,
         outputRows: tf.gather(this.table.values, columns) as tf.Tensor2D,
         bias: tf.reshape(tf.gather(this.bias.values, columns), [-1]) as tf.Tensor1D,
-        dense: this.dense.map((w) => w.values),
+        dense: this.denseLayout.map((l) => tf.reshape(tf.slice(this.dense.values, l.begin, l.size), l.shape)),
       });
       const [dInput, dOutput, dBias, ...dDense] = grads as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, ...tf.Tensor[]];
       const trainedInputGrads = tf.gather(dInput, tf.tensor1d(s.validRows, 'int32'));
       this.table.updateGatheredRows(concatIds(s.columnItems, trainedInputItems), tf.concat([dOutput, trainedInputGrads], 0), t);
       this.bias.updateGatheredRows(s.columnItems, tf.reshape(dBias, [-1, 1]), t);
-      this.dense.forEach((w, i) => w.updateDense(dDense[i]!, t));
+      this.dense.updateDense(tf.concat(dDense.map((g) => tf.reshape(g, [-1]))), t);
       this.lossSum.assign(tf.add(this.lossSum, tf.mul(value, s.P)));
     });
     this.lossEvents += s.P;
@@ -82,7 +91,7 @@ export class TransformerDeviceStepper {
   /** Reads every weight into the host parameters, in one read (for validation, checkpoints and saving). */
   async copyToHost(): Promise<void> {
     const targets = this.p.named().map((w) => w.values);
-    const all = tf.tidy(() => tf.concat([this.table, this.bias, ...this.dense].map((w) => tf.reshape(w.values, [-1]))));
+    const all = tf.tidy(() => tf.concat([this.table, this.bias, this.dense].map((w) => tf.reshape(w.values, [-1]))));
     let read: Float32Array;
     try { read = (await all.data()) as Float32Array; } finally { all.dispose(); }
     let at = 0;
@@ -90,7 +99,7 @@ export class TransformerDeviceStepper {
   }
 
   dispose(): void {
-    for (const w of [this.table, this.bias, ...this.dense]) w.dispose();
+    for (const w of [this.table, this.bias, this.dense]) w.dispose();
     this.lossSum.dispose();
   }
 }
