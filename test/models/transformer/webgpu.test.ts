@@ -1,6 +1,7 @@
-// The transformer (streaming scorer with the KV cache, training steps through trainTransformer, which trains
-// with TransformerDeviceStepper on webgpu, TransformerStepper.stepAsync, and one device step against cpu) and the BST ranker (logitsAsync, a trainBstRanker run) on the WebGPU backend
-// (Dawn over Vulkan; here Mesa's lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm. Skips loudly
+// The transformer (streaming scorer with the KV cache; training through trainTransformer, which trains with
+// TransformerDeviceStepper on webgpu, through TransformerStepper.stepAsync, and one device step against cpu)
+// and the BST ranker (logitsAsync, a trainBstRanker run) on the WebGPU backend (Dawn over Vulkan; here Mesa's
+// lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm. Skips loudly
 // without a Vulkan driver; NEXTCLICK_REQUIRE_WEBGPU=1 makes that a failure (as test/src/backend/webgpu.test.ts
 // does). A 3000-item catalogue keeps the score products on the GPU (tiny ops are forwarded to the CPU, where
 // sync reads would work and hide the problem; the test checks that a sync read of that size fails), and a spy
