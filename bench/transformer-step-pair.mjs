@@ -3,11 +3,13 @@
 // (--device) the host TransformerStepper against the device-resident TransformerDeviceStepper of one build.
 // A device block ends with its loss read (what trainBatches does every 16 steps), so queued work is counted.
 // usage: node bench/transformer-step-pair.mjs A_DIST B_DIST [batches] [--device] [--backend wasm|webgpu|cpu]
-//        (dists relative to bench/, e.g. ../dist; with --device B is the device stepper, A the host one)
+//        [--config JSON]   (dists relative to bench/, e.g. ../dist; with --device B is the device stepper, A the
+//        host one; --config overrides the defaults, e.g. '{"hiddenSize":64,"nSample":1024,"batchSize":32}')
 import { readFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const flag = (name, dflt) => { const i = args.indexOf(name); if (i < 0) return dflt; const v = args[i + 1]; args.splice(i, 2); return v; };
 const backend = flag('--backend', 'wasm');
+const overrides = JSON.parse(flag('--config', '{}'));
 const device = args.includes('--device');
 const [aDist, bDist, batchArg] = args.filter((a) => a !== '--device');
 const nBatches = Number(batchArg ?? 40);
@@ -33,7 +35,7 @@ const support = new Float64Array(N); for (const i of flat) support[i]++;
 const syncReads = ['cpu', 'wasm', 'tensorflow'].includes(backend);
 /** A stepper as `run(batch)` (a step) and `flush()` (the end of a block: the device stepper's loss read). */
 const make = (M, onDevice) => {
-  const c = M.cfg.resolveTransformerConfig({});
+  const c = M.cfg.resolveTransformerConfig(overrides);
   const p = new M.par.TransformerParams(c, N); p.initialize(new M.rng.Rng(1));
   const args = [p, c, new M.smp.PopularitySampler(support, c.sampleAlpha), new M.rng.Rng(2)];
   if (onDevice) { const s = new M.dev.TransformerDeviceStepper(...args); return { run: async (b) => s.step(b), flush: () => s.readLoss() }; }
@@ -42,7 +44,7 @@ const make = (M, onDevice) => {
 };
 const sa = make(A, false), sb = make(B, device);
 const windows = B.train.buildWindows(data, 20);
-const batches = B.train.bucketBatches(windows, 128, new B.rng.Rng(3)).slice(0, nBatches + 1);
+const batches = B.train.bucketBatches(windows, B.cfg.resolveTransformerConfig(overrides).batchSize, new B.rng.Rng(3)).slice(0, nBatches + 1);
 for (const s of [sa, sb]) { await s.run(batches[0]); await s.flush(); }
 let ta = 0, tb = 0, ev = 0;
 for (let i = 1; i <= nBatches; i += BLOCK) {
@@ -58,5 +60,5 @@ for (let i = 1; i <= nBatches; i += BLOCK) {
   }
 }
 const names = device ? [`${aDist} host stepper`, `${bDist} device stepper`] : [aDist, bDist];
-console.log(`${nBatches} Diginetica batches (${ev} events) on ${backend}, alternating blocks of ${BLOCK}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+console.log(`${nBatches} Diginetica batches (${ev} events, config ${JSON.stringify(overrides)}) on ${backend}, alternating blocks of ${BLOCK}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 console.log(`${names[0]}: ${(ev / ta * 1000).toFixed(0)} events/s; ${names[1]}: ${(ev / tb * 1000).toFixed(0)} events/s; b/a ${(ta / tb).toFixed(2)}`);
