@@ -82,10 +82,15 @@ export class TransformerDeviceStepper {
   async readLoss(): Promise<{ loss: number; events: number }> {
     const events = this.lossEvents;
     if (events === 0) return { loss: 0, events };
-    const sum = (await this.lossSum.data())[0]!;
+    // Taken and reset before the await, so a step queued meanwhile counts towards the next read.
+    const taken = tf.clone(this.lossSum);
     tf.tidy(() => this.lossSum.assign(tf.scalar(0)));
     this.lossEvents = 0;
-    return { loss: sum / events, events };
+    try {
+      return { loss: (await taken.data())[0]! / events, events };
+    } finally {
+      taken.dispose();
+    }
   }
 
   /** Reads every weight into the host parameters, in one read (for validation, checkpoints and saving). */
