@@ -54,12 +54,15 @@ const data = { offsets, items: Int32Array.from(list) };
 const support = new Float64Array(N);
 for (const i of list) support[i]++;
 
-async function timeTraining(step, batches) {
+/** Reads per step are counted over 16 steps (device steppers read their loss once per 16); `flush` waits for queued work. */
+async function timeTraining(step, batches, flush = async () => {}) {
   for (let i = 0; i < 3; i++) await step(batches());
-  const readsPerStep = await countReads(async () => step(batches()));
+  await flush();
+  const readsPerStep = (await countReads(async () => { for (let i = 0; i < 16; i++) await step(batches()); await flush(); })) / 16;
   let ev = 0;
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) ev += await step(batches());
+  await flush();
   return { readsPerStep, eventsPerSecond: ev / ((performance.now() - t0) / 1000) };
 }
 
@@ -106,8 +109,12 @@ async function transformer() {
   const config = resolveTransformerConfig({});
   const params = new TransformerParams(config, N);
   params.initialize(new Rng(2));
-  const stepper = new TransformerStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
-  let s = 0;
+  // The stepper trainTransformer uses: host weights where reads are sync, device-resident ones elsewhere (webgpu).
+  const { backendReadsSync } = await import(`${dist}/models/training/tensor-reads.js`);
+  const { TransformerDeviceStepper } = await import(`${dist}/models/transformer/device-train-step.js`);
+  const onDevice = !backendReadsSync();
+  const stepper = new (onDevice ? TransformerDeviceStepper : TransformerStepper)(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
+  let s = 0, queued = 0;
   const windows = () => {
     const out = [];
     let positions = 0;
@@ -120,11 +127,14 @@ async function transformer() {
     out.positions = positions;
     return out;
   };
-  const train = await timeTraining(async (w) => { await stepper.stepAsync(w); return w.positions; }, windows);
+  const train = onDevice
+    ? await timeTraining(async (w) => { stepper.step(w); if (++queued % 16 === 0) await stepper.readLoss(); return w.positions; }, windows, () => stepper.readLoss())
+    : await timeTraining(async (w) => { await stepper.stepAsync(w); return w.positions; }, windows);
+  if (onDevice) stepper.dispose();
   const scorer = new TransformerScorer(params, { scoring: 'exact' });
   const serve = await timeServing(scorer);
   scorer.dispose();
-  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples); serving exact top-20`, train, serve };
+  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples; ${onDevice ? 'device' : 'host'} stepper); serving exact top-20`, train, serve };
 }
 
 const rows = [];

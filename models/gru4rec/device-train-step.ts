@@ -1,5 +1,5 @@
 import { tf } from '../nn/gradients.js';
-import { DeviceOptimizedParameter } from '../training/device-optimizer.js';
+import { DeviceOptimizedParameter, sumRows, uniqueRows } from '../training/device-optimizer.js';
 import { defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
@@ -124,23 +124,4 @@ export class Gru4RecDeviceStepper {
     for (const w of this.dense) w.dispose();
     tf.dispose([...this.hidden, this.lossSum]);
   }
-}
-
-/** The distinct ids of `lists` (concatenated) and, per id in order, its index among them. */
-function uniqueRows(lists: readonly Int32Array[]): { rows: Int32Array; segment: Int32Array } {
-  const index = new Map<number, number>();
-  const total = lists.reduce((n, l) => n + l.length, 0);
-  const segment = new Int32Array(total);
-  let k = 0;
-  for (const list of lists) for (const id of list) {
-    let u = index.get(id);
-    if (u === undefined) { u = index.size; index.set(id, u); }
-    segment[k++] = u;
-  }
-  return { rows: Int32Array.from(index.keys()), segment };
-}
-
-/** Sums gradient rows `[n, width]` into one row per distinct id (scatterND adds duplicate indices). */
-function sumRows(grads: tf.Tensor2D, u: { rows: Int32Array; segment: Int32Array }, width: number): tf.Tensor2D {
-  return tf.scatterND(tf.tensor2d(u.segment, [u.segment.length, 1], 'int32'), grads, [u.rows.length, width]) as tf.Tensor2D;
 }

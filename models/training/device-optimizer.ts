@@ -8,6 +8,8 @@ import type { OptimizerOptions } from './optimizers.js';
  */
 export class DeviceOptimizedParameter {
   readonly values: tf.Variable;
+  /** Multiplies the configured learning rate (a schedule sets it, e.g. per-epoch decay). */
+  learningRateScale = 1;
   private readonly first: tf.Variable;
   private readonly second: tf.Variable;
 
@@ -44,13 +46,23 @@ export class DeviceOptimizedParameter {
     });
   }
 
+  /**
+   * Sparse update from one gradient row per gathered id (`ids[j]` has gradient row j of `grad` `[ids.length,
+   * width]`): the rows of an id gathered more than once add up, then the distinct rows are updated.
+   */
+  updateGatheredRows(ids: Int32Array, grad: tf.Tensor2D, step: number): void {
+    const u = uniqueRows([ids]);
+    tf.tidy(() => this.updateRows(tf.tensor1d(u.rows, 'int32'), sumRows(grad, u, grad.shape[1]), step));
+  }
+
   dispose(): void {
     tf.dispose([this.values, this.first, this.second]);
   }
 
   /** New (parameter, first state, second state) from the old ones and a gradient. */
   private rule(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
-    const { learningRate: lr, epsilon: eps } = this.o;
+    const lr = this.o.learningRate * this.learningRateScale;
+    const eps = this.o.epsilon;
     if (this.o.name === 'adagrad') {
       const a = tf.add(v, tf.square(g));
       const u = tf.div(g, tf.sqrt(tf.add(a, eps)));
@@ -65,4 +77,23 @@ export class DeviceOptimizedParameter {
     const vi = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
     return [tf.sub(p, tf.div(tf.mul(mi, stepSize), tf.add(tf.sqrt(vi), eps))), mi, vi];
   }
+}
+
+/** The distinct ids of `lists` (concatenated) and, per id in order, its index among them. */
+export function uniqueRows(lists: readonly Int32Array[]): { rows: Int32Array; segment: Int32Array } {
+  const index = new Map<number, number>();
+  const total = lists.reduce((n, l) => n + l.length, 0);
+  const segment = new Int32Array(total);
+  let k = 0;
+  for (const list of lists) for (const id of list) {
+    let u = index.get(id);
+    if (u === undefined) { u = index.size; index.set(id, u); }
+    segment[k++] = u;
+  }
+  return { rows: Int32Array.from(index.keys()), segment };
+}
+
+/** Sums gradient rows `[n, width]` into one row per distinct id (scatterND adds duplicate indices). */
+export function sumRows(grads: tf.Tensor2D, u: { rows: Int32Array; segment: Int32Array }, width: number): tf.Tensor2D {
+  return tf.scatterND(tf.tensor2d(u.segment, [u.segment.length, 1], 'int32'), grads, [u.rows.length, width]) as tf.Tensor2D;
 }

@@ -13,6 +13,7 @@ import { timeBucket, type TransformerConfig } from './config.js';
 import { embed, encode, windowAttention, windowPositions, windowReadout, type BlockDropout } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
+import type { TransformerDeviceStepper } from './device-train-step.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
 export interface TrainingWindow {
@@ -51,29 +52,46 @@ export interface BatchesTrained {
   steps: number;
 }
 
+/** Steps between the device stepper's loss reads, and between {@link trainBatches}' progress reports. */
+export const LOSS_READ_INTERVAL = 16;
+
 /**
  * Trains `batches` in order, one step each: the per-batch loop of single-thread training and of every
  * parallel worker. `shouldStop` is asked before each step (cancel, time limit, a worker's stop flag);
- * `every10Steps` gets the totals and the mean loss of the last 10 steps.
+ * `progress` gets the totals and the mean loss per position of the last {@link LOSS_READ_INTERVAL} steps.
+ * With the {@link TransformerDeviceStepper} the loss is read every {@link LOSS_READ_INTERVAL} steps and the
+ * weights once at the end (the host parameters are current when this returns).
  */
-export async function trainBatches(stepper: TransformerStepper, batches: Iterable<readonly TrainingWindow[]>, hooks: { shouldStop?: () => boolean; every10Steps?: (totals: Readonly<BatchesTrained>, recentLoss: number) => void | Promise<void> } = {}): Promise<BatchesTrained & { stopped: boolean }> {
+export async function trainBatches(stepper: TransformerStepper | TransformerDeviceStepper, batches: Iterable<readonly TrainingWindow[]>, hooks: { shouldStop?: () => boolean; progress?: (totals: Readonly<BatchesTrained>, recentLoss: number) => void | Promise<void> } = {}): Promise<BatchesTrained & { stopped: boolean }> {
   // Sync reads where the backend allows them (no promise per step on wasm); webgpu awaits data().
   const syncReads = backendReadsSync();
+  const host = stepper instanceof TransformerStepper ? stepper : undefined;
+  const device = host ? undefined : (stepper as TransformerDeviceStepper);
   const t: BatchesTrained = { events: 0, lossSum: 0, steps: 0 };
-  let recent = 0;
+  let recentSum = 0, recentEvents = 0, stopped = false;
+  const addLoss = (meanLoss: number, events: number) => { t.lossSum += meanLoss * events; recentSum += meanLoss * events; recentEvents += events; };
   for (const batch of batches) {
-    if (hooks.shouldStop?.()) return { ...t, stopped: true };
+    if (hooks.shouldStop?.()) { stopped = true; break; }
     const n = batch.reduce((k, w) => k + w.items.length - 1, 0);
-    const loss = syncReads ? stepper.step(batch) : await stepper.stepAsync(batch);
-    t.events += n; t.lossSum += loss * n; t.steps++;
-    recent += loss;
-    if (t.steps % 10 === 0) { await hooks.every10Steps?.(t, recent / 10); recent = 0; }
+    if (host) addLoss(syncReads ? host.step(batch) : await host.stepAsync(batch), n);
+    else device!.step(batch);
+    t.events += n; t.steps++;
+    if (t.steps % LOSS_READ_INTERVAL === 0) {
+      if (device) { const r = await device.readLoss(); addLoss(r.loss, r.events); }
+      await hooks.progress?.(t, recentSum / Math.max(1, recentEvents));
+      recentSum = 0; recentEvents = 0;
+    }
   }
-  return { ...t, stopped: false };
+  if (device) {
+    const r = await device.readLoss();
+    addLoss(r.loss, r.events);
+    await device.copyToHost();
+  }
+  return { ...t, stopped };
 }
 
-/** Host-side sparse logits of one step: the repeat bias's and the transition prior's entries (see the stepper). */
-interface SparseEntries {
+/** Host-side sparse logits of one step: the repeat bias's and the transition prior's entries (see {@link sparseEntries}). */
+export interface SparseEntries {
   /** `[row, merged column]` per entry, flattened. */
   readonly indices: Int32Array;
   /** Repeat entries first: their distance (index into repeat_bias). */
@@ -83,8 +101,8 @@ interface SparseEntries {
   readonly transitionFeature: Float32Array;
 }
 
-/** Everything one step uploads, built on the host. */
-interface StepInputs {
+/** Everything one step uploads, built on the host by {@link prepareStep}. */
+export interface StepInputs {
   readonly B: number;
   readonly T: number;
   /** Trained positions (rows b·T + t with a target). */
@@ -105,13 +123,131 @@ interface StepInputs {
 }
 
 /**
- * One training step on a batch of windows, trained on every position (causal, SASRec-style). The forward is
- * forward.ts's (the one the scorer runs), the loss is the sampled softmax over the batch's targets and GRU4Rec's
- * shared negatives (cross-entropy + logQ, each item once) or BPR-max, and every gradient comes from TF.js
- * autodiff (`tf.valueAndGrads`) with respect to the step's leaves: the gathered item rows (inputs and output
- * columns), the output-bias entries and every dense weight. The loss and all gradients come back in one
- * read; the item table and bias then get sparse Adam/Adagrad updates on the touched rows only, the dense
- * weights full ones, on the host (so Hogwild workers can share them).
+ * Host side before a step, shared by both steppers (the same draws from `rng` in the same order): rows,
+ * sampled columns, sparse logit entries, dropout masks.
+ */
+export function prepareStep(p: TransformerParams, c: TransformerConfig, sampler: PopularitySampler, rng: Rng, windows: readonly TrainingWindow[]): StepInputs {
+  const d = c.hiddenSize;
+  const B = windows.length;
+  const T = windows.reduce((m, w) => Math.max(m, w.items.length - 1), 0);
+  const lengths = windows.map((w) => w.items.length - 1);
+  const validRows: number[] = [];
+  const targets: number[] = [];
+  const inputItems = new Int32Array(B * T).fill(-1);
+  windows.forEach((w, b) => {
+    for (let t = 0; t + 1 < w.items.length; t++) { validRows.push(b * T + t); targets.push(w.items[t + 1]!); inputItems[b * T + t] = w.items[t]!; }
+  });
+  const P = validRows.length;
+  const cols = new Int32Array(P + c.nSample);
+  cols.set(targets);
+  sampler.sample(rng, cols, P, cols.length);
+  let timeBuckets: Int32Array | undefined;
+  if (c.timeBuckets > 0) {
+    timeBuckets = new Int32Array(B * T);
+    windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) timeBuckets![b * T + t] = timeBucket(w.gaps?.[t], c.timeBuckets); });
+  }
+  const dropEmbedding = dropoutMask(rng, B * T * d, c.dropoutEmbedding);
+  const dropHidden = Array.from({ length: c.blocks }, () => ({ attention: dropoutMask(rng, B * T * d, c.dropoutHidden), feedForward: dropoutMask(rng, B * T * d, c.dropoutHidden) }));
+  const base = { B, T, P, validRows: Int32Array.from(validRows), positions: windowPositions(lengths, T), ...(timeBuckets ? { timeBuckets } : {}), inputItems, dropEmbedding, dropHidden };
+  if (c.loss === 'bpr-max') return { ...base, columnItems: cols };
+  // Cross-entropy scores each distinct item once (merged columns: loss and gradients unchanged).
+  const merged = mergeColumns(cols, P, p.itemCount);
+  const columnShift = Float32Array.from(merged.items, (it, j) => (c.logq > 0 ? c.logq * sampler.logProbability[it]! : 0) - merged.logCount[j]!);
+  const sparse = sparseEntries(p, c, windows, merged);
+  return { ...base, columnItems: merged.items, merged, columnShift, ...(sparse ? { sparse } : {}) };
+}
+
+/**
+ * The repeat bias's and the transition prior's sparse logits. Repeat: for each trained position (row),
+ * every item of the window so far gets `repeat_bias[distance to its latest occurrence]` at its column.
+ * Transition: each item b that followed the row's newest item a in the training sessions gets
+ * `transition_weight[t] · log(1 + count(a → b))`, with the row's own session's a → b transitions taken out
+ * of the count (a test session's transitions are not in the graph either). Items without a column this step
+ * are not in the softmax, so they need no entry.
+ */
+function sparseEntries(p: TransformerParams, c: TransformerConfig, windows: readonly TrainingWindow[], merged: MergedColumns): SparseEntries | undefined {
+  const N = p.itemCount;
+  const prior = p.transitionPrior();
+  if (!c.repeatBias && !prior) return undefined;
+  const indices: number[] = [], repeatDistance: number[] = [], transitionPosition: number[] = [], feature: number[] = [];
+  withColumnLookup(merged, N, (columnOf) => {
+    if (c.repeatBias) {
+      if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
+      let row = 0;
+      for (const w of windows) {
+        for (let t = 0; t + 1 < w.items.length; t++, row++) {
+          for (let j = t; j >= 0; j--) {
+            const it = w.items[j]!;
+            if (seenInRow[it] === row) continue;
+            seenInRow[it] = row;
+            const col = columnOf[it]!;
+            if (col >= 0) { indices.push(row, col); repeatDistance.push(t - j); }
+          }
+        }
+        for (const it of w.items) seenInRow[it] = -1;
+      }
+    }
+    if (prior) addTransitionEntries(windows, prior.graph, N, columnOf, indices, transitionPosition, feature);
+  });
+  return { indices: Int32Array.from(indices), repeatDistance: Int32Array.from(repeatDistance), transitionPosition: Int32Array.from(transitionPosition), transitionFeature: Float32Array.from(feature) };
+}
+
+/**
+ * What a step differentiates: the gathered item rows of the inputs `[B·T, d]` (zeros for padding) and of the
+ * output columns `[columns, d]`, the columns' output-bias entries `[columns]`, and every dense weight in the
+ * order of {@link TransformerParams.dense}. Where they live (host uploads or backend gathers) is the stepper's.
+ */
+export interface StepLeaves {
+  readonly inputRows: tf.Tensor2D;
+  readonly outputRows: tf.Tensor2D;
+  readonly bias: tf.Tensor1D;
+  readonly dense: readonly tf.Tensor[];
+}
+
+/**
+ * The step's mean loss per position and its gradients with respect to `leaves` (`[inputRows, outputRows, bias,
+ * ...dense]`), by TF.js autodiff: forward.ts's forward (the one the scorer runs) with dropout, then the sampled
+ * softmax over the batch's targets and shared negatives (cross-entropy + logQ, each item once, with the repeat
+ * and transition entries) or BPR-max. Both steppers call it; the caller owns the tensors (run it in a tidy).
+ */
+export function stepLossAndGradients(p: TransformerParams, c: TransformerConfig, s: StepInputs, leaves: StepLeaves): { value: tf.Scalar; grads: tf.Tensor[] } {
+  const d = c.hiddenSize;
+  const denseNames = p.dense.map((w) => w.name);
+  const dropEmbedding = tf.tensor2d(s.dropEmbedding, [s.B * s.T, d]);
+  const dropHidden: BlockDropout[] = s.dropHidden.map((m) => ({ attention: tf.tensor2d(m.attention, [s.B * s.T, d]), feedForward: tf.tensor2d(m.feedForward, [s.B * s.T, d]) }));
+  const validRows = tf.tensor1d(s.validRows, 'int32');
+  const f = (...all: tf.Tensor[]): tf.Scalar => {
+    const [items, out, b, ...weights] = all as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, ...tf.Tensor[]];
+    const w = new Map(denseNames.map((n, i) => [n, weights[i]!]));
+    const x = embed(w, items, s.positions, s.timeBuckets, dropEmbedding);
+    const enc = encode(w, c, x, windowAttention(c, s.B, s.T), dropHidden);
+    const sessions = c.readout === 'last' ? enc.hidden : windowReadout(w, enc.hidden, dropout(items, dropEmbedding), s.B, s.T);
+    let h = gatherRows(sessions, validRows);
+    let o = out;
+    // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
+    if (c.cosineTemperature > 0) { h = normalizeRows(h, 1 / c.cosineTemperature); o = normalizeRows(o); }
+    let loss: tf.Scalar;
+    if (s.merged && s.columnShift) {
+      const extra = s.sparse ? sparseLogits(w, s.sparse) : undefined;
+      loss = sampledSoftmaxLoss(h, o, { shift: tf.sub(s.columnShift, b), targetColumn: s.merged.targetColumn, targetLogCount: targetLogCounts(s.merged), ...(extra ? { extra } : {}) });
+    } else {
+      loss = bprMaxLoss(tf.add(matMul(h, tf.transpose(o)), b), s.columnItems, c.bpreg, c.finalActivation === 'elu');
+    }
+    // Weights a step may leave unused (no repeat or transition entry) still get a (zero) gradient.
+    for (const n of ['repeat_bias', 'transition_weight']) { const u = w.get(n); if (u) loss = tf.add(loss, tf.mul(tf.sum(u), 0)); }
+    return tf.div(loss, Math.max(1, s.P));
+  };
+  const { value, grads } = tf.valueAndGrads(f)([leaves.inputRows, leaves.outputRows, leaves.bias, ...leaves.dense]);
+  return { value, grads };
+}
+
+/**
+ * One training step on a batch of windows, trained on every position (causal, SASRec-style), with the
+ * weights on the host: the step's rows and dense weights are uploaded, {@link stepLossAndGradients} runs, and
+ * the loss and all gradients come back in one read; the item table and bias then get sparse Adam/Adagrad
+ * updates on the touched rows only, the dense weights full ones, on the host (so Hogwild workers can share
+ * them). The backends that read synchronously train this way; webgpu trains with
+ * {@link TransformerDeviceStepper}.
  */
 export class TransformerStepper {
   private readonly optTable: OptimizedParameter;
@@ -151,112 +287,21 @@ export class TransformerStepper {
     return this.apply(inputs, await readAsync(() => this.lossAndGradients(inputs)));
   }
 
-  /** Host side before the step: rows, sampled columns, sparse logit entries, dropout masks. */
   private prepare(windows: readonly TrainingWindow[]): StepInputs {
-    const { p, c } = this;
-    const d = c.hiddenSize;
-    const B = windows.length;
-    const T = windows.reduce((m, w) => Math.max(m, w.items.length - 1), 0);
     this.steps++;
-    const lengths = windows.map((w) => w.items.length - 1);
-    const validRows: number[] = [];
-    const targets: number[] = [];
-    const inputItems = new Int32Array(B * T).fill(-1);
-    windows.forEach((w, b) => {
-      for (let t = 0; t + 1 < w.items.length; t++) { validRows.push(b * T + t); targets.push(w.items[t + 1]!); inputItems[b * T + t] = w.items[t]!; }
-    });
-    const P = validRows.length;
-    const cols = new Int32Array(P + c.nSample);
-    cols.set(targets);
-    this.sampler.sample(this.rng, cols, P, cols.length);
-    let timeBuckets: Int32Array | undefined;
-    if (c.timeBuckets > 0) {
-      timeBuckets = new Int32Array(B * T);
-      windows.forEach((w, b) => { for (let t = 0; t + 1 < w.items.length; t++) timeBuckets![b * T + t] = timeBucket(w.gaps?.[t], c.timeBuckets); });
-    }
-    const dropEmbedding = dropoutMask(this.rng, B * T * d, c.dropoutEmbedding);
-    const dropHidden = Array.from({ length: c.blocks }, () => ({ attention: dropoutMask(this.rng, B * T * d, c.dropoutHidden), feedForward: dropoutMask(this.rng, B * T * d, c.dropoutHidden) }));
-    const base = { B, T, P, validRows: Int32Array.from(validRows), positions: windowPositions(lengths, T), ...(timeBuckets ? { timeBuckets } : {}), inputItems, dropEmbedding, dropHidden };
-    if (c.loss === 'bpr-max') return { ...base, columnItems: cols };
-    // Cross-entropy scores each distinct item once (merged columns: loss and gradients unchanged).
-    const merged = mergeColumns(cols, P, p.itemCount);
-    const columnShift = Float32Array.from(merged.items, (it, j) => (c.logq > 0 ? c.logq * this.sampler.logProbability[it]! : 0) - merged.logCount[j]!);
-    const sparse = this.sparseEntries(windows, merged);
-    return { ...base, columnItems: merged.items, merged, columnShift, ...(sparse ? { sparse } : {}) };
+    return prepareStep(this.p, this.c, this.sampler, this.rng, windows);
   }
 
-  /**
-   * The repeat bias's and the transition prior's sparse logits. Repeat: for each trained position (row),
-   * every item of the window so far gets `repeat_bias[distance to its latest occurrence]` at its column.
-   * Transition: each item b that followed the row's newest item a in the training sessions gets
-   * `transition_weight[t] · log(1 + count(a → b))`, with the row's own session's a → b transitions taken out
-   * of the count (a test session's transitions are not in the graph either). Items without a column this step
-   * are not in the softmax, so they need no entry.
-   */
-  private sparseEntries(windows: readonly TrainingWindow[], merged: MergedColumns): SparseEntries | undefined {
-    const c = this.c, N = this.p.itemCount;
-    const prior = this.p.transitionPrior();
-    if (!c.repeatBias && !prior) return undefined;
-    const indices: number[] = [], repeatDistance: number[] = [], transitionPosition: number[] = [], feature: number[] = [];
-    withColumnLookup(merged, N, (columnOf) => {
-      if (c.repeatBias) {
-        if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
-        let row = 0;
-        for (const w of windows) {
-          for (let t = 0; t + 1 < w.items.length; t++, row++) {
-            for (let j = t; j >= 0; j--) {
-              const it = w.items[j]!;
-              if (seenInRow[it] === row) continue;
-              seenInRow[it] = row;
-              const col = columnOf[it]!;
-              if (col >= 0) { indices.push(row, col); repeatDistance.push(t - j); }
-            }
-          }
-          for (const it of w.items) seenInRow[it] = -1;
-        }
-      }
-      if (prior) addTransitionEntries(windows, prior.graph, N, columnOf, indices, transitionPosition, feature);
-    });
-    return { indices: Int32Array.from(indices), repeatDistance: Int32Array.from(repeatDistance), transitionPosition: Int32Array.from(transitionPosition), transitionFeature: Float32Array.from(feature) };
-  }
-
-  /**
-   * The step on the backend: `[loss, d(loss)/d(input rows), d/d(output rows), d/d(bias entries), d/d(each dense
-   * weight)]` flattened into one tensor (the mean loss per position and its gradients).
-   */
+  /** `[loss, d/d(input rows), d/d(output rows), d/d(bias entries), d/d(each dense weight)]` flattened into one tensor. */
   private lossAndGradients(s: StepInputs): tf.Tensor {
-    const { p, c } = this;
-    const d = c.hiddenSize;
-    const inputRows = tf.tensor2d(gatherRowsHost(p.itemTable, d, s.inputItems), [s.B * s.T, d]);
-    const outputRows = tf.tensor2d(gatherRowsHost(p.itemTable, d, s.columnItems), [s.columnItems.length, d]);
-    const bias = tf.tensor1d(Float32Array.from(s.columnItems, (it) => p.outputBias[it]!));
-    const denseNames = p.dense.map((w) => w.name);
-    const dense = p.dense.map((w) => tf.tensor(w.values, w.shape, 'float32'));
-    const dropEmbedding = tf.tensor2d(s.dropEmbedding, [s.B * s.T, d]);
-    const dropHidden: BlockDropout[] = s.dropHidden.map((m) => ({ attention: tf.tensor2d(m.attention, [s.B * s.T, d]), feedForward: tf.tensor2d(m.feedForward, [s.B * s.T, d]) }));
-    const validRows = tf.tensor1d(s.validRows, 'int32');
-    const f = (...leaves: tf.Tensor[]): tf.Scalar => {
-      const [items, out, b, ...weights] = leaves as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, ...tf.Tensor[]];
-      const w = new Map(denseNames.map((n, i) => [n, weights[i]!]));
-      const x = embed(w, items, s.positions, s.timeBuckets, dropEmbedding);
-      const enc = encode(w, c, x, windowAttention(c, s.B, s.T), dropHidden);
-      const sessions = c.readout === 'last' ? enc.hidden : windowReadout(w, enc.hidden, dropout(items, dropEmbedding), s.B, s.T);
-      let h = gatherRows(sessions, validRows);
-      let o = out;
-      // Cosine scoring: unit rows on both sides, 1/τ folded into the session side.
-      if (c.cosineTemperature > 0) { h = normalizeRows(h, 1 / c.cosineTemperature); o = normalizeRows(o); }
-      let loss: tf.Scalar;
-      if (s.merged && s.columnShift) {
-        const extra = s.sparse ? sparseLogits(w, s.sparse) : undefined;
-        loss = sampledSoftmaxLoss(h, o, { shift: tf.sub(s.columnShift, b), targetColumn: s.merged.targetColumn, targetLogCount: targetLogCounts(s.merged), ...(extra ? { extra } : {}) });
-      } else {
-        loss = bprMaxLoss(tf.add(matMul(h, tf.transpose(o)), b), s.columnItems, c.bpreg, c.finalActivation === 'elu');
-      }
-      // Weights a step may leave unused (no repeat or transition entry) still get a (zero) gradient.
-      for (const n of ['repeat_bias', 'transition_weight']) { const u = w.get(n); if (u) loss = tf.add(loss, tf.mul(tf.sum(u), 0)); }
-      return tf.div(loss, Math.max(1, s.P));
-    };
-    const { value, grads } = tf.valueAndGrads(f)([inputRows, outputRows, bias, ...dense]);
+    const { p } = this;
+    const d = this.c.hiddenSize;
+    const { value, grads } = stepLossAndGradients(p, this.c, s, {
+      inputRows: tf.tensor2d(gatherRowsHost(p.itemTable, d, s.inputItems), [s.B * s.T, d]),
+      outputRows: tf.tensor2d(gatherRowsHost(p.itemTable, d, s.columnItems), [s.columnItems.length, d]),
+      bias: tf.tensor1d(Float32Array.from(s.columnItems, (it) => p.outputBias[it]!)),
+      dense: p.dense.map((w) => tf.tensor(w.values, w.shape, 'float32')),
+    });
     return tf.concat([tf.reshape(value, [1]), ...grads.map((g) => tf.reshape(g, [-1]))]);
   }
 
@@ -305,7 +350,7 @@ function gatherRowsHost(table: Float32Array, d: number, items: Int32Array): Floa
   return out;
 }
 
-/** Transition-prior entries of every trained position (see TransformerStepper's sparseEntries). */
+/** Transition-prior entries of every trained position (see {@link sparseEntries}). */
 function addTransitionEntries(windows: readonly TrainingWindow[], graph: TransitionGraph, N: number, columnOf: Int32Array, indices: number[], position: number[], feature: number[]): void {
   const { offsets, targets, counts } = graph;
   // The window's session's own transitions, counted once per window (key a·N + b).

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
       let sent = { events: 0, lossSum: 0 };
       const t = await trainBatches(stepper, (function* () { for (const b of m.batches) yield Array.from(b, (k) => windows[k]!); })(), {
         shouldStop: () => Atomics.load(w.stop, 0) !== 0,
-        every10Steps: (t) => {
+        progress: (t) => {
           post({ type: 'progress', events: t.events - sent.events, lossSum: t.lossSum - sent.lossSum });
           sent = { events: t.events, lossSum: t.lossSum };
         },

@@ -14,6 +14,8 @@ import { TransformerParams } from './params.js';
 import { TransitionGraph } from './transitions.js';
 import { TransformerScorer } from './scorer.js';
 import { TransformerStepper, optimizedParameters, trainBatches, type TrainingWindow } from './train-step.js';
+import { TransformerDeviceStepper } from './device-train-step.js';
+import { backendReadsSync } from '../training/tensor-reads.js';
 import { ParallelTrainer, sharedAllocator } from './parallel-train.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
@@ -132,7 +134,9 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   for (let k = 0; k < train.items.length; k++) support[train.items[k]!]!++;
   const sampler = new PopularitySampler(support, config.sampleAlpha);
   // Parallel training only allocates the shared optimiser state here; each worker has its own stepper.
-  const stepper = sharedOptimizer ? undefined : new TransformerStepper(params, config, sampler, rng.fork());
+  // Backends that read synchronously (cpu, wasm, tensorflow) train with host weights and one read per step;
+  // the others (webgpu) keep everything on the device and read the loss every 16 steps.
+  const stepper = sharedOptimizer ? undefined : backendReadsSync() ? new TransformerStepper(params, config, sampler, rng.fork()) : new TransformerDeviceStepper(params, config, sampler, rng.fork());
   // The unused fork keeps the batch order the same as a single-thread run's.
   if (sharedOptimizer) { rng.fork(); optimizedParameters(params, config, sharedOptimizer.allocate); }
   const trainData = { ...train, ...(trainTimes ? { times: trainTimes } : {}) };
@@ -172,7 +176,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       } else {
         trained = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
           shouldStop: () => options.signal?.aborted === true || overTime(),
-          every10Steps: async (t, recentLoss) => {
+          progress: async (t, recentLoss) => {
             bar.update(t.events, `loss ${recentLoss.toFixed(4)}`);
             // Lets an abort signal's listeners run between steps.
             await new Promise<void>((r) => setImmediate(r));
@@ -204,6 +208,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
     if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
   } finally {
     await parallel?.close();
+    if (stepper instanceof TransformerDeviceStepper) stepper.dispose();
   }
   // The trained model owns ordinary arrays, not the workers' shared memory.
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;

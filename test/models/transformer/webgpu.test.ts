@@ -1,6 +1,7 @@
-// The transformer (streaming scorer with the KV cache, training steps through trainTransformer and
-// TransformerStepper.stepAsync) and the BST ranker (logitsAsync, a trainBstRanker run) on the WebGPU backend
-// (Dawn over Vulkan; here Mesa's lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm. Skips loudly
+// The transformer (streaming scorer with the KV cache; training through trainTransformer, which trains with
+// TransformerDeviceStepper on webgpu, through TransformerStepper.stepAsync, and one device step against cpu)
+// and the BST ranker (logitsAsync, a trainBstRanker run) on the WebGPU backend (Dawn over Vulkan; here Mesa's
+// lavapipe from scripts/gpu/setup-lavapipe.sh) against wasm. Skips loudly
 // without a Vulkan driver; NEXTCLICK_REQUIRE_WEBGPU=1 makes that a failure (as test/src/backend/webgpu.test.ts
 // does). A 3000-item catalogue keeps the score products on the GPU (tiny ops are forwarded to the CPU, where
 // sync reads would work and hide the problem; the test checks that a sync read of that size fails), and a spy
@@ -19,7 +20,9 @@ import { PopularitySampler } from '../../../models/training/sampler.js';
 import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
+import { TransformerDeviceStepper } from '../../../models/transformer/device-train-step.js';
 import { TransformerStepper, type TrainingWindow } from '../../../models/transformer/train-step.js';
+import { TransitionGraph } from '../../../models/transformer/transitions.js';
 import { trainTransformer, type TransformerTrainResult } from '../../../models/transformer/train.js';
 import { buildCorpus } from '../../../src/baselines/corpus.js';
 import { selectBackend } from '../../../src/backend/select-backend.js';
@@ -29,11 +32,12 @@ import { generateSessions } from '../../../src/synthetic/index.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
 import { webGpuAvailability } from '../../src/backend/webgpu-vulkan.js';
 import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
+import { countReadBacks } from '../../helpers/read-backs.js';
 
 const { skipReason } = await webGpuAvailability('transformer/BST');
 
 const ITEMS = 3000;
-type Backend = 'wasm' | 'webgpu';
+type Backend = 'cpu' | 'wasm' | 'webgpu';
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -55,7 +59,7 @@ async function on<T>(backend: Backend, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     if (backend === 'webgpu') expect(spy, 'sync reads on webgpu').not.toHaveBeenCalled();
-    else expect(spy).toHaveBeenCalled(); // the spy sees the reads (wasm reads synchronously)
+    else expect(spy).toHaveBeenCalled(); // the spy sees the reads (wasm and cpu read synchronously)
     spy.mockRestore();
   }
 }
@@ -115,6 +119,13 @@ async function corpus() {
   return buildCorpus(log.train.map((s) => ({ items: s.items })), { vocabulary });
 }
 
+/** Training windows of `data` (sessions of ≤ maxLength + 1 items are one window each). */
+function windowCount(data: { offsets: Int32Array }): number {
+  let n = 0;
+  for (let s = 0; s + 1 < data.offsets.length; s++) n += Math.max(0, Math.ceil((data.offsets[s + 1]! - data.offsets[s]! - 1) / TRAIN.maxLength));
+  return n;
+}
+
 const TRAIN = { hiddenSize: 16, heads: 2, blocks: 2, feedForwardSize: 24, maxLength: 6, batchSize: 16, nSample: 128, epochs: 1, validationFraction: 0, seed: 7 };
 const BST = { hiddenSize: 16, heads: 2, feedForwardSize: 24, mlp: [16, 8], maxLength: 6, batchSize: 32, maxPrefixes: 64, negatives: 4, useCandidateScore: false, seed: 3 };
 
@@ -165,11 +176,54 @@ describe.skipIf(skipReason !== undefined)('transformer and BST ranker on webgpu 
     expect(() => stepper.step([{ items: Int32Array.of(1, 2, 3) }])).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }));
   }, HEAVY_TEST_TIMEOUT_MS);
 
+  it('the device-resident stepper\'s step on webgpu gives the host stepper\'s loss and weights on cpu (repeat bias, transition prior)', async () => {
+    const overrides = { batchSize: 24, nSample: 256, repeatBias: true, transitionPrior: true };
+    const windows = (r: Rng): TrainingWindow[] => Array.from({ length: overrides.batchSize }, () => {
+      const n = 2 + r.int(6);
+      const items = Int32Array.from({ length: n }, () => (r.next() < 0.3 ? r.int(8) : r.int(ITEMS)));
+      return { items, gaps: Float64Array.from({ length: n - 1 }, () => r.int(600_000)), session: items };
+    });
+    const setup = () => {
+      const p = randomParams(overrides);
+      p.transitions = TransitionGraph.fromSessions({ offsets: Int32Array.of(0, 4, 8), items: Int32Array.of(0, 1, 2, 3, 1, 2, 5, 6) }, ITEMS);
+      for (const n of ['repeat_bias', 'transition_weight']) p.get(n).fill(0.3);
+      return { p, sampler: new PopularitySampler(Float64Array.from({ length: ITEMS }, (_, i) => 1 + (i % 13)), p.config.sampleAlpha) };
+    };
+    const ref = await on('cpu', async () => {
+      const { p, sampler } = setup();
+      const loss = new TransformerStepper(p, p.config, sampler, new Rng(3)).step(windows(new Rng(4)));
+      return { loss, params: p };
+    });
+    const got = await on('webgpu', async () => {
+      const { p, sampler } = setup();
+      const stepper = new TransformerDeviceStepper(p, p.config, sampler, new Rng(3));
+      try {
+        const { reads } = await countReadBacks(() => stepper.step(windows(new Rng(4))));
+        expect(reads, 'reads in a device step').toBe(0);
+        const { loss } = await stepper.readLoss();
+        await stepper.copyToHost();
+        return { loss, params: p };
+      } finally {
+        stepper.dispose();
+      }
+    });
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5);
+    const refW = ref.params.named();
+    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
+    // The step trained the scoring terms of the sparse entries.
+    for (const n of ['repeat_bias', 'transition_weight']) expect(maxAbsDiff(ref.params.get(n), new Float32Array(6).fill(0.3)), n).toBeGreaterThan(1e-4);
+  }, HEAVY_TEST_TIMEOUT_MS);
+
   it('trainTransformer (one epoch) matches wasm', async () => {
     const data = await corpus();
-    const run = (backend: Backend) => on(backend, (): Promise<TransformerTrainResult> => trainTransformer(data, { backend, config: TRAIN }));
-    const ref = await run('wasm');
-    const got = await run('webgpu');
+    const run = (backend: Backend) => on(backend, () => countReadBacks((): Promise<TransformerTrainResult> => trainTransformer(data, { backend, config: TRAIN })));
+    const { result: ref, reads: wasmReads } = await run('wasm');
+    const { result: got, reads: gpuReads } = await run('webgpu');
+    // wasm: one read per step; webgpu (TransformerDeviceStepper): the loss every 16 steps, the rest of it and
+    // the weights at the epoch's end.
+    const steps = Math.ceil(windowCount(data) / TRAIN.batchSize);
+    expect(wasmReads).toBe(steps);
+    expect(gpuReads).toBe(Math.floor(steps / 16) + (steps % 16 > 0 ? 1 : 0) + 1);
     expect(got.backend).toBe('webgpu');
     expect(ref.epochs[0]!.events).toBeGreaterThan(3 * TRAIN.batchSize); // several steps ran
     expect(got.epochs[0]!.events).toBe(ref.epochs[0]!.events);
