@@ -91,7 +91,11 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     this.vocabulary = vocabulary;
     this.modelVersion = options.modelVersion ?? scorer.name;
     this.sessionizer = new Sessionizer(options.sessions);
-    this.sessionizer.on('session:closed', (p) => this.emit('session:closed', p));
+    this.sessionizer.on('session:closed', (p) => {
+      // The model frees the session's state (e.g. its backend slot) before listeners see it closed.
+      this.scorer.release?.([p.session]);
+      this.emit('session:closed', p);
+    });
     this.resolveFilters();
   }
 
