@@ -38,7 +38,7 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
    * the read scores measured faster than their `TopK` kernel (see docs/experiments), `backend` elsewhere (GPU
    * backends, where reading 44 MB of scores per batch would dominate). @defaultValue 'auto'
    */
-  readonly select?: 'backend' | 'host' | 'auto';
+  readonly select?: TopKSelect;
   /** Load the ANN graph from this file if it exists; otherwise build it and write it here. */
   readonly indexFile?: string;
 }
@@ -59,8 +59,17 @@ export const itemScoringTableDefaults = {
  */
 export type ExactScoreFn = (hidden: tf.Tensor2D) => tf.Tensor2D;
 
+/** Where the exact path selects the top k (option `select`). */
+export type TopKSelect = 'backend' | 'host' | 'auto';
+
 /** Backends whose `TopK` kernel lost to a host heap over the read scores (wasm, cpu; see `select`). */
 const hostSelectBackends: ReadonlySet<string> = new Set(['wasm', 'cpu']);
+
+/** `select` with `auto` resolved for the active backend. */
+export function resolveSelect(select: TopKSelect): 'backend' | 'host' {
+  if (select !== 'auto') return select;
+  return hostSelectBackends.has(tf.getBackend()) ? 'host' : 'backend';
+}
 
 /**
  * Fast top-k over an item table for serving: `score = h·w_i + b_i` for every item i, top k per query with
@@ -77,7 +86,7 @@ export class ItemScoringTable {
   readonly candidates: number;
   private readonly table: DenseItemTable;
   private readonly exactPath: 'tfjs' | 'loop';
-  private readonly selectOption: 'backend' | 'host' | 'auto';
+  private readonly selectOption: TopKSelect;
   private readonly ann: AnnIndex | undefined;
   private readonly backendTopK: BackendTopK;
   private exactScores: ExactScoreFn | undefined;
@@ -127,8 +136,7 @@ export class ItemScoringTable {
 
   /** Where the exact `tfjs` path selects on the active backend (option `select`, `auto` resolved). */
   get select(): 'backend' | 'host' {
-    if (this.selectOption !== 'auto') return this.selectOption;
-    return hostSelectBackends.has(tf.getBackend()) ? 'host' : 'backend';
+    return resolveSelect(this.selectOption);
   }
 
   /**
