@@ -10,7 +10,8 @@ const MAX_ITEMS = 1 << 24;
 /**
  * Top-k of a `[rows, itemCount]` score tensor on the TF.js backend, with the filters applied there: excluded
  * items are set to -Infinity by one scatter, an allow list adds a 0/-Infinity mask (one `[itemCount]` mask,
- * uploaded once, when every row has the same allow set), then `tf.topk`. {@link select} returns one
+ * uploaded once per allow set, which is therefore taken as immutable, when every row has the same one), then
+ * `tf.topk`. {@link select} returns one
  * `[rows, 2k]` tensor (scores, then item indices as float32) so a micro-batch reads back once;
  * {@link decode} turns that read into recommendations, dropping filtered (-Infinity) and NaN entries. Ties go
  * to the lower index, as {@link topK} breaks them.
