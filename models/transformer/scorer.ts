@@ -318,12 +318,18 @@ export class TransformerScorer implements Scorer {
     const windowIds = new Int32Array(B * Tk);
     if (readout) sessions.forEach((s, b) => { s.items.slice(-lengths[b]!).forEach((item, t) => { windowIds[b * Tk + t] = item; }); });
     const index = Int32Array.from(slots, (sl) => sl.index);
+    // Rows `slot·L + t` (t < Tk) of the tables seen as `[C·L, ·]`: only the positions this step attends to are
+    // gathered (TF.js wasm gathers element by element, so the volume matters there).
+    const L = c.maxLength, C = this.hidden.shape[0];
+    const windowRowIds = new Int32Array(B * Tk);
+    slots.forEach((sl, b) => { for (let t = 0; t < Tk; t++) windowRowIds[b * Tk + t] = sl.index * L + t; });
     this.write(() => {
       const at = tf.tensor1d(index, 'int32');
+      const windowAt = tf.tensor1d(windowRowIds, 'int32');
       const slotT = tf.tensor3d(slot, [B, Tk, 1]);
       const keepT = tf.sub(1, slotT);
       const mask = lengthMask(lengths, Tk);
-      const cachedWindow = (t: tf.Tensor3D) => tf.slice(tf.gather(t, at), [0, 0, 0], [B, Tk, d]);
+      const cachedWindow = (t: tf.Tensor3D) => tf.reshape(tf.gather(tf.reshape(t, [C * L, d]), windowAt), [B, Tk, d]) as tf.Tensor3D;
       // The cached rows with the new position's row written at its slot.
       const withNew = (old: tf.Tensor3D, row: tf.Tensor2D) => tf.reshape(tf.add(tf.mul(cachedWindow(old), keepT), tf.mul(slotT, tf.reshape(row, [B, 1, d]))), [B * Tk, d]) as tf.Tensor2D;
       const attend: Attend = (block, q, k, v) => multiHeadAttention(q, withNew(this.keys[block]!, k), withNew(this.values[block]!, v), { B, Tq: 1, Tk, heads: c.heads }, mask);
@@ -335,7 +341,8 @@ export class TransformerScorer implements Scorer {
       if (readout) {
         const logit = readoutLogits(enc.hidden, this.dense.get('readout_v')!);
         const slot2 = tf.reshape(slotT, [B, Tk]);
-        const all = tf.add(tf.mul(tf.slice(tf.gather(this.logits!, at), [0, 0], [B, Tk]), tf.sub(1, slot2)), tf.mul(slot2, tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
+        const cachedLogits = tf.reshape(tf.gather(tf.reshape(this.logits!, [C * L]), windowAt), [B, Tk]);
+        const all = tf.add(tf.mul(cachedLogits, tf.sub(1, slot2)), tf.mul(slot2, tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
         const windowRows = tf.reshape(tf.gather(this.itemRows, tf.tensor1d(windowIds, 'int32')), [B, Tk, d]) as tf.Tensor3D;
         hidden = tf.reshape(itemAttention(all, windowRows, mask), [B, d]) as tf.Tensor2D;
         logits = tf.tensorScatterUpdate(this.logits!, atPosition, logit);
