@@ -165,8 +165,9 @@ export class ItemScoringTable {
       return this.hostTopK(h, rows, k, filters);
     }
     if (this.select === 'backend') {
-      const read: Float32Array = yield () => this.backendTopK.select(this.scoreTensor(hidden()), k, filters);
-      return this.backendTopK.decode(read, rows, k);
+      const plan = this.backendTopK.plan(rows, k, filters);
+      const read: Float32Array = yield () => this.backendTopK.select(this.scoreTensor(hidden()), plan);
+      return this.backendTopK.decode(read, plan);
     }
     const scores: Float32Array = yield () => this.scoreTensor(hidden());
     const n = this.itemCount;

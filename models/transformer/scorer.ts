@@ -166,15 +166,16 @@ export class TransformerScorer implements Scorer {
     }
     const { rows, present } = this.rowsOf(sessions);
     const add = this.additions(sessions);
+    const plan = this.backendTopK.plan(B, k, rowFilters);
     const read: Float32Array = yield () => {
       let s = this.scoreTensor(rows, present);
       if (add.rows.length > 0) {
         const at = tf.stack([tf.tensor1d(add.rows, 'int32'), tf.tensor1d(add.items, 'int32')], 1);
         s = tf.tensorScatterUpdate(s, at, tf.add(tf.gatherND(s, at), tf.tensor1d(add.values)));
       }
-      return this.backendTopK.select(s, k, rowFilters);
+      return this.backendTopK.select(s, plan);
     };
-    return this.backendTopK.decode(read, B, k);
+    return this.backendTopK.decode(read, plan);
   }
 
   /** Scores `[rows, N]` of the session vectors in slot `rows` (`present` 0: a session without items, zero vector). */
