@@ -32,11 +32,12 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
    */
   readonly exact?: 'tfjs' | 'loop';
   /**
-   * Where the exact `tfjs` path picks the top k: `backend` (filters as a -Infinity scatter, `tf.topk`, one read of
-   * k ids and scores per row) or `host` (one read of the `[rows, itemCount]` scores, then a bounded heap per row).
-   * Either way a micro-batch reads back once. `auto`: `host` on the wasm and cpu backends, where the heap over
-   * the read scores measured faster than their `TopK` kernel (see docs/experiments), `backend` elsewhere (GPU
-   * backends, where reading 44 MB of scores per batch would dominate). @defaultValue 'auto'
+   * Where the exact `tfjs` path picks the top k: `backend` (allow list as a mask, exclusions over-fetched or
+   * scattered to -Infinity, `tf.topk`; one read of k ids and scores per row) or `host` (one read of the
+   * `[rows, itemCount]` scores, then a bounded heap per row). Either way a micro-batch reads back once. `auto`:
+   * `backend`, except on the cpu backend, whose `TopK` kernel builds one JavaScript object per score. On wasm
+   * (43k items, d = 100, batch 256) `backend` measured 1,434 events per CPU second against 770–1,062 for `host`,
+   * whose read copies 44 MB of scores (docs/experiments/speed.md). @defaultValue 'auto'
    */
   readonly select?: TopKSelect;
   /** Load the ANN graph from this file if it exists; otherwise build it and write it here. */
@@ -62,8 +63,8 @@ export type ExactScoreFn = (hidden: tf.Tensor2D) => tf.Tensor2D;
 /** Where the exact path selects the top k (option `select`). */
 export type TopKSelect = 'backend' | 'host' | 'auto';
 
-/** Backends whose `TopK` kernel lost to a host heap over the read scores (wasm, cpu; see `select`). */
-const hostSelectBackends: ReadonlySet<string> = new Set(['wasm', 'cpu']);
+/** Backends where `auto` selects on the host (see `select`). */
+const hostSelectBackends: ReadonlySet<string> = new Set(['cpu']);
 
 /** `select` with `auto` resolved for the active backend. */
 export function resolveSelect(select: TopKSelect): 'backend' | 'host' {
