@@ -83,9 +83,15 @@ async function timeServing(scorer) {
   const r = new Rng(7);
   const sessions = Array.from({ length: serveBatch }, (_, k) => { const s = newSessionState(`b${k}`, 0, 0); s.items.push(r.int(N)); return s; });
   const push = () => { for (const s of sessions) s.items.push(r.int(N)); };
+  const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+  const split = { observe: 0, recommend: 0 };
   const serve = async () => {
     push();
+    const c0 = cpuMs();
     await scorer.observe(sessions);
+    const c1 = cpuMs();
+    split.observe += c1 - c0;
+    split.recommend -= c1;
     const filters = sessions.map((s) => ({ exclude: new Set(s.items) }));
     if (scorer.recommend) await scorer.recommend(sessions, 20, filters);
     else {
@@ -93,16 +99,18 @@ async function timeServing(scorer) {
       const rows = await scorer.score(sessions);
       filters.forEach((f, b) => topK(rows, 20, f, b * N, N));
     }
+    split.recommend += cpuMs();
   };
   await serve(); await serve();
   const readsPerBatch = await countReads(serve);
   const readsPerObserve = await countReads(async () => { push(); await scorer.observe(sessions); });
+  split.observe = 0; split.recommend = 0;
   const t0 = performance.now(), c0 = process.cpuUsage();
   for (let i = 0; i < serveRounds; i++) await serve();
   const cpu = process.cpuUsage(c0);
   const events = serveRounds * serveBatch;
   // Events per second of this process's CPU time as well: less sensitive to a busy machine than wall-clock.
-  return { readsPerBatch, readsPerObserve, eventsPerSecond: events / ((performance.now() - t0) / 1000), eventsPerCpuSecond: events / ((cpu.user + cpu.system) / 1e6) };
+  return { readsPerBatch, readsPerObserve, eventsPerSecond: events / ((performance.now() - t0) / 1000), eventsPerCpuSecond: events / ((cpu.user + cpu.system) / 1e6), cpuMsPerBatch: { observe: split.observe / serveRounds, recommend: split.recommend / serveRounds } };
 }
 
 /** Serving rows of one scorer per scoring path. */
@@ -172,7 +180,7 @@ for (const backend of backends) {
     const r = m === 'gru4rec' ? await gru4rec() : await transformer();
     rows.push({ backend, ...r });
     if (!json) {
-      const serving = Object.entries(r.serve).map(([k, v]) => `${k} ${fmt(v.eventsPerSecond)} events/s, ${fmt(v.eventsPerCpuSecond)} per CPU second (${v.readsPerBatch} reads/batch of ${serveBatch}, ${v.readsPerObserve} per observe-only batch)`).join('; ');
+      const serving = Object.entries(r.serve).map(([k, v]) => `${k} ${fmt(v.eventsPerSecond)} events/s, ${fmt(v.eventsPerCpuSecond)} per CPU second, CPU ms per batch observe ${fmt(v.cpuMsPerBatch.observe, 1)} + recommend ${fmt(v.cpuMsPerBatch.recommend, 1)} (${v.readsPerBatch} reads/batch of ${serveBatch}, ${v.readsPerObserve} per observe-only batch)`).join('; ');
       console.error(`${backend} ${m}: train ${fmt(r.train?.eventsPerSecond)} events/s (${r.train?.readsPerStep ?? '–'} reads/step); serve ${serving}`);
     }
   }
