@@ -236,6 +236,15 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     }
   }
 
+  /**
+   * Drops a session at once (a finished replay session, a revoked partition) without a `session:closed` event,
+   * and frees what the model keeps for it (e.g. its backend state slot).
+   */
+  endSession(sessionId: string): void {
+    const session = this.sessionizer.delete(sessionId);
+    if (session) this.scorer.release?.([session]);
+  }
+
   /** Flushes, closes all sessions and disposes nothing else (the caller owns the scorer). */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -151,6 +151,12 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec serving on %s', (backend) => {
     // A batch is cut into rounds when a session repeats; each round reads once.
     expect(reads).toBe(pipeline.stats().batches - batches);
     expect(tf.memory().numTensors).toBe(before);
+    // A session ended by the caller (as the replay evaluator does) frees its slot too.
+    const live = scorer.liveSlots;
+    const first = pipeline.sessionizer.values().next().value!;
+    pipeline.endSession(first.key);
+    expect(scorer.liveSlots).toBe(live - 1);
+    expect(first.modelState).toBeUndefined();
     await pipeline.close();
     expect(scorer.liveSlots).toBe(0);
     scorer.dispose();
