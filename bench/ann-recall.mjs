@@ -36,7 +36,8 @@ for (const line of lines) {
     if (ix === OOV) continue;
     s.items.push(ix);
     scorer.observe([s]);
-    hs.push(s.modelState.subarray(s.modelState.length - d));
+    const states = await scorer.readStates([s]); // every layer's state; the last d floats are the query
+    hs.push(states.subarray(states.length - d));
   }
 }
 const Q = hs.length;

@@ -2,9 +2,15 @@
 // read-backs per serving batch (observe + recommend of a micro-batch), training events/s and serving events/s,
 // on a synthetic log with Diginetica's catalogue size (43,097 items).
 // usage: npm run build && node bench/engine.mjs [--json] [--backends wasm,cpu] [--models gru4rec,transformer]
-//        [--steps 40] [--serve-batch 256] [--dist ../dist]
+//        [--steps 40] [--serve-batch 256] [--serve-rounds 8] [--scoring exact,ann] [--select auto|host|backend]
+//        [--no-train] [--dist ../dist]
+// Serving: a micro-batch is `observe` of one new event per session, then `recommend` (top-20); GRU4Rec is served
+// with each `--scoring` path (exact over all items, ANN candidates re-scored), the transformer exactly. The ANN
+// graph is cached in tmp/ (built once per table). `--no-train` measures serving only.
 // Timings are wall-clock on whatever else the machine is doing: give the load average with any figure you report.
+import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => { const i = args.indexOf(name); return i < 0 ? dflt : args[i + 1]; };
@@ -14,11 +20,17 @@ const backends = flag('--backends', 'wasm').split(',');
 const models = flag('--models', 'gru4rec,transformer').split(',');
 const steps = Number(flag('--steps', '40'));
 const serveBatch = Number(flag('--serve-batch', '256'));
+const serveRounds = Number(flag('--serve-rounds', '8'));
+const scorings = flag('--scoring', 'exact,ann').split(',');
+const train = !args.includes('--no-train');
+// Where exact serving picks the top k (ItemScoringTable option `select`): auto, host or backend.
+const select = flag('--select', 'auto');
 const N = 43097;
 
 const { selectBackend } = await import(`${dist}/src/backend/select-backend.js`);
 const { tf } = await import(`${dist}/src/backend/tf.js`);
 const { newSessionState } = await import(`${dist}/src/sessions/session-state.js`);
+const { topK } = await import(`${dist}/src/scoring/top-k.js`);
 const { Rng } = await import(`${dist}/models/training/rng.js`);
 const { PopularitySampler } = await import(`${dist}/models/training/sampler.js`);
 const { SessionParallelBatcher } = await import(`${dist}/models/training/session-batcher.js`);
@@ -66,22 +78,53 @@ async function timeTraining(step, batches, flush = async () => {}) {
   return { readsPerStep, eventsPerSecond: ev / ((performance.now() - t0) / 1000) };
 }
 
+/**
+ * Serving micro-batches of `serveBatch` sessions, one new event each: observe + recommend (top-20, the session's
+ * own items excluded as `excludeSeen` does). Reads are counted for one such batch and for an observe-only batch.
+ */
 async function timeServing(scorer) {
   const r = new Rng(7);
   const sessions = Array.from({ length: serveBatch }, (_, k) => { const s = newSessionState(`b${k}`, 0, 0); s.items.push(r.int(N)); return s; });
-  const filters = sessions.map(() => undefined);
+  const push = () => { for (const s of sessions) s.items.push(r.int(N)); };
+  const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+  const split = { observe: 0, recommend: 0 };
   const serve = async () => {
-    for (const s of sessions) s.items.push(r.int(N));
+    push();
+    const c0 = cpuMs();
     await scorer.observe(sessions);
+    const c1 = cpuMs();
+    split.observe += c1 - c0;
+    split.recommend -= c1;
+    const filters = sessions.map((s) => ({ exclude: new Set(s.items) }));
     if (scorer.recommend) await scorer.recommend(sessions, 20, filters);
-    else await scorer.score(sessions);
+    else {
+      // What the pipeline does without a recommend fast path: full rows, then a top-k per row.
+      const rows = await scorer.score(sessions);
+      filters.forEach((f, b) => topK(rows, 20, f, b * N, N));
+    }
+    split.recommend += cpuMs();
   };
   await serve(); await serve();
   const readsPerBatch = await countReads(serve);
-  const rounds = 8;
-  const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) await serve();
-  return { readsPerBatch, eventsPerSecond: (rounds * serveBatch) / ((performance.now() - t0) / 1000) };
+  const readsPerObserve = await countReads(async () => { push(); await scorer.observe(sessions); });
+  split.observe = 0; split.recommend = 0;
+  const t0 = performance.now(), c0 = process.cpuUsage();
+  for (let i = 0; i < serveRounds; i++) await serve();
+  const cpu = process.cpuUsage(c0);
+  const events = serveRounds * serveBatch;
+  // Events per second of this process's CPU time as well: less sensitive to a busy machine than wall-clock.
+  return { readsPerBatch, readsPerObserve, eventsPerSecond: events / ((performance.now() - t0) / 1000), eventsPerCpuSecond: events / ((cpu.user + cpu.system) / 1e6), cpuMsPerBatch: { observe: split.observe / serveRounds, recommend: split.recommend / serveRounds } };
+}
+
+/** Serving rows of one scorer per scoring path. */
+async function servingRows(make) {
+  const out = {};
+  for (const scoring of scorings) {
+    const scorer = make(scoring);
+    out[scoring] = await timeServing(scorer);
+    scorer.dispose();
+  }
+  return out;
 }
 
 async function gru4rec() {
@@ -94,11 +137,14 @@ async function gru4rec() {
   params.initialize(new Rng(2));
   const stepper = new Gru4RecStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
   const batcher = new SessionParallelBatcher(data, config.batchSize);
-  const train = await timeTraining(async (b) => { await stepper.stepAsync(b); return b.size; }, () => { if (!batcher.step()) throw new Error('synthetic log exhausted'); return batcher.batch; });
-  const scorer = new Gru4RecScorer(params, { scoring: 'exact' });
-  const serve = await timeServing(scorer);
-  scorer.dispose();
-  return { model: 'gru4rec', setting: 'hidden 100, batch 128, 2048 samples, bpr-max; serving exact top-20', train, serve };
+  const trained = train ? await timeTraining(async (b) => { await stepper.stepAsync(b); return b.size; }, () => { if (!batcher.step()) throw new Error('synthetic log exhausted'); return batcher.batch; }) : undefined;
+  mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true });
+  const indexFile = fileURLToPath(new URL(`../tmp/engine-gru4rec-${N}-${params.itemTable.length}.hnsw`, import.meta.url));
+  // Serve the initial weights whether or not training ran (so the ANN graph cache stays valid).
+  const fresh = new Gru4RecParams(config, N);
+  fresh.initialize(new Rng(2));
+  const serve = await servingRows((scoring) => new Gru4RecScorer(fresh, scoring === 'ann' ? { scoring, indexFile } : { scoring, select }));
+  return { model: 'gru4rec', setting: 'hidden 100, batch 128, 2048 samples, bpr-max; serving top-20', train: trained, serve };
 }
 
 async function transformer() {
@@ -127,30 +173,35 @@ async function transformer() {
     out.positions = positions;
     return out;
   };
-  const train = onDevice
+  const trained = !train ? undefined : onDevice
     ? await timeTraining(async (w) => { stepper.step(w); if (++queued % 16 === 0) await stepper.readLoss(); return w.positions; }, windows, () => stepper.readLoss())
     : await timeTraining(async (w) => { await stepper.stepAsync(w); return w.positions; }, windows);
   if (onDevice) stepper.dispose();
-  const scorer = new TransformerScorer(params, { scoring: 'exact' });
-  const serve = await timeServing(scorer);
-  scorer.dispose();
-  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples; ${onDevice ? 'device' : 'host'} stepper); serving exact top-20`, train, serve };
+  const serve = { exact: await timeServing(new TransformerScorer(params, { select })) };
+  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples; ${onDevice ? 'device' : 'host'} stepper); serving exact top-20`, train: trained, serve };
 }
 
 const rows = [];
+const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
+const fmt = (x, digits = 0) => (x === undefined ? '–' : x.toFixed(digits));
 for (const backend of backends) {
   await selectBackend({ backend, force: true, strict: true });
   for (const m of models) {
     const r = m === 'gru4rec' ? await gru4rec() : await transformer();
     rows.push({ backend, ...r });
-    if (!json) console.error(`${backend} ${m}: train ${r.train.eventsPerSecond.toFixed(0)} events/s (${r.train.readsPerStep} reads/step), serve ${r.serve.eventsPerSecond.toFixed(0)} events/s (${r.serve.readsPerBatch} reads/batch of ${serveBatch})`);
+    if (!json) {
+      const serving = Object.entries(r.serve).map(([k, v]) => `${k} ${fmt(v.eventsPerSecond)} events/s, ${fmt(v.eventsPerCpuSecond)} per CPU second, CPU ms per batch observe ${fmt(v.cpuMsPerBatch.observe, 1)} + recommend ${fmt(v.cpuMsPerBatch.recommend, 1)} (${v.readsPerBatch} reads/batch of ${serveBatch}, ${v.readsPerObserve} per observe-only batch)`).join('; ');
+      console.error(`${backend} ${m}: train ${fmt(r.train?.eventsPerSecond)} events/s (${r.train?.readsPerStep ?? '–'} reads/step); serve ${serving}`);
+    }
   }
 }
-const result = { items: N, serveBatch, steps, load: loadavg().map((l) => Number(l.toFixed(2))), node: process.version, rows };
+const result = { items: N, serveBatch, steps, select, load: { before: loadBefore, after: loadavg().map((l) => Number(l.toFixed(2))) }, node: process.version, rows };
 if (json) console.log(JSON.stringify(result, null, 2));
 else {
-  console.log(`| model | backend | reads / training step | reads / serving batch | training events/s | serving events/s |`);
-  console.log(`|---|---|---|---|---|---|`);
-  for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.train.readsPerStep} | ${r.serve.readsPerBatch} | ${r.train.eventsPerSecond.toFixed(0)} | ${r.serve.eventsPerSecond.toFixed(0)} |`);
-  console.log(`load average ${result.load.join(', ')}`);
+  console.log(`| model | backend | reads / training step | training events/s | serving path | reads / serving batch | reads / observe-only batch | serving events/s | serving events / CPU s |`);
+  console.log(`|---|---|---|---|---|---|---|---|---|`);
+  for (const r of rows) {
+    for (const [path, v] of Object.entries(r.serve)) console.log(`| ${r.model} | ${r.backend} | ${r.train?.readsPerStep ?? '–'} | ${fmt(r.train?.eventsPerSecond)} | ${path} | ${v.readsPerBatch} | ${v.readsPerObserve} | ${fmt(v.eventsPerSecond)} | ${fmt(v.eventsPerCpuSecond)} |`);
+  }
+  console.log(`load average before ${result.load.before.join(', ')}, after ${result.load.after.join(', ')}`);
 }

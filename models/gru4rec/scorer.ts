@@ -1,9 +1,10 @@
 import { tf } from '../../src/backend/tf.js';
 import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
-import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
+import type { ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
+import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
+import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
@@ -12,30 +13,43 @@ interface LayerTensors extends GruCellWeights {
   readonly size: number;
 }
 
+/** Options of {@link Gru4RecScorer}: the serving top-k path and the backend slot table. */
+export interface Gru4RecScorerOptions extends ItemScoringTableOptions, SessionSlotsOptions {}
+
 /**
- * Incremental GRU4Rec inference on the active TF.js backend. A session's hidden state (all layers,
- * concatenated) lives in `SessionState.modelState` as a Float32Array; `observe` advances every given
- * session by one GRU step in one batched call (rebuilding from `items` when the state is missing) and
- * `score` multiplies the last layer's state with the item table, kept as `[d, N]` because a transposed
- * matMul is much slower on wasm.
+ * Incremental GRU4Rec inference on the active TF.js backend, for serving. Every session's hidden state (all
+ * layers, concatenated) is a row of one backend-resident slot table; `SessionState.modelState` holds the
+ * session's {@link SessionSlot}. A serving micro-batch costs one read-back:
+ * - `observe` uploads the newest item ids and slot indices, runs the one forward ({@link gru4recStep}) for the
+ *   batch (sessions without a valid slot are rebuilt from their items in the same call) and writes the new
+ *   states into the table: no read-back.
+ * - `recommend` gathers the sessions' last-layer states, scores them against the item table and selects the
+ *   filtered top k ({@link ItemScoringTable}): one read of k ids and scores per row (exact path), or of the
+ *   query vectors (ANN path, which searches on the host).
+ * - `score` reads the full score rows once.
+ * `release` (called by the pipeline when a session closes) frees the session's slot.
  */
 export class Gru4RecScorer implements Scorer {
   readonly name = 'gru4rec';
   readonly itemCount: number;
-  /** Floats per session in `modelState`. */
+  /** Floats per session in the slot table (every layer's state). */
   readonly stateSize: number;
   private readonly inputTable: tf.Tensor2D;
+  /** `[d, N]`: a transposed matMul is much slower on wasm. */
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
   private readonly layers: LayerTensors[];
-  private readonly scoringTable: ItemScoringTable | undefined;
+  private readonly scoringTable: ItemScoringTable;
+  private readonly slots: SessionSlots;
+  /** The slot table `[slots.capacity, stateSize]`. */
+  private states: tf.Tensor2D;
   private disposed = false;
 
   /**
-   * `scoring` enables the serving fast path `recommend` through an {@link ItemScoringTable} (exact or ANN
-   * top-k; building an ANN graph takes seconds to minutes). Without it, `recommend` is `score` + top-k.
+   * `options.scoring` picks the `recommend` path (here `exact` unless given: `ann` or `auto` build an HNSW graph,
+   * seconds to minutes); the slot options bound the sessions kept on the backend.
    */
-  constructor(params: Gru4RecParams, scoring?: ItemScoringTableOptions) {
+  constructor(params: Gru4RecParams, options: Gru4RecScorerOptions = {}) {
     this.itemCount = params.itemCount;
     const d = params.outSize;
     this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(params.itemTable, [params.itemCount, d])));
@@ -48,144 +62,149 @@ export class Gru4RecScorer implements Scorer {
       bias: tf.tensor1d(l.bias.slice()),
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
+    this.slots = new SessionSlots(options);
+    this.states = tf.zeros([this.slots.capacity, this.stateSize]);
     // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
-    this.scoringTable = scoring && new ItemScoringTable(
+    this.scoringTable = new ItemScoringTable(
       { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      scoring, (h, rows) => this.scoreTensor(h, rows));
+      { ...options, scoring: options.scoring ?? 'exact' },
+      (h) => tf.add(tf.matMul(h, this.outputTableT), this.outputBias) as tf.Tensor2D);
   }
 
-  /** How `recommend` finds the top items: `exact` or `ann` (from the `scoring` option), `score` without it. */
-  get scoringMode(): 'exact' | 'ann' | 'score' {
-    return this.scoringTable?.mode ?? 'score';
+  /** How `recommend` finds the top items (option `scoring`, `auto` resolved). */
+  get scoringMode(): 'exact' | 'ann' {
+    return this.scoringTable.mode;
+  }
+
+  /** Sessions holding a slot of the backend state table. */
+  get liveSlots(): number {
+    return this.slots.size;
   }
 
   /**
-   * Advances the sessions by their newest item. Synchronous on backends that read tensors synchronously (cpu,
-   * wasm, tensorflow); a Promise elsewhere (webgpu in Node cannot `dataSync`), which the pipeline awaits.
+   * Advances the sessions by their newest item on the backend (sessions without a valid slot are rebuilt from
+   * their items). No read-back, on every backend.
    */
-  observe(sessions: readonly SessionState[]): void | Promise<void> {
+  observe(sessions: readonly SessionState[]): void {
     this.checkOpen();
-    return runReads(this.computeObserve(sessions));
+    this.advance(sessions, false);
   }
 
-  private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {
-    // Sessions needing a rebuild replay all their items; the others take one step from their state.
-    const seqs: number[][] = [];
-    const states: Float32Array[] = [];
-    for (const s of sessions) {
-      const st = s.modelState;
-      if (st instanceof Float32Array && st.length === this.stateSize) {
-        const last = s.items[s.items.length - 1];
-        seqs.push(last === undefined ? [] : [last]);
-        states.push(st.slice());
-      } else {
-        seqs.push(s.items.slice());
-        states.push(new Float32Array(this.stateSize));
-      }
-    }
-    const steps = seqs.reduce((m, q) => Math.max(m, q.length), 0);
-    for (let t = 0; t < steps; t++) {
-      const rows: number[] = [];
-      for (let i = 0; i < seqs.length; i++) if (t < seqs[i]!.length) rows.push(i);
-      const items = Int32Array.from(rows, (i) => seqs[i]![t]!);
-      const next = yield* this.computeStep(items, rows.map((i) => states[i]!));
-      rows.forEach((i, k) => { states[i] = next[k]!; });
-    }
-    sessions.forEach((s, i) => { s.modelState = states[i]; });
+  /** Frees the sessions' slots (they are closed); a later event rebuilds a session from its items. */
+  release(sessions: readonly SessionState[]): void {
+    for (const s of sessions) this.slots.release(s);
   }
 
-  /** Full score rows; synchronous or a Promise like {@link observe}. */
+  /** Full score rows, one read; synchronous where the backend reads synchronously, else a Promise (webgpu). */
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
-    const h = this.lastHidden(sessions);
-    return backendReadsSync() ? this.scoreHidden(h, sessions.length) : this.scoreHiddenAsync(h, sessions.length);
+    const rows = this.rowsOf(sessions);
+    return runReads((function* (self: Gru4RecScorer): ReadingComputation<Float32Array> {
+      return yield () => tf.add(tf.matMul(self.lastHidden(rows), self.outputTableT), self.outputBias);
+    })(this));
   }
 
   /**
-   * Top `k` items per session (one filter per session) through the scoring table; the pipeline's fast path.
-   * On backends without sync reads (webgpu) it scores every item (exact, also in `ann` mode) and awaits the
-   * read, because the table's exact path reads synchronously.
+   * Top `k` items per session (one filter per session): one read-back for the batch. Synchronous or a Promise
+   * like {@link score}.
    */
   recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
     this.checkOpen();
-    const h = this.lastHidden(sessions);
-    if (!backendReadsSync()) {
-      return this.scoreHiddenAsync(h, sessions.length).then((scores) => this.topKRows(scores, sessions.length, k, filters));
-    }
-    if (this.scoringTable) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
-    return this.topKRows(this.scoreHidden(h, sessions.length), sessions.length, k, filters);
+    const rows = this.rowsOf(sessions);
+    return runReads(this.scoringTable.topKOf(() => this.lastHidden(rows), sessions.length, k, filters));
   }
 
-  private topKRows(scores: Float32Array, rows: number, k: number, filters: readonly ItemFilter[]): Recommendation[] {
-    const out: Recommendation[] = [];
-    for (let b = 0; b < rows; b++) out.push(topK(scores, k, filters[b], b * this.itemCount, this.itemCount));
-    return out;
-  }
-
-  /** Last-layer hidden vectors `[sessions, d]` (zeros for a session without state). */
-  private lastHidden(sessions: readonly SessionState[]): Float32Array {
-    const B = sessions.length;
-    const last = this.layers[this.layers.length - 1]!.size;
-    const offset = this.stateSize - last;
-    const h = new Float32Array(B * last);
-    sessions.forEach((s, i) => {
-      const st = s.modelState;
-      if (st instanceof Float32Array && st.length === this.stateSize) h.set(st.subarray(offset), i * last);
-    });
-    return h;
-  }
-
-  /** Scores `rows` last-layer hidden vectors `[rows, d]` against every item (backends with sync reads only). */
-  scoreHidden(hidden: Float32Array, rows: number): Float32Array {
-    assertSyncReads('Gru4RecScorer.scoreHidden', 'scoreHiddenAsync');
-    return readSync(() => this.scoreTensor(hidden, rows));
-  }
-
-  /** {@link scoreHidden} read with `await data()`: safe on every backend. */
-  scoreHiddenAsync(hidden: Float32Array, rows: number): Promise<Float32Array> {
-    return readAsync(() => this.scoreTensor(hidden, rows));
-  }
-
-  /** `scoreHidden` as a tensor the caller disposes. */
-  scoreTensor(hidden: Float32Array, rows: number): tf.Tensor2D {
-    const last = this.layers[this.layers.length - 1]!.size;
-    return tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(hidden, [rows, last]), this.outputTableT), this.outputBias));
-  }
-
-  /** One batched GRU step: input items and per-row states (all layers) → new states (backends with sync reads only). */
-  step(items: Int32Array, states: readonly Float32Array[]): Float32Array[] {
-    assertSyncReads('Gru4RecScorer.step', 'stepAsync');
-    return runReadsSync(this.computeStep(items, states));
-  }
-
-  /** {@link step} read with `await data()`: safe on every backend. */
-  stepAsync(items: Int32Array, states: readonly Float32Array[]): Promise<Float32Array[]> {
-    return runReadsAsync(this.computeStep(items, states));
-  }
-
-  /**
-   * The batched GRU step through the model's one forward ({@link gru4recStep}); every layer's new state comes
-   * back in one read, concatenated per row as in `modelState`.
-   */
-  private *computeStep(items: Int32Array, states: readonly Float32Array[]): ReadingComputation<Float32Array[]> {
-    const B = items.length;
-    if (B === 0) return states.map(() => new Float32Array(this.stateSize));
-    const packed = new Float32Array(B * this.stateSize);
-    states.forEach((s, i) => packed.set(s.subarray(0, this.stateSize), i * this.stateSize));
-    const sizes = this.layers.map((l) => l.size);
-    const read: Float32Array = yield () => {
-      const previous = tf.split(tf.tensor2d(packed, [B, this.stateSize]), sizes, 1) as tf.Tensor2D[];
-      const x = tf.gather(this.inputTable, tf.tensor1d(items, 'int32'));
-      return tf.concat(gru4recStep(x, previous, this.layers).states, 1);
-    };
-    return states.map((_, i) => read.slice(i * this.stateSize, (i + 1) * this.stateSize));
+  /** Every layer's state of the sessions, `[sessions, stateSize]` (one read; for tests and tools). */
+  readStates(sessions: readonly SessionState[]): Promise<Float32Array> {
+    this.checkOpen();
+    const rows = this.rowsOf(sessions);
+    return readAsync(() => tf.gather(this.states, tf.tensor1d(rows, 'int32')));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.scoringTable?.dispose();
-    tf.dispose([this.inputTable, this.outputTableT, this.outputBias, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
+    this.scoringTable.dispose();
+    tf.dispose([this.states, this.inputTable, this.outputTableT, this.outputBias, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
+  }
+
+  /** Slot rows of the sessions, rebuilding (no read) those without a valid slot. */
+  private rowsOf(sessions: readonly SessionState[]): Int32Array {
+    return Int32Array.from(this.advance(sessions, true), (slot) => slot.index);
+  }
+
+  /** Last-layer states `[rows, d]` of slot rows (inside `tf.tidy`). */
+  private lastHidden(rows: Int32Array): tf.Tensor2D {
+    const last = this.layers[this.layers.length - 1]!.size;
+    const h = tf.gather(this.states, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+    return last === this.stateSize ? h : tf.slice(h, [0, this.stateSize - last], [-1, last]);
+  }
+
+  /**
+   * One batched forward on the backend. Sessions with a valid slot take one step with their newest item
+   * (`onlyMissing`: none at all); the others get a fresh slot and replay their items from a zero state. The new
+   * states are scattered into the slot table. Returns each session's slot.
+   */
+  private advance(sessions: readonly SessionState[], onlyMissing: boolean): SessionSlot[] {
+    const slots: (SessionSlot | undefined)[] = sessions.map((s) => this.slots.use(s));
+    const keep = new Set<SessionSlot>();
+    for (const slot of slots) if (slot) keep.add(slot);
+    // Sessions without a valid slot (each once, should one appear twice) get a fresh one.
+    const missing: number[] = [];
+    const seen = new Set<SessionState>();
+    slots.forEach((slot, i) => { if (!slot && !seen.has(sessions[i]!)) { seen.add(sessions[i]!); missing.push(i); } });
+    const isFresh = new Uint8Array(sessions.length);
+    this.slots.acquire(missing.map((i) => sessions[i]!), keep);
+    missing.forEach((i) => { isFresh[i] = 1; });
+    sessions.forEach((s, i) => { slots[i] ??= s.modelState as SessionSlot; });
+    this.growStates();
+    // Work rows: fresh slots (replay all items, or write zeros) and, unless onlyMissing, live ones (one step).
+    const work: number[] = [];
+    const seqs: ArrayLike<number>[] = [];
+    sessions.forEach((s, i) => {
+      if (isFresh[i]) { work.push(i); seqs.push(s.items); } else if (!onlyMissing && s.items.length > 0) { work.push(i); seqs.push([s.items[s.items.length - 1]!]); }
+    });
+    const out = slots as SessionSlot[];
+    if (work.length === 0) return out;
+    const W = work.length;
+    const steps = seqs.reduce((m, q) => Math.max(m, q.length), 0);
+    const slotRows = Int32Array.from(work, (i) => out[i]!.index);
+    const fromZero = Float32Array.from(work, (i) => 1 - isFresh[i]!);
+    const next = tf.tidy(() => {
+      let h = tf.gather(this.states, tf.tensor1d(slotRows, 'int32')) as tf.Tensor2D;
+      if (fromZero.some((v) => v === 0)) h = tf.mul(h, tf.tensor2d(fromZero, [W, 1]));
+      for (let t = 0; t < steps; t++) {
+        const active: number[] = [];
+        for (let r = 0; r < W; r++) if (t < seqs[r]!.length) active.push(r);
+        const x = tf.gather(this.inputTable, tf.tensor1d(Int32Array.from(active, (r) => seqs[r]![t]!), 'int32')) as tf.Tensor2D;
+        if (active.length === W) h = this.step(x, h);
+        else {
+          const at = tf.tensor1d(active, 'int32');
+          h = tf.tensorScatterUpdate(h, tf.reshape(at, [-1, 1]), this.step(x, tf.gather(h, at) as tf.Tensor2D));
+        }
+      }
+      return tf.tensorScatterUpdate(this.states, tf.tensor2d(slotRows, [W, 1], 'int32'), h);
+    });
+    this.states.dispose();
+    this.states = next;
+    work.forEach((i, r) => { out[i]!.length += seqs[r]!.length; });
+    return out;
+  }
+
+  /** One GRU step of every layer through the model's one forward: input rows `[B, e]`, states `[B, stateSize]`. */
+  private step(x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+    if (this.layers.length === 1) return gru4recStep(x, [h], this.layers).states[0]!;
+    const previous = tf.split(h, this.layers.map((l) => l.size), 1) as tf.Tensor2D[];
+    return tf.concat(gru4recStep(x, previous, this.layers).states, 1);
+  }
+
+  /** Grows the slot table to the slots' capacity (new rows zero). */
+  private growStates(): void {
+    const rows = this.states.shape[0];
+    if (rows >= this.slots.capacity) return;
+    const grown = tf.tidy(() => tf.concat([this.states, tf.zeros([this.slots.capacity - rows, this.stateSize])]));
+    this.states.dispose();
+    this.states = grown as tf.Tensor2D;
   }
 
   private checkOpen(): void {

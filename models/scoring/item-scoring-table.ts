@@ -4,8 +4,9 @@ import { tf } from '../../src/backend/tf.js';
 import { exactTopKLoop, resolveFilter, TopKHeap, topKOfCandidates, type DenseItemTable, type ResolvedFilter } from '../../src/scoring/dense-top-k.js';
 import type { Recommendation } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
+import { runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
 import { AnnIndex, annIndexDefaults, type AnnIndexOptions } from './ann-index.js';
-import { withFloat32View } from './tensor-view.js';
+import { BackendTopK } from './backend-top-k.js';
 
 /** How {@link ItemScoringTable.scoreTopK} finds the top items. */
 export type ScoringMode = 'exact' | 'ann' | 'auto';
@@ -26,10 +27,19 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
    */
   readonly candidates?: number;
   /**
-   * Exact path: `tfjs` (one matMul on the active TF.js backend, then a heap per row) or `loop` (fused
-   * TypedArray loop; only competitive for tiny catalogs). @defaultValue 'tfjs'
+   * Exact path: `tfjs` (one matMul on the active TF.js backend, then the top-k selection with the filters, see
+   * `select`) or `loop` (fused TypedArray loop on the host; only competitive for tiny catalogs). @defaultValue 'tfjs'
    */
   readonly exact?: 'tfjs' | 'loop';
+  /**
+   * Where the exact `tfjs` path picks the top k: `backend` (allow list as a mask, exclusions over-fetched or
+   * scattered to -Infinity, `tf.topk`; one read of k ids and scores per row) or `host` (one read of the
+   * `[rows, itemCount]` scores, then a bounded heap per row). Either way a micro-batch reads back once. `auto`:
+   * `backend`, except on the cpu backend, whose `TopK` kernel builds one JavaScript object per score. On wasm
+   * (43k items, d = 100, batch 256) `backend` measured 1,434 events per CPU second against 770–1,062 for `host`,
+   * whose read copies 44 MB of scores (docs/experiments/speed.md). @defaultValue 'auto'
+   */
+  readonly select?: TopKSelect;
   /** Load the ANN graph from this file if it exists; otherwise build it and write it here. */
   readonly indexFile?: string;
 }
@@ -39,20 +49,35 @@ export const itemScoringTableDefaults = {
   annMinItems: 20_000,
   candidates: 50,
   exact: 'tfjs',
+  select: 'auto',
   ...annIndexDefaults,
 } as const satisfies Required<Omit<ItemScoringTableOptions, 'indexFile'>>;
 
 /**
- * Computes exact `[rows, itemCount]` scores as a tensor the table disposes (e.g. a model's own TF.js matMul),
- * so the table need not hold a second copy of the item table on the backend.
+ * Computes exact `[rows, itemCount]` scores for query vectors `[rows, dims]` on the backend (e.g. a model's own
+ * matMul with its resident item table), so the table need not hold a second copy of the item table there.
+ * Called inside `tf.tidy`.
  */
-export type ExactScoreFn = (hidden: Float32Array, rows: number) => tf.Tensor2D;
+export type ExactScoreFn = (hidden: tf.Tensor2D) => tf.Tensor2D;
+
+/** Where the exact path selects the top k (option `select`). */
+export type TopKSelect = 'backend' | 'host' | 'auto';
+
+/** Backends where `auto` selects on the host (see `select`). */
+const hostSelectBackends: ReadonlySet<string> = new Set(['cpu']);
+
+/** `select` with `auto` resolved for the active backend. */
+export function resolveSelect(select: TopKSelect): 'backend' | 'host' {
+  if (select !== 'auto') return select;
+  return hostSelectBackends.has(tf.getBackend()) ? 'host' : 'backend';
+}
 
 /**
  * Fast top-k over an item table for serving: `score = h·w_i + b_i` for every item i, top k per query with
  * filters, ties to the lower index (the order {@link topK} uses). The exact path computes all scores with one
- * matMul on the TF.js backend (tensorflow when installed, else wasm SIMD) and selects with a bounded heap;
- * the ANN path asks an HNSW graph ({@link AnnIndex}) for candidates and re-scores only those.
+ * matMul on the TF.js backend and selects the top k there or on the host (option `select`); the ANN path asks an
+ * HNSW graph ({@link AnnIndex}) for candidates and re-scores only those on the host. Every path reads back from
+ * the backend once per call: the selection (exact) or the query vectors (ANN, `loop`), see {@link topKOf}.
  */
 export class ItemScoringTable {
   readonly itemCount: number;
@@ -62,11 +87,14 @@ export class ItemScoringTable {
   readonly candidates: number;
   private readonly table: DenseItemTable;
   private readonly exactPath: 'tfjs' | 'loop';
+  private readonly selectOption: TopKSelect;
   private readonly ann: AnnIndex | undefined;
+  private readonly backendTopK: BackendTopK;
   private exactScores: ExactScoreFn | undefined;
   private tableT: tf.Tensor2D | undefined;
   private biasT: tf.Tensor1D | undefined;
   private heap: TopKHeap | undefined;
+  private allowed: { set: ReadonlySet<number>; items: Int32Array } | undefined;
 
   /**
    * `table.vectors` is `[itemCount, dims]` row-major and is kept by reference (do not mutate it). Building the
@@ -76,6 +104,7 @@ export class ItemScoringTable {
     const o = { ...itemScoringTableDefaults, ...stripUndefined(options) };
     if (!['exact', 'ann', 'auto'].includes(o.scoring)) throw new InvalidOptionError('scoring', `scoring must be 'exact', 'ann' or 'auto', got ${String(o.scoring)}`);
     if (!['tfjs', 'loop'].includes(o.exact)) throw new InvalidOptionError('exact', `exact must be 'tfjs' or 'loop', got ${String(o.exact)}`);
+    if (!['backend', 'host', 'auto'].includes(o.select)) throw new InvalidOptionError('select', `select must be 'backend', 'host' or 'auto', got ${String(o.select)}`);
     for (const key of ['annMinItems', 'candidates', 'connectivity', 'expansionAdd', 'expansionSearch'] as const) {
       const v = o[key];
       const min = key === 'annMinItems' ? 0 : 1;
@@ -88,7 +117,9 @@ export class ItemScoringTable {
     this.dims = table.dims;
     this.candidates = o.candidates;
     this.exactPath = o.exact;
+    this.selectOption = o.select;
     this.exactScores = exactScores;
+    this.backendTopK = new BackendTopK(table.itemCount);
     this.mode = o.scoring === 'auto' ? (table.itemCount >= o.annMinItems ? 'ann' : 'exact') : o.scoring;
     if (this.mode === 'ann') {
       const persisted = o.indexFile !== undefined && existsSync(o.indexFile);
@@ -104,15 +135,83 @@ export class ItemScoringTable {
     }
   }
 
+  /** Where the exact `tfjs` path selects on the active backend (option `select`, `auto` resolved). */
+  get select(): 'backend' | 'host' {
+    return resolveSelect(this.selectOption);
+  }
+
   /**
-   * Top `k` items for each of `batch` queries `hidden[b * dims .. (b + 1) * dims)`. `filters` is one filter for
-   * all rows or one per row. ANN rows whose filter leaves fewer than `k` candidates, and rows with an allow
-   * list, fall back to exact scoring.
+   * Top `k` items for each of `batch` host queries `hidden[b * dims .. (b + 1) * dims)`; `filters` is one filter
+   * for all rows or one per row. Reads synchronously (backends with sync reads, or the ANN / `loop` paths,
+   * which use no backend). On the ANN path, a row with an allow list is scored exactly over
+   * the allowed items, and a row whose exclusions leave fewer than `k` candidates falls back to exact scoring of
+   * every item, both on the host.
    */
   scoreTopK(hidden: Float32Array, batch: number, k: number, filters?: ItemFilter | readonly (ItemFilter | undefined)[]): Recommendation[] {
-    const rowFilters: ResolvedFilter[] = [];
-    for (let b = 0; b < batch; b++) rowFilters.push(resolveFilter(Array.isArray(filters) ? filters[b] : (filters as ItemFilter | undefined)));
-    if (this.mode === 'exact' || batch === 0) return this.exactTopK(hidden, batch, k, rowFilters);
+    const rows = Array.from({ length: batch }, (_, b) => (Array.isArray(filters) ? filters[b] : (filters as ItemFilter | undefined)));
+    if (this.mode === 'ann' || this.exactPath === 'loop') return this.hostTopK(hidden, batch, k, rows);
+    return runReadsSync(this.topKOf(() => tf.tensor2d(hidden.subarray(0, batch * this.dims), [batch, this.dims]), batch, k, rows));
+  }
+
+  /**
+   * Top `k` per row of the query vectors `hidden()` builds on the backend (`[rows, dims]`, inside `tf.tidy`), as
+   * a computation with exactly one read: the exact selection (`select`), or the query vectors for the ANN and
+   * `loop` paths, which then run on the host. Drive it with `runReads*` (tensor-reads.ts).
+   */
+  *topKOf(hidden: () => tf.Tensor2D, rows: number, k: number, filters: readonly (ItemFilter | undefined)[]): ReadingComputation<Recommendation[]> {
+    if (rows === 0) return [];
+    filters = Array.from({ length: rows }, (_, b) => filters[b]);
+    if (this.mode === 'ann' || this.exactPath === 'loop') {
+      const h: Float32Array = yield hidden;
+      return this.hostTopK(h, rows, k, filters);
+    }
+    if (this.select === 'backend') {
+      const plan = this.backendTopK.plan(rows, k, filters);
+      const read: Float32Array = yield () => this.backendTopK.select(this.scoreTensor(hidden()), plan);
+      return this.backendTopK.decode(read, plan);
+    }
+    const scores: Float32Array = yield () => this.scoreTensor(hidden());
+    const n = this.itemCount;
+    return filters.map((f, b) => topK(scores, k, f, b * n, n));
+  }
+
+  /** Exact `[batch, itemCount]` scores of host queries (backends with sync reads). */
+  scoreAll(hidden: Float32Array, batch: number): Float32Array {
+    return runReadsSync((function* (t: ItemScoringTable): ReadingComputation<Float32Array> {
+      return yield () => t.scoreTensor(tf.tensor2d(hidden.subarray(0, batch * t.dims), [batch, t.dims]));
+    })(this));
+  }
+
+  /** Scores of query vectors against every item (inside `tf.tidy`). */
+  private scoreTensor(hidden: tf.Tensor2D): tf.Tensor2D {
+    if (this.exactScores) return this.exactScores(hidden);
+    if (!this.tableT) {
+      this.tableT = tf.keep(tf.tidy(() => tf.transpose(tf.tensor2d(this.table.vectors, [this.itemCount, this.dims]))));
+      if (this.table.bias) this.biasT = tf.keep(tf.tensor1d(this.table.bias));
+    }
+    const s = tf.matMul(hidden, this.tableT);
+    return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
+  }
+
+  dispose(): void {
+    this.tableT?.dispose();
+    this.biasT?.dispose();
+    this.backendTopK.dispose();
+    this.tableT = undefined;
+    this.biasT = undefined;
+    this.exactScores = undefined;
+  }
+
+  /** An allow set as an item array (cached for the last set: the pipeline passes the same one to every row). */
+  private allowedItems(set: ReadonlySet<number>): Int32Array {
+    if (this.allowed?.set !== set) this.allowed = { set, items: Int32Array.from(set) };
+    return this.allowed.items;
+  }
+
+  /** The ANN path (or the `loop` exact path) for host queries: no backend work. */
+  private hostTopK(hidden: Float32Array, batch: number, k: number, filters: readonly (ItemFilter | undefined)[]): Recommendation[] {
+    const rowFilters: ResolvedFilter[] = filters.map((f) => resolveFilter(f));
+    if (this.mode === 'exact' || batch === 0) return exactTopKLoop(this.table, hidden, batch, k, rowFilters);
     const m = Math.max(this.candidates, k);
     const cand = this.ann!.search(hidden, batch, m);
     const out: Recommendation[] = new Array(batch);
@@ -120,60 +219,23 @@ export class ItemScoringTable {
     const heap = this.heap && this.heap.k === k ? this.heap : (this.heap = new TopKHeap(k));
     for (let b = 0; b < batch; b++) {
       const f = rowFilters[b]!;
-      if (f.allow !== undefined) { fallback.push(b); continue; }
+      if (f.allow !== undefined) {
+        // Exact over the allowed items only (their count bounds the work).
+        out[b] = topKOfCandidates(this.table, hidden, b * this.dims, this.allowedItems(f.allow), k, f, heap);
+        continue;
+      }
       const r = topKOfCandidates(this.table, hidden, b * this.dims, cand.subarray(b * m, (b + 1) * m), k, f, heap);
       if (r.items.length < Math.min(k, this.itemCount - (f.exclude?.size ?? 0))) fallback.push(b);
       else out[b] = r;
     }
     if (fallback.length > 0) {
+      // Rows whose exclusions ate the candidates (rare): the fused host loop keeps the call at its one read.
       const h = new Float32Array(fallback.length * this.dims);
       fallback.forEach((b, i) => h.set(hidden.subarray(b * this.dims, (b + 1) * this.dims), i * this.dims));
-      const exact = this.exactTopK(h, fallback.length, k, fallback.map((b) => rowFilters[b]!));
+      const exact = exactTopKLoop(this.table, h, fallback.length, k, fallback.map((b) => rowFilters[b]!));
       fallback.forEach((b, i) => { out[b] = exact[i]!; });
     }
     return out;
-  }
-
-  /** Exact `[batch, itemCount]` scores. */
-  scoreAll(hidden: Float32Array, batch: number): Float32Array {
-    const t = this.scoreTensor(hidden, batch);
-    try {
-      return t.dataSync() as Float32Array;
-    } finally {
-      t.dispose();
-    }
-  }
-
-  private scoreTensor(hidden: Float32Array, batch: number): tf.Tensor2D {
-    if (this.exactScores) return this.exactScores(hidden, batch);
-    if (!this.tableT) {
-      this.tableT = tf.tidy(() => tf.transpose(tf.tensor2d(this.table.vectors, [this.itemCount, this.dims])));
-      if (this.table.bias) this.biasT = tf.tensor1d(this.table.bias);
-    }
-    return tf.tidy(() => {
-      const s = tf.matMul(tf.tensor2d(hidden.subarray(0, batch * this.dims), [batch, this.dims]), this.tableT!);
-      return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
-    });
-  }
-
-  dispose(): void {
-    this.tableT?.dispose();
-    this.biasT?.dispose();
-    this.tableT = undefined;
-    this.biasT = undefined;
-    this.exactScores = undefined;
-  }
-
-  private exactTopK(hidden: Float32Array, batch: number, k: number, filters: readonly ResolvedFilter[]): Recommendation[] {
-    if (batch === 0) return [];
-    if (this.exactPath === 'loop') return exactTopKLoop(this.table, hidden, batch, k, filters);
-    const n = this.itemCount;
-    const t = this.scoreTensor(hidden, batch);
-    try {
-      return withFloat32View(t, (scores) => filters.map((f, b) => topK(scores, k, { exclude: f.exclude, allow: f.allow }, b * n, n)));
-    } finally {
-      t.dispose();
-    }
   }
 }
 

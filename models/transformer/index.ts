@@ -1,6 +1,6 @@
 export { trainTransformer, buildWindows, bucketBatches } from './train.js';
 export type { TransformerTrainOptions, TransformerTrainResult, TransformerEpochMetrics, TransformerTrainingData } from './train.js';
-export { TransformerScorer, TransformerSessionCache, type TransformerScorerOptions } from './scorer.js';
+export { TransformerScorer, type TransformerScorerOptions } from './scorer.js';
 export { TransformerParams } from './params.js';
 export { saveTransformer, loadTransformer, readTransformer, TRANSFORMER_KIND } from './io.js';
 export { resolveTransformerConfig, defaultTransformerConfig, parseTransformerParams, type TransformerConfig } from './config.js';

@@ -1,273 +1,398 @@
 import { tf } from '../nn/gradients.js';
-import type { Scorer } from '../../src/scoring/scorer.js';
+import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
+import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { lengthMask, multiHeadAttention } from '../nn/attention.js';
 import { normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
-import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
+import { BackendTopK } from '../scoring/backend-top-k.js';
+import { resolveSelect, type TopKSelect } from '../scoring/item-scoring-table.js';
+import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
+import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
 import { timeBucket } from './config.js';
-import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
+import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
 
 /** Options for {@link TransformerScorer}. */
-export interface TransformerScorerOptions {
+export interface TransformerScorerOptions extends SessionSlotsOptions {
   /**
    * Keep each block's keys and values per session so a new event computes one position instead of the
    * whole window. Off: every `observe` recomputes the window (the reference the cache is tested against).
    * @defaultValue true
    */
   readonly cache?: boolean;
+  /** Where `recommend` picks the top k (see {@link ItemScoringTableOptions.select}). @defaultValue 'auto' */
+  readonly select?: TopKSelect;
 }
 
-/** Per-session inference state kept in `SessionState.modelState`. */
-export class TransformerSessionCache {
-  constructor(
-    /** Positions in the window (≤ maxLength). */
-    public length: number,
-    /** Per block, keys and values `[maxLength, d]`; rows `0..length-1` are valid. */
-    readonly keys: Float32Array[],
-    readonly values: Float32Array[],
-    /** The session vector scored against the items `[d]`: the newest position's output, or the readout. */
-    readonly hidden: Float32Array,
-    /** Item-attention readout: `v·h_j` per window position (rows `0..length-1` valid). */
-    readonly readoutLogits?: Float32Array,
-  ) {}
+/** The transformer's default `maxSlots`: a slot holds keys and values of the whole window per block. */
+const TRANSFORMER_MAX_SLOTS = 4096;
+
+/** Sparse per-row score additions (repeat bias, transition prior): `rows[i]`, `items[i]` gets `values[i]`. */
+interface ScoreAdditions {
+  readonly rows: Int32Array;
+  readonly items: Int32Array;
+  readonly values: Float32Array;
 }
 
 /**
- * Streaming inference for the next-item transformer, on forward.ts's layers (the training forward). With the
- * cache, an event appended to a session whose window is not full costs one position per block: its query
- * attends over the cached keys/values plus its own (the same projections and attention as training, one
- * query per session). Positions count from the window's first item, so when a session grows past
+ * Streaming inference for the next-item transformer, on forward.ts's layers (the training forward), with every
+ * session's state in backend-resident slot tables: per block the keys and values of its window
+ * `[slots, maxLength, d]`, the session vector `[slots, d]` and the item-attention readout logits
+ * `[slots, maxLength]`. `SessionState.modelState` holds the session's {@link SessionSlot} (its `length` is the
+ * window length). With the cache, an event appended to a session whose window is not full costs one position
+ * per block: its query attends over the cached keys/values plus its own (the same projections and attention as
+ * training, one query per session). Positions count from the window's first item, so when a session grows past
  * `maxLength` the window slides and every cached key changes position: such sessions (and sessions without
- * state) are recomputed over their last `maxLength` items in one batched pass. Each pass is one read-back.
+ * state) are recomputed over their last `maxLength` items in one batched pass. `observe` uploads item ids, slot
+ * indices and positions and reads nothing back; `recommend` and `score` read once per call.
  */
 export class TransformerScorer implements Scorer {
   readonly name = 'transformer';
   readonly itemCount: number;
   readonly useCache: boolean;
   private readonly dense: Map<string, tf.Tensor>;
+  /** Item embeddings `[N, d]` for the input rows. */
+  private readonly itemRows: tf.Tensor2D;
   private readonly outputTableT: tf.Tensor2D;
   private readonly outputBias: tf.Tensor1D;
   private readonly repeatBias: Float32Array | undefined;
   private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
+  private readonly slots: SessionSlots;
+  private readonly selectOption: TopKSelect;
+  private readonly backendTopK: BackendTopK;
+  /** Slot tables: per block keys and values `[C, L, d]`, session vectors `[C, d]`, readout logits `[C, L]`. */
+  private keys: tf.Tensor3D[];
+  private values: tf.Tensor3D[];
+  private hidden: tf.Tensor2D;
+  private logits: tf.Tensor2D | undefined;
   private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
     this.itemCount = params.itemCount;
     this.useCache = options.cache ?? true;
-    const d = params.hiddenSize;
+    const c = params.config, d = params.hiddenSize;
     this.dense = uploadDense(params);
+    this.itemRows = tf.tensor2d(params.itemTable.slice(), [params.itemCount, d]);
     // [d, N]: a matMul with a transposed operand is much slower on wasm. Cosine scoring (config
     // cosineTemperature) ranks against unit item rows.
     this.outputTableT = tf.tidy(() => {
       const table = tf.tensor2d(params.itemTable, [params.itemCount, d]);
-      return tf.transpose(params.config.cosineTemperature > 0 ? normalizeRows(table) : table);
+      return tf.transpose(c.cosineTemperature > 0 ? normalizeRows(table) : table);
     });
     this.outputBias = tf.tensor1d(params.outputBias.slice());
     this.repeatBias = params.repeatBias()?.slice();
     const prior = params.transitionPrior();
-    if (params.config.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
+    if (c.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
     this.transitionPrior = prior ? { weight: prior.weight.slice(), graph: prior.graph } : undefined;
+    this.slots = new SessionSlots({ ...options, maxSlots: options.maxSlots ?? TRANSFORMER_MAX_SLOTS });
+    this.selectOption = options.select ?? 'auto';
+    this.backendTopK = new BackendTopK(params.itemCount);
+    const C = this.slots.capacity, L = c.maxLength;
+    this.keys = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
+    this.values = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
+    this.hidden = tf.zeros([C, d]);
+    this.logits = c.readout !== 'last' ? tf.zeros([C, L]) : undefined;
+  }
+
+  /** Sessions holding a slot of the backend state tables. */
+  get liveSlots(): number {
+    return this.slots.size;
   }
 
   /**
-   * Appends each session's newest item to its state. Synchronous on backends that read tensors synchronously
-   * (cpu, wasm, tensorflow); a Promise elsewhere (webgpu in Node cannot `dataSync`), which the pipeline awaits.
+   * Appends each session's newest item to its state on the backend (one KV-cache step, or a window recompute);
+   * no read-back, on every backend.
    */
-  observe(sessions: readonly SessionState[]): void | Promise<void> {
+  observe(sessions: readonly SessionState[]): void {
     this.checkOpen();
-    return runReads(this.computeObserve(sessions));
+    this.advance(sessions, false);
   }
 
-  private *computeObserve(sessions: readonly SessionState[]): ReadingComputation<void> {
-    const L = this.params.config.maxLength;
-    const rebuild: SessionState[] = [];
-    const step: SessionState[] = [];
-    for (const s of sessions) {
-      if (s.items.length === 0) { s.modelState = undefined; continue; }
-      const st = s.modelState;
-      if (this.useCache && st instanceof TransformerSessionCache && st.length < L) step.push(s);
-      else rebuild.push(s);
-    }
-    if (rebuild.length > 0) yield* this.recompute(rebuild);
-    if (step.length > 0) yield* this.stepOne(step);
+  /** Frees the sessions' slots (they are closed). */
+  release(sessions: readonly SessionState[]): void {
+    for (const s of sessions) this.slots.release(s);
   }
 
-  /** Full score rows; synchronous or a Promise like {@link observe}. */
+  /** Full score rows, one read; synchronous where the backend reads synchronously, else a Promise (webgpu). */
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
-    const d = this.params.hiddenSize;
-    const h = new Float32Array(sessions.length * d);
-    sessions.forEach((s, i) => {
-      const st = s.modelState;
-      if (st instanceof TransformerSessionCache) h.set(st.hidden, i * d);
-    });
-    if (backendReadsSync()) return this.addTransitionPrior(this.addRepeatBias(this.scoreHidden(h, sessions.length), sessions), sessions);
-    return this.scoreHiddenAsync(h, sessions.length).then((rows) => this.addTransitionPrior(this.addRepeatBias(rows, sessions), sessions));
+    return runReads(this.computeScores(sessions));
+  }
+
+  /** Top `k` items per session (one filter per session), one read; synchronous or a Promise like {@link score}. */
+  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
+    this.checkOpen();
+    return runReads(this.computeRecommend(sessions, k, filters));
   }
 
   /**
-   * Adds the transition prior (config `transitionPrior`): the items that followed the newest item in the
-   * training sessions get the weight of its window position × log(1 + count).
+   * The sessions' state, read once (for tests and tools): window lengths, session vectors `[B, d]` and per block
+   * keys and values `[B, maxLength, d]` (zero past each window).
    */
-  private addTransitionPrior(scores: Float32Array, sessions: readonly SessionState[]): Float32Array {
-    const prior = this.transitionPrior;
-    if (!prior) return scores;
-    const N = this.itemCount, L = this.params.config.maxLength;
-    const { offsets, targets, counts } = prior.graph;
-    sessions.forEach((s, i) => {
-      if (s.items.length === 0) return;
-      const a = s.items[s.items.length - 1]!;
-      const w = prior.weight[Math.min(L, s.items.length) - 1]!;
-      for (let e = offsets[a]!; e < offsets[a + 1]!; e++) scores[i * N + targets[e]!] = scores[i * N + targets[e]!]! + w * transitionFeature(counts[e]!);
+  async readState(sessions: readonly SessionState[]): Promise<{ lengths: number[]; hidden: Float32Array; keys: Float32Array[]; values: Float32Array[] }> {
+    this.checkOpen();
+    const { rows, present } = this.rowsOf(sessions);
+    const c = this.params.config, d = c.hiddenSize, L = c.maxLength, B = sessions.length;
+    const lengths = sessions.map((s) => (s.modelState as SessionSlot | undefined)?.length ?? 0);
+    const valid = new Float32Array(B * L);
+    lengths.forEach((n, b) => valid.fill(1, b * L, b * L + n));
+    const all = await readAsync(() => {
+      const at = tf.tensor1d(rows, 'int32');
+      const window = (t: tf.Tensor3D) => tf.reshape(tf.mul(tf.gather(t, at), tf.tensor3d(valid, [B, L, 1])), [-1]);
+      return tf.concat([tf.reshape(tf.mul(tf.gather(this.hidden, at), tf.tensor2d(present, [B, 1])), [-1]), ...this.keys.map(window), ...this.values.map(window)]);
     });
+    const part = (i: number) => all.slice(B * d + i * B * L * d, B * d + (i + 1) * B * L * d);
+    return { lengths, hidden: all.slice(0, B * d), keys: this.keys.map((_, i) => part(i)), values: this.values.map((_, i) => part(c.blocks + i)) };
+  }
+
+  private *computeScores(sessions: readonly SessionState[]): ReadingComputation<Float32Array> {
+    const { rows, present } = this.rowsOf(sessions);
+    const scores: Float32Array = yield () => this.scoreTensor(rows, present);
+    this.addHost(scores, this.additions(sessions));
     return scores;
   }
 
-  /** Adds the repeat bias (config `repeatBias`) to the items of each session's window, by recency. */
-  private addRepeatBias(scores: Float32Array, sessions: readonly SessionState[]): Float32Array {
-    const repeat = this.repeatBias;
-    if (!repeat) return scores;
-    const N = this.itemCount, L = this.params.config.maxLength;
-    sessions.forEach((s, i) => {
-      const n = Math.min(L, s.items.length);
-      const seen = new Set<number>();
-      for (let k = 0; k < n; k++) {
-        const it = s.items[s.items.length - 1 - k]!;
-        if (seen.has(it)) continue;
-        seen.add(it);
-        scores[i * N + it] = scores[i * N + it]! + repeat[k]!;
+  private *computeRecommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): ReadingComputation<Recommendation[]> {
+    const B = sessions.length;
+    if (B === 0) return [];
+    const rowFilters = Array.from({ length: B }, (_, b) => filters[b]);
+    if (resolveSelect(this.selectOption) === 'host') {
+      const scores = yield* this.computeScores(sessions);
+      const n = this.itemCount;
+      return rowFilters.map((f, b) => topK(scores, k, f, b * n, n));
+    }
+    const { rows, present } = this.rowsOf(sessions);
+    const add = this.additions(sessions);
+    const plan = this.backendTopK.plan(B, k, rowFilters);
+    const read: Float32Array = yield () => {
+      let s = this.scoreTensor(rows, present);
+      if (add.rows.length > 0) {
+        const at = tf.stack([tf.tensor1d(add.rows, 'int32'), tf.tensor1d(add.items, 'int32')], 1);
+        s = tf.tensorScatterUpdate(s, at, tf.add(tf.gatherND(s, at), tf.tensor1d(add.values)));
       }
-    });
-    return scores;
-  }
-
-  /** Scores `rows` session vectors `[rows, d]` against every item (backends with sync reads only). */
-  scoreHidden(hidden: Float32Array, rows: number): Float32Array {
-    assertSyncReads('TransformerScorer.scoreHidden', 'scoreHiddenAsync');
-    return readSync(this.scoreRead(hidden, rows));
-  }
-
-  /** {@link scoreHidden} read with `await data()`: safe on every backend. */
-  scoreHiddenAsync(hidden: Float32Array, rows: number): Promise<Float32Array> {
-    return readAsync(this.scoreRead(hidden, rows));
-  }
-
-  private scoreRead(hidden: Float32Array, rows: number): () => tf.Tensor {
-    const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
-    return () => {
-      const h = tf.tensor2d(hidden, [rows, d]);
-      return tf.add(tf.matMul(tau > 0 ? normalizeRows(h, 1 / tau) : h, this.outputTableT), this.outputBias);
+      return this.backendTopK.select(s, plan);
     };
+    return this.backendTopK.decode(read, plan);
   }
 
-  /** Full forward over each session's last maxLength items (forward.ts, no dropout); fills a fresh cache. */
-  private *recompute(sessions: readonly SessionState[]): ReadingComputation<void> {
+  /** Scores `[rows, N]` of the session vectors in slot `rows` (`present` 0: a session without items, zero vector). */
+  private scoreTensor(rows: Int32Array, present: Float32Array): tf.Tensor2D {
+    const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
+    let h = tf.gather(this.hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+    if (present.some((v) => v === 0)) h = tf.mul(h, tf.tensor2d(present, [rows.length, 1]));
+    if (tau > 0) h = normalizeRows(h, 1 / tau);
+    return tf.add(tf.matMul(tf.reshape(h, [rows.length, d]) as tf.Tensor2D, this.outputTableT), this.outputBias) as tf.Tensor2D;
+  }
+
+  /** Slot rows of the sessions (rebuilding, without a read, those with items but no valid slot). */
+  private rowsOf(sessions: readonly SessionState[]): { rows: Int32Array; present: Float32Array } {
+    this.advance(sessions, true);
+    const rows = new Int32Array(sessions.length);
+    const present = new Float32Array(sessions.length);
+    sessions.forEach((s, b) => {
+      const slot = this.slots.use(s);
+      if (slot) { rows[b] = slot.index; present[b] = 1; }
+    });
+    return { rows, present };
+  }
+
+  /**
+   * Sparse additions to the score rows: the repeat bias (config `repeatBias`) on the items of each session's
+   * window, by recency, and the transition prior (config `transitionPrior`): the items that followed the newest
+   * item in the training sessions get the weight of its window position × log(1 + count).
+   */
+  private additions(sessions: readonly SessionState[]): ScoreAdditions {
+    const repeat = this.repeatBias, prior = this.transitionPrior;
+    if (!repeat && !prior) return { rows: new Int32Array(0), items: new Int32Array(0), values: new Float32Array(0) };
+    const L = this.params.config.maxLength;
+    const rows: number[] = [], items: number[] = [], values: number[] = [];
+    sessions.forEach((s, b) => {
+      const add = new Map<number, number>();
+      const n = Math.min(L, s.items.length);
+      if (repeat) {
+        for (let k = 0; k < n; k++) {
+          const it = s.items[s.items.length - 1 - k]!;
+          if (!add.has(it)) add.set(it, repeat[k]!);
+        }
+      }
+      if (prior && n > 0) {
+        const { offsets, targets, counts } = prior.graph;
+        const a = s.items[s.items.length - 1]!;
+        const w = prior.weight[n - 1]!;
+        for (let e = offsets[a]!; e < offsets[a + 1]!; e++) add.set(targets[e]!, (add.get(targets[e]!) ?? 0) + w * transitionFeature(counts[e]!));
+      }
+      for (const [it, v] of add) { rows.push(b); items.push(it); values.push(v); }
+    });
+    return { rows: Int32Array.from(rows), items: Int32Array.from(items), values: Float32Array.from(values) };
+  }
+
+  private addHost(scores: Float32Array, add: ScoreAdditions): void {
+    const N = this.itemCount;
+    for (let i = 0; i < add.rows.length; i++) {
+      const at = add.rows[i]! * N + add.items[i]!;
+      scores[at] = scores[at]! + add.values[i]!;
+    }
+  }
+
+  /**
+   * One batched pass on the backend. Sessions without items lose their slot. Sessions with a valid slot and a
+   * window that is not full take one KV-cache step (`onlyMissing`: nothing); the others (no valid slot, a full
+   * window, or no cache) are recomputed over their window. The results are scattered into the slot tables.
+   */
+  private advance(sessions: readonly SessionState[], onlyMissing: boolean): void {
+    const L = this.params.config.maxLength;
+    const keep = new Set<SessionSlot>();
+    const rebuild: SessionState[] = [];
+    const step: SessionState[] = [];
+    const seen = new Set<SessionState>();
+    for (const s of sessions) {
+      if (seen.has(s)) continue;
+      seen.add(s);
+      if (s.items.length === 0) {
+        if (!onlyMissing) this.slots.release(s);
+        continue;
+      }
+      const slot = this.slots.use(s);
+      if (slot) keep.add(slot);
+      if (slot && onlyMissing) continue;
+      if (slot && this.useCache && slot.length < L) step.push(s);
+      else rebuild.push(s);
+    }
+    const fresh = rebuild.filter((s) => !this.slots.use(s));
+    this.slots.acquire(fresh, keep);
+    this.growTables();
+    if (rebuild.length > 0) this.recompute(rebuild);
+    if (step.length > 0) this.stepOne(step);
+  }
+
+  /** Full forward over each session's last maxLength items (forward.ts, no dropout) into its slot. */
+  private recompute(sessions: readonly SessionState[]): void {
     const p = this.params, c = p.config, d = c.hiddenSize, L = c.maxLength;
     const windows = sessions.map((s) => s.items.slice(-L));
     const lengths = windows.map((w) => w.length);
     const T = Math.max(...lengths);
     const B = windows.length;
+    const slots = sessions.map((s) => s.modelState as SessionSlot);
     const buckets = c.timeBuckets > 0 ? new Int32Array(B * T) : undefined;
     if (buckets) sessions.forEach((s, b) => { windowGaps(s, lengths[b]!).forEach((g, t) => { buckets[b * T + t] = timeBucket(g, c.timeBuckets); }); });
-    const itemRows = gatherWindowRows(p.itemTable, d, windows, T);
+    const ids = new Int32Array(B * T);
+    const real = new Float32Array(B * T);
+    windows.forEach((w, b) => w.forEach((item, t) => { ids[b * T + t] = item; real[b * T + t] = 1; }));
+    const newest = Int32Array.from(lengths, (n, b) => b * T + n - 1);
     const readout = c.readout !== 'last';
-    // One read: [session vectors; keys per block; values per block; readout logits].
-    const all: Float32Array = yield () => {
-      const rows = tf.tensor2d(itemRows, [B * T, d]);
+    this.write(() => {
+      // Padding rows are zero (causality keeps them out of the real positions either way).
+      const rows = tf.mul(tf.gather(this.itemRows, tf.tensor1d(ids, 'int32')), tf.tensor2d(real, [B * T, 1])) as tf.Tensor2D;
       const enc = encode(this.dense, c, embed(this.dense, rows, windowPositions(lengths, T), buckets), windowAttention(c, B, T));
-      const parts: tf.Tensor[] = [readout ? windowReadout(this.dense, enc.hidden, rows, B, T) : enc.hidden, ...enc.keys, ...enc.values];
-      if (readout) parts.push(tf.reshape(readoutLogits(enc.hidden, this.dense.get('readout_v')!), [B * T, 1]));
-      return tf.concat(parts.map((t) => tf.reshape(t, [-1])));
-    };
-    const part = B * T * d;
-    const slab = (i: number) => all.subarray(i * part, (i + 1) * part);
-    const logits = readout ? slab(1 + 2 * c.blocks).subarray(0, B * T) : undefined;
-    sessions.forEach((s, b) => {
-      const n = lengths[b]!;
-      const at = b * T * d;
-      const cacheOf = (block: Float32Array) => { const a = new Float32Array(L * d); a.set(block.subarray(at, at + n * d)); return a; };
-      const st = new TransformerSessionCache(
-        n,
-        Array.from({ length: c.blocks }, (_, i) => cacheOf(slab(1 + i))),
-        Array.from({ length: c.blocks }, (_, i) => cacheOf(slab(1 + c.blocks + i))),
-        slab(0).slice(at + (n - 1) * d, at + n * d),
-        logits ? new Float32Array(L) : undefined,
-      );
-      if (logits) st.readoutLogits!.set(logits.subarray(b * T, b * T + n));
-      s.modelState = st;
+      const out = readout ? windowReadout(this.dense, enc.hidden, rows, B, T) : enc.hidden;
+      const pad = (t: tf.Tensor2D) => tf.pad(tf.reshape(t, [B, T, d]), [[0, 0], [0, L - T], [0, 0]]) as tf.Tensor3D;
+      const at = tf.tensor2d(Int32Array.from(slots, (sl) => sl.index), [B, 1], 'int32');
+      return {
+        hidden: tf.tensorScatterUpdate(this.hidden, at, tf.gather(out, tf.tensor1d(newest, 'int32'))),
+        keys: this.keys.map((t, i) => tf.tensorScatterUpdate(t, at, pad(enc.keys[i]!))),
+        values: this.values.map((t, i) => tf.tensorScatterUpdate(t, at, pad(enc.values[i]!))),
+        logits: readout ? tf.tensorScatterUpdate(this.logits!, at, tf.pad(tf.reshape(readoutLogits(enc.hidden, this.dense.get('readout_v')!), [B, T]), [[0, 0], [0, L - T]])) : undefined,
+      };
     });
+    slots.forEach((sl, b) => { sl.length = lengths[b]!; });
   }
 
   /**
-   * One new position per session, in one read: the same embedding, blocks and readout as training, with each
-   * block's attention taking the session's cached keys and values plus the new position's own, and the
-   * readout its cached logits plus the new one.
+   * One new position per session: the same embedding, blocks and readout as training, with each block's
+   * attention taking the session's cached keys and values plus the new position's own, and the readout its
+   * cached logits plus the new one.
    */
-  private *stepOne(sessions: readonly SessionState[]): ReadingComputation<void> {
+  private stepOne(sessions: readonly SessionState[]): void {
     const p = this.params, c = p.config, d = c.hiddenSize;
     const B = sessions.length;
-    const caches = sessions.map((s) => s.modelState as TransformerSessionCache);
-    const lengths = caches.map((st) => st.length + 1);
+    const slots = sessions.map((s) => s.modelState as SessionSlot);
+    const lengths = slots.map((sl) => sl.length + 1);
     const Tk = Math.max(...lengths);
-    // The newest items' rows: one window of B positions.
-    const newestRows = gatherWindowRows(p.itemTable, d, [Int32Array.from(sessions, (s) => s.items[s.items.length - 1]!)], B);
-    const positions = Int32Array.from(caches, (st) => st.length);
+    const positions = Int32Array.from(slots, (sl) => sl.length);
     const buckets = c.timeBuckets > 0 ? Int32Array.from(sessions, (s) => timeBucket(s.items.length > 1 ? gapAt(s, s.items.length - 1) : undefined, c.timeBuckets)) : undefined;
-    // Cached keys and values per block `[B, Tk, d]` (zero at the new slot), the new slot as a one-hot.
-    const cached = (pick: (st: TransformerSessionCache) => Float32Array) => {
-      const a = new Float32Array(B * Tk * d);
-      caches.forEach((st, b) => a.set(pick(st).subarray(0, st.length * d), b * Tk * d));
-      return a;
-    };
-    const keys = Array.from({ length: c.blocks }, (_, i) => cached((st) => st.keys[i]!));
-    const values = Array.from({ length: c.blocks }, (_, i) => cached((st) => st.values[i]!));
     const slot = new Float32Array(B * Tk);
-    caches.forEach((st, b) => { slot[b * Tk + st.length] = 1; });
+    slots.forEach((sl, b) => { slot[b * Tk + sl.length] = 1; });
     const readout = c.readout !== 'last';
-    const windowRows = readout ? gatherWindowRows(p.itemTable, d, sessions.map((s, b) => s.items.slice(-lengths[b]!)), Tk) : undefined;
-    const cachedLogits = readout ? new Float32Array(B * Tk) : undefined;
-    if (cachedLogits) caches.forEach((st, b) => cachedLogits.set(st.readoutLogits!.subarray(0, st.length), b * Tk));
-    // One read: [session vectors; new keys per block; new values per block; new readout logits].
-    const read: Float32Array = yield () => {
+    const windowIds = new Int32Array(B * Tk);
+    if (readout) sessions.forEach((s, b) => { s.items.slice(-lengths[b]!).forEach((item, t) => { windowIds[b * Tk + t] = item; }); });
+    const index = Int32Array.from(slots, (sl) => sl.index);
+    // Rows `slot·L + t` (t < Tk) of the tables seen as `[C·L, ·]`: only the positions this step attends to are
+    // gathered (TF.js wasm gathers element by element, so the volume matters there).
+    const L = c.maxLength, C = this.hidden.shape[0];
+    const windowRowIds = new Int32Array(B * Tk);
+    slots.forEach((sl, b) => { for (let t = 0; t < Tk; t++) windowRowIds[b * Tk + t] = sl.index * L + t; });
+    this.write(() => {
+      const at = tf.tensor1d(index, 'int32');
+      const windowAt = tf.tensor1d(windowRowIds, 'int32');
       const slotT = tf.tensor3d(slot, [B, Tk, 1]);
+      const keepT = tf.sub(1, slotT);
       const mask = lengthMask(lengths, Tk);
-      const withNew = (old: Float32Array, row: tf.Tensor2D) => tf.reshape(tf.add(tf.tensor3d(old, [B, Tk, d]), tf.mul(slotT, tf.reshape(row, [B, 1, d]))), [B * Tk, d]) as tf.Tensor2D;
-      const attend: Attend = (block, q, k, v) => multiHeadAttention(q, withNew(keys[block]!, k), withNew(values[block]!, v), { B, Tq: 1, Tk, heads: c.heads }, mask);
-      const rows = tf.tensor2d(newestRows, [B, d]);
+      const cachedWindow = (t: tf.Tensor3D) => tf.reshape(tf.gather(tf.reshape(t, [C * L, d]), windowAt), [B, Tk, d]) as tf.Tensor3D;
+      // The cached rows with the new position's row written at its slot.
+      const withNew = (old: tf.Tensor3D, row: tf.Tensor2D) => tf.reshape(tf.add(tf.mul(cachedWindow(old), keepT), tf.mul(slotT, tf.reshape(row, [B, 1, d]))), [B * Tk, d]) as tf.Tensor2D;
+      const attend: Attend = (block, q, k, v) => multiHeadAttention(q, withNew(this.keys[block]!, k), withNew(this.values[block]!, v), { B, Tq: 1, Tk, heads: c.heads }, mask);
+      const rows = tf.gather(this.itemRows, tf.tensor1d(Int32Array.from(sessions, (s) => s.items[s.items.length - 1]!), 'int32')) as tf.Tensor2D;
       const enc = encode(this.dense, c, embed(this.dense, rows, positions, buckets), attend);
-      const parts: tf.Tensor[] = [];
-      if (readout && windowRows && cachedLogits) {
+      const atPosition = tf.stack([at, tf.tensor1d(positions, 'int32')], 1);
+      let hidden: tf.Tensor2D = enc.hidden;
+      let logits: tf.Tensor2D | undefined;
+      if (readout) {
         const logit = readoutLogits(enc.hidden, this.dense.get('readout_v')!);
-        const all = tf.add(tf.tensor2d(cachedLogits, [B, Tk]), tf.mul(tf.reshape(slotT, [B, Tk]), tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
-        parts.push(itemAttention(all, tf.tensor3d(windowRows, [B, Tk, d]), mask), ...enc.keys, ...enc.values, logit);
-      } else {
-        parts.push(enc.hidden, ...enc.keys, ...enc.values);
+        const slot2 = tf.reshape(slotT, [B, Tk]);
+        const cachedLogits = tf.reshape(tf.gather(tf.reshape(this.logits!, [C * L]), windowAt), [B, Tk]);
+        const all = tf.add(tf.mul(cachedLogits, tf.sub(1, slot2)), tf.mul(slot2, tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
+        const windowRows = tf.reshape(tf.gather(this.itemRows, tf.tensor1d(windowIds, 'int32')), [B, Tk, d]) as tf.Tensor3D;
+        hidden = tf.reshape(itemAttention(all, windowRows, mask), [B, d]) as tf.Tensor2D;
+        logits = tf.tensorScatterUpdate(this.logits!, atPosition, logit);
       }
-      return tf.concat(parts.map((t) => tf.reshape(t, [-1])));
-    };
-    const slab = (i: number) => read.subarray(i * B * d, (i + 1) * B * d);
-    const logits = readout ? slab(1 + 2 * c.blocks).subarray(0, B) : undefined;
-    sessions.forEach((s, b) => {
-      const st = caches[b]!;
-      for (let i = 0; i < c.blocks; i++) {
-        st.keys[i]!.set(slab(1 + i).subarray(b * d, (b + 1) * d), st.length * d);
-        st.values[i]!.set(slab(1 + c.blocks + i).subarray(b * d, (b + 1) * d), st.length * d);
-      }
-      if (logits) st.readoutLogits![st.length] = logits[b]!;
-      st.hidden.set(slab(0).subarray(b * d, (b + 1) * d));
-      st.length++;
-      s.modelState = st;
+      return {
+        hidden: tf.tensorScatterUpdate(this.hidden, tf.reshape(at, [B, 1]), hidden),
+        keys: this.keys.map((t, i) => tf.tensorScatterUpdate(t, atPosition, enc.keys[i]!)),
+        values: this.values.map((t, i) => tf.tensorScatterUpdate(t, atPosition, enc.values[i]!)),
+        logits,
+      };
     });
+    slots.forEach((sl) => { sl.length++; });
+  }
+
+  /** Runs `fn` (the new slot tables, logits when the readout has them) in a tidy and swaps them in for the old ones. */
+  private write(fn: () => { hidden: tf.Tensor; keys: tf.Tensor[]; values: tf.Tensor[]; logits: tf.Tensor | undefined }): void {
+    const next = tf.tidy(() => {
+      const r = fn();
+      return [r.hidden, ...r.keys, ...r.values, ...(r.logits ? [r.logits] : [])];
+    });
+    const old = [this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])];
+    const blocks = this.keys.length;
+    this.hidden = next[0] as tf.Tensor2D;
+    this.keys = next.slice(1, 1 + blocks) as tf.Tensor3D[];
+    this.values = next.slice(1 + blocks, 1 + 2 * blocks) as tf.Tensor3D[];
+    if (this.logits) this.logits = next[1 + 2 * blocks] as tf.Tensor2D;
+    tf.dispose(old);
+  }
+
+  /** Grows the slot tables to the slots' capacity (new rows zero). */
+  private growTables(): void {
+    const rows = this.hidden.shape[0], C = this.slots.capacity;
+    if (rows >= C) return;
+    const grow = <T extends tf.Tensor>(t: T): T => {
+      const g = tf.tidy(() => tf.concat([t, tf.zeros([C - rows, ...t.shape.slice(1)])]));
+      t.dispose();
+      return g as T;
+    };
+    this.hidden = grow(this.hidden);
+    this.keys = this.keys.map(grow);
+    this.values = this.values.map(grow);
+    if (this.logits) this.logits = grow(this.logits);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([...this.dense.values(), this.outputTableT, this.outputBias]);
+    this.backendTopK.dispose();
+    tf.dispose([...this.dense.values(), this.itemRows, this.outputTableT, this.outputBias, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])]);
   }
 
   private checkOpen(): void {

@@ -194,7 +194,7 @@ export async function evaluateReplay(scorer: Scorer, vocabulary: ItemVocabulary,
       if (out.meta.target >= 0 && out.recommendation === undefined) { unscored++; acc.add(Infinity, out.meta.prefixLength, out.meta.isRepeat); }
     }
     // Finished sessions leave the Sessionizer at once (bounded memory; a reused id starts afresh).
-    for (const id of ended) pipeline.sessionizer.delete(id);
+    for (const id of ended) pipeline.endSession(id);
     eventCount += inputs.length;
     bar.update(eventCount);
   }

@@ -99,7 +99,7 @@ export async function evaluateServing(scorer: Scorer, vocabulary: ItemVocabulary
         record(out);
         if (++eventCount % 256 === 0) bar.update(eventCount);
       }
-      pipeline.sessionizer.delete(r.value[0]!.sessionId);
+      pipeline.endSession(r.value[0]!.sessionId);
     }
   };
   const t0 = performance.now();

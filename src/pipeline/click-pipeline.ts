@@ -91,7 +91,11 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
     this.vocabulary = vocabulary;
     this.modelVersion = options.modelVersion ?? scorer.name;
     this.sessionizer = new Sessionizer(options.sessions);
-    this.sessionizer.on('session:closed', (p) => this.emit('session:closed', p));
+    this.sessionizer.on('session:closed', (p) => {
+      // The model frees the session's state (e.g. its backend slot) before listeners see it closed.
+      this.scorer.release?.([p.session]);
+      this.emit('session:closed', p);
+    });
     this.resolveFilters();
   }
 
@@ -230,6 +234,15 @@ export class ClickPipeline extends TypedEmitter<PipelineEvents> {
       if (!this.busy) this.drain();
       await this.running;
     }
+  }
+
+  /**
+   * Drops a session at once (a finished replay session, a revoked partition) without a `session:closed` event,
+   * and frees what the model keeps for it (e.g. its backend state slot).
+   */
+  endSession(sessionId: string): void {
+    const session = this.sessionizer.delete(sessionId);
+    if (session) this.scorer.release?.([session]);
   }
 
   /** Flushes, closes all sessions and disposes nothing else (the caller owns the scorer). */

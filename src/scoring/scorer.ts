@@ -28,6 +28,12 @@ export interface Scorer {
    * needs the full rows. Must rank like `score` + {@link topK} does, up to the index's approximation.
    */
   recommend?(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]>;
+  /**
+   * Optional: the sessions were closed (idle, evicted, split, closed), so the model can free what it keeps for
+   * them (e.g. a slot of backend-resident state). The pipeline calls it once per closed session; a scorer must
+   * still cope with sessions that are dropped without it (by reclaiming their state when it needs the room).
+   */
+  release?(sessions: readonly SessionState[]): void;
   /** Releases resources (tensors, workers). */
   dispose?(): void | Promise<void>;
 }

@@ -59,7 +59,7 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
     expect(Number.isFinite(stepper.step(batch))).toBe(true);
   });
 
-  it('advances a batch of sessions with one read, whatever the number of layers, and leaks nothing', async () => {
+  it('advances a batch of sessions on the backend without a read, whatever the number of layers, and leaks nothing', async () => {
     await selectBackend({ backend, force: true, strict: true });
     const config = resolveGru4RecConfig({ layers: [8, 6, 5], seed: 1 });
     const params = new Gru4RecParams(config, 30);
@@ -70,7 +70,7 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
     const before = tf.memory().numTensors;
     for (let t = 0; t < 10; t++) {
       sessions.forEach((s, k) => s.items.push((t * 3 + k) % 30));
-      expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1);
+      expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(0);
     }
     expect(tf.memory().numTensors).toBe(before);
     scorer.dispose();

@@ -4,7 +4,7 @@ import { tf } from '../../../src/backend/tf.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
-import { TransformerScorer, TransformerSessionCache } from '../../../models/transformer/scorer.js';
+import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
 import { countReadBacks } from '../../helpers/read-backs.js';
 import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, gatherWindowRows } from '../../../models/transformer/forward.js';
@@ -86,22 +86,23 @@ describe('TransformerScorer', () => {
     for (let t = 0; t < T; t++) {
       session.items.push(items[t]!);
       await scorer.observe([session]);
-      const got = (session.modelState as TransformerSessionCache).hidden;
+      const got = (await scorer.readState([session])).hidden;
       for (let i = 0; i < d; i++) max = Math.max(max, Math.abs(got[i]! - want[t * d + i]!));
     }
     scorer.dispose();
     expect(max).toBeLessThan(1e-4);
   });
 
-  it('reads back once per observe pass (KV-cache step or window recompute) and once per score', async () => {
+  it('observe reads nothing back (KV-cache step or window recompute); score and recommend read once', async () => {
     const scorer = new TransformerScorer(params());
     const sessions = Array.from({ length: 5 }, (_, i) => newSessionState(String(i), 0, 0));
     const push = (k: number) => sessions.forEach((s, i) => s.items.push((k * 5 + i) % ITEMS));
     push(0);
-    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // recompute (no state yet)
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(0); // recompute (no state yet)
     push(1);
-    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(1); // cache step
+    expect((await countReadBacks(() => scorer.observe(sessions))).reads).toBe(0); // cache step
     expect((await countReadBacks(() => scorer.score(sessions))).reads).toBe(1);
+    expect((await countReadBacks(() => scorer.recommend(sessions, 5, sessions.map(() => ({}))))).reads).toBe(1);
     scorer.dispose();
   });
 
@@ -110,7 +111,7 @@ describe('TransformerScorer', () => {
     const scorer = new TransformerScorer(p);
     const s = newSessionState('s', 0, 0);
     for (const item of [3, 9, 4]) { s.items.push(item); await scorer.observe([s]); }
-    expect(s.modelState).toBeInstanceOf(TransformerSessionCache);
+    expect((await scorer.readState([s])).lengths).toEqual([3]);
     const before = await scorer.score([s]);
     s.modelState = undefined;
     await scorer.observe([s]);
