@@ -5,6 +5,7 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
+import { addRepeatScores, repeatAwareTopK } from '../nn/repeat-scores.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
 
@@ -29,6 +30,10 @@ export class Gru4RecScorer implements Scorer {
   private readonly outputBias: tf.Tensor1D;
   private readonly layers: LayerTensors[];
   private readonly scoringTable: ItemScoringTable | undefined;
+  /** Repeat-aware scores per recency (config `repeatBias`), added on the host from `SessionState.items`. */
+  private readonly repeatWeights: Float32Array | undefined;
+  /** The scoring table's item rows and bias, for the plain score of a session item outside its top list. */
+  private readonly tableCopy: { readonly vectors: Float32Array; readonly bias: Float32Array } | undefined;
   private disposed = false;
 
   /**
@@ -48,10 +53,11 @@ export class Gru4RecScorer implements Scorer {
       bias: tf.tensor1d(l.bias.slice()),
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
+    this.repeatWeights = params.repeatBias?.slice();
     // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
-    this.scoringTable = scoring && new ItemScoringTable(
-      { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      scoring, (h, rows) => this.scoreTensor(h, rows));
+    const table = scoring && { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d };
+    this.scoringTable = table && new ItemScoringTable(table, scoring, (h, rows) => this.scoreTensor(h, rows));
+    this.tableCopy = table && this.repeatWeights ? table : undefined;
   }
 
   /** How `recommend` finds the top items: `exact` or `ann` (from the `scoring` option), `score` without it. */
@@ -98,7 +104,8 @@ export class Gru4RecScorer implements Scorer {
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const h = this.lastHidden(sessions);
-    return backendReadsSync() ? this.scoreHidden(h, sessions.length) : this.scoreHiddenAsync(h, sessions.length);
+    const withRepeats = (rows: Float32Array) => (this.repeatWeights ? addRepeatScores(rows, this.itemCount, sessions, this.repeatWeights) : rows);
+    return backendReadsSync() ? withRepeats(this.scoreHidden(h, sessions.length)) : this.scoreHiddenAsync(h, sessions.length).then(withRepeats);
   }
 
   /**
@@ -110,10 +117,20 @@ export class Gru4RecScorer implements Scorer {
     this.checkOpen();
     const h = this.lastHidden(sessions);
     if (!backendReadsSync()) {
-      return this.scoreHiddenAsync(h, sessions.length).then((scores) => this.topKRows(scores, sessions.length, k, filters));
+      return (this.score(sessions) as Promise<Float32Array>).then((scores) => this.topKRows(scores, sessions.length, k, filters));
     }
-    if (this.scoringTable) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
-    return this.topKRows(this.scoreHidden(h, sessions.length), sessions.length, k, filters);
+    if (this.scoringTable) {
+      const repeat = this.repeatWeights, table = this.tableCopy;
+      if (!repeat || !table) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
+      // Repeat scores change at most repeat.length items per session: the plain top k + that many holds the answer.
+      const d = this.scoringTable.dims;
+      return this.scoringTable.scoreTopK(h, sessions.length, k + repeat.length, filters).map((cand, b) => repeatAwareTopK(cand, sessions[b]!, repeat, k, filters[b], (it) => {
+        let v = table.bias[it]!;
+        for (let j = 0; j < d; j++) v += h[b * d + j]! * table.vectors[it * d + j]!;
+        return v;
+      }));
+    }
+    return this.topKRows(this.score(sessions) as Float32Array, sessions.length, k, filters);
   }
 
   private topKRows(scores: Float32Array, rows: number, k: number, filters: readonly ItemFilter[]): Recommendation[] {
