@@ -10,6 +10,7 @@ import { timeBucket } from './config.js';
 import { embed, encode, gatherWindowRows, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
+import { addRepeatScores } from '../nn/repeat-scores.js';
 
 /** Options for {@link TransformerScorer}. */
 export interface TransformerScorerOptions {
@@ -129,20 +130,7 @@ export class TransformerScorer implements Scorer {
 
   /** Adds the repeat bias (config `repeatBias`) to the items of each session's window, by recency. */
   private addRepeatBias(scores: Float32Array, sessions: readonly SessionState[]): Float32Array {
-    const repeat = this.repeatBias;
-    if (!repeat) return scores;
-    const N = this.itemCount, L = this.params.config.maxLength;
-    sessions.forEach((s, i) => {
-      const n = Math.min(L, s.items.length);
-      const seen = new Set<number>();
-      for (let k = 0; k < n; k++) {
-        const it = s.items[s.items.length - 1 - k]!;
-        if (seen.has(it)) continue;
-        seen.add(it);
-        scores[i * N + it] = scores[i * N + it]! + repeat[k]!;
-      }
-    });
-    return scores;
+    return this.repeatBias ? addRepeatScores(scores, this.itemCount, sessions, this.repeatBias) : scores;
   }
 
   /** Scores `rows` session vectors `[rows, d]` against every item (backends with sync reads only). */
