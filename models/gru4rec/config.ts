@@ -30,7 +30,10 @@ export interface Gru4RecConfig {
   /**
    * Repeat-aware scoring (models/nn/repeat-scores.ts): a learned score per recency added to the items among the
    * session's last {@link GRU4REC_REPEAT_WINDOW} clicks, one per distance from the newest click to the item's
-   * latest occurrence; trained with either loss. @defaultValue false
+   * latest occurrence; trained with either loss. On by default: on the validation split (newest 5 % of the
+   * training sessions) it raised Recall@20 / MRR@20 on yoochoose-100k (BPR-max, 5 epochs) from 0.684 / 0.358 to
+   * 0.697 / 0.376, and on Diginetica (newest 40k training sessions, 1 epoch) from 0.308 / 0.094 to 0.341 / 0.158
+   * (docs/experiments/repeat-aware.md). @defaultValue true
    */
   readonly repeatBias: boolean;
   /**
@@ -78,7 +81,7 @@ export const defaultGru4RecConfig = {
   finalActivation: 'elu',
   bpreg: 0.9,
   logq: 1,
-  repeatBias: false,
+  repeatBias: true,
   repeatGate: false,
   batchSize: 128,
   nSample: 2048,
