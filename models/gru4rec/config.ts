@@ -36,12 +36,6 @@ export interface Gru4RecConfig {
    * (docs/experiments/repeat-aware.md). @defaultValue true
    */
   readonly repeatBias: boolean;
-  /**
-   * With `repeatBias`: every repeat score of a session also gets `gate · h` (h the session vector), so the model
-   * learns from the session's state how likely it is to go back to its own items (RepeatNet's repeat/explore
-   * mode, as an additive score). @defaultValue false
-   */
-  readonly repeatGate: boolean;
   /** Session-parallel mini-batch size (slots). @defaultValue 128 */
   readonly batchSize: number;
   /** Extra negatives shared by the mini-batch, drawn ∝ support^sampleAlpha. @defaultValue 2048 */
@@ -82,7 +76,6 @@ export const defaultGru4RecConfig = {
   bpreg: 0.9,
   logq: 1,
   repeatBias: true,
-  repeatGate: false,
   batchSize: 128,
   nSample: 2048,
   sampleAlpha: 0.3,
@@ -120,8 +113,6 @@ export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');
   if (c.loss !== 'bpr-max' && c.loss !== 'cross-entropy') throw new InvalidOptionError('loss', `loss must be 'bpr-max' or 'cross-entropy', got "${String(c.loss)}"`);
   if (typeof c.repeatBias !== 'boolean') throw new InvalidOptionError('repeatBias', 'repeatBias must be true or false');
-  if (typeof c.repeatGate !== 'boolean') throw new InvalidOptionError('repeatGate', 'repeatGate must be true or false');
-  if (c.repeatGate && !c.repeatBias) throw new InvalidOptionError('repeatGate', 'repeatGate needs repeatBias=true');
   if (c.finalActivation !== 'elu' && c.finalActivation !== 'linear') throw new InvalidOptionError('finalActivation', "finalActivation must be 'elu' or 'linear'");
   validateOptimizerOptions({ name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum, epsilon: 1e-6, beta1: 0.9, beta2: 0.999 });
   return { ...c, layers: [...c.layers] };

@@ -44,7 +44,6 @@ export class Gru4RecDeviceStepper {
       new DeviceOptimizedParameter(l.bias, [3 * l.size], o),
     ]);
     if (p.repeatBias) this.dense.push(new DeviceOptimizedParameter(p.repeatBias, [p.repeatBias.length], o));
-    if (p.repeatGate) this.dense.push(new DeviceOptimizedParameter(p.repeatGate, [p.repeatGate.length], o));
     this.hidden = c.layers.map((h) => tf.variable(tf.zeros([c.batchSize, h]), false));
     this.lossSum = tf.variable(tf.scalar(0), false);
     this.sampled = new Int32Array(c.batchSize + c.nSample);
@@ -118,7 +117,7 @@ export class Gru4RecDeviceStepper {
     for (const l of p.layers) {
       for (const w of [l.kernel, l.recurrent, l.bias]) { w.set(read.subarray(at, at + w.length)); at += w.length; }
     }
-    for (const w of [p.repeatBias, p.repeatGate]) if (w) { w.set(read.subarray(at, at + w.length)); at += w.length; }
+    if (p.repeatBias) p.repeatBias.set(read.subarray(at, at + p.repeatBias.length));
   }
 
   dispose(): void {

@@ -40,8 +40,8 @@ export async function saveGru4Rec(dir: string, m: SavableGru4Rec, label?: string
   });
 }
 
-/** Models saved before `repeatBias` and `repeatGate` existed have neither (whatever the default is now). */
-const SAVED_BEFORE_REPEAT_BIAS: Partial<Gru4RecConfig> = { repeatBias: false, repeatGate: false };
+/** Models saved before `repeatBias` existed have none (whatever the default is now). */
+const SAVED_BEFORE_REPEAT_BIAS: Partial<Gru4RecConfig> = { repeatBias: false };
 
 /** Reads a gru4rec model directory into Float32Array params, validating every shape. */
 export async function readGru4Rec(dir: string, manifest?: ModelManifest): Promise<{ params: Gru4RecParams; config: Gru4RecConfig; vocabulary: ItemVocabulary; manifest: ModelManifest }> {

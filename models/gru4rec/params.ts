@@ -28,8 +28,6 @@ export class Gru4RecParams {
   readonly layers: GruLayerParams[];
   /** Repeat-aware scores per recency `[GRU4REC_REPEAT_WINDOW]` (config `repeatBias`), else undefined; starts at 0. */
   readonly repeatBias: Float32Array | undefined;
-  /** Repeat gate `[outSize]` (config `repeatGate`), else undefined; starts at 0. */
-  readonly repeatGate: Float32Array | undefined;
   readonly outSize: number;
   readonly inSize: number;
 
@@ -40,7 +38,6 @@ export class Gru4RecParams {
     this.outputBias = new Float32Array(itemCount);
     this.inputTable = config.constrainedEmbedding ? undefined : new Float32Array(itemCount * this.inSize);
     this.repeatBias = config.repeatBias ? new Float32Array(GRU4REC_REPEAT_WINDOW) : undefined;
-    this.repeatGate = config.repeatGate ? new Float32Array(this.outSize) : undefined;
     this.layers = [];
     let prev = this.inSize;
     for (const size of config.layers) {
@@ -94,7 +91,6 @@ export class Gru4RecParams {
       out.push({ name: `gru_${i}/bias`, shape: [3 * l.size], values: l.bias });
     });
     if (this.repeatBias) out.push({ name: 'repeat_bias', shape: [this.repeatBias.length], values: this.repeatBias });
-    if (this.repeatGate) out.push({ name: 'repeat_gate', shape: [this.repeatGate.length], values: this.repeatGate });
     return out;
   }
 

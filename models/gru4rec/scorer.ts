@@ -5,7 +5,7 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
 import { assertSyncReads, backendReadsSync, readAsync, readSync, runReads, runReadsAsync, runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
-import { addRepeatScores, repeatAwareTopK, repeatGateScores } from '../nn/repeat-scores.js';
+import { addRepeatScores, repeatAwareTopK } from '../nn/repeat-scores.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
 
@@ -32,8 +32,6 @@ export class Gru4RecScorer implements Scorer {
   private readonly scoringTable: ItemScoringTable | undefined;
   /** Repeat-aware scores per recency (config `repeatBias`), added on the host from `SessionState.items`. */
   private readonly repeatWeights: Float32Array | undefined;
-  /** Repeat gate (config `repeatGate`): `gate · h` goes to every repeat score of the session. */
-  private readonly repeatGate: Float32Array | undefined;
   /** The scoring table's item rows and bias, for the plain score of a session item outside its top list. */
   private readonly tableCopy: { readonly vectors: Float32Array; readonly bias: Float32Array } | undefined;
   private disposed = false;
@@ -56,7 +54,6 @@ export class Gru4RecScorer implements Scorer {
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
     this.repeatWeights = params.repeatBias?.slice();
-    this.repeatGate = params.repeatGate?.slice();
     // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
     const table = scoring && { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d };
     this.scoringTable = table && new ItemScoringTable(table, scoring, (h, rows) => this.scoreTensor(h, rows));
@@ -107,8 +104,7 @@ export class Gru4RecScorer implements Scorer {
   score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
     this.checkOpen();
     const h = this.lastHidden(sessions);
-    const gate = this.repeatGate && repeatGateScores(h, sessions.length, this.repeatGate);
-    const withRepeats = (rows: Float32Array) => (this.repeatWeights ? addRepeatScores(rows, this.itemCount, sessions, this.repeatWeights, gate) : rows);
+    const withRepeats = (rows: Float32Array) => (this.repeatWeights ? addRepeatScores(rows, this.itemCount, sessions, this.repeatWeights) : rows);
     return backendReadsSync() ? withRepeats(this.scoreHidden(h, sessions.length)) : this.scoreHiddenAsync(h, sessions.length).then(withRepeats);
   }
 
@@ -128,12 +124,11 @@ export class Gru4RecScorer implements Scorer {
       if (!repeat || !table) return this.scoringTable.scoreTopK(h, sessions.length, k, filters);
       // Repeat scores change at most repeat.length items per session: the plain top k + that many holds the answer.
       const d = this.scoringTable.dims;
-      const gate = this.repeatGate && repeatGateScores(h, sessions.length, this.repeatGate);
       return this.scoringTable.scoreTopK(h, sessions.length, k + repeat.length, filters).map((cand, b) => repeatAwareTopK(cand, sessions[b]!, repeat, k, filters[b], (it) => {
         let v = table.bias[it]!;
         for (let j = 0; j < d; j++) v += h[b * d + j]! * table.vectors[it * d + j]!;
         return v;
-      }, gate?.[b]));
+      }));
     }
     return this.topKRows(this.score(sessions) as Float32Array, sessions.length, k, filters);
   }

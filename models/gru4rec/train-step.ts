@@ -19,7 +19,6 @@ import type { Gru4RecParams } from './params.js';
 export interface Gru4RecStepGradients {
   readonly layers: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[];
   readonly repeatBias?: Float32Array;
-  readonly repeatGate?: Float32Array;
   readonly tableRows: Map<number, Float32Array>;
   readonly biasRows: Map<number, number>;
 }
@@ -71,7 +70,6 @@ export class Gru4RecStepper {
   private readonly optBias: OptimizedParameter;
   private readonly optLayers: { kernel: OptimizedParameter; recurrent: OptimizedParameter; bias: OptimizedParameter }[];
   private readonly optRepeat: OptimizedParameter | undefined;
-  private readonly optGate: OptimizedParameter | undefined;
   private readonly tableGrad: RowGradientAccumulator;
   private readonly inputGrad: RowGradientAccumulator | undefined;
   private readonly biasGrad: RowGradientAccumulator;
@@ -88,7 +86,6 @@ export class Gru4RecStepper {
     this.optBias = new OptimizedParameter(p.outputBias, o);
     this.optLayers = p.layers.map((l) => ({ kernel: new OptimizedParameter(l.kernel, o), recurrent: new OptimizedParameter(l.recurrent, o), bias: new OptimizedParameter(l.bias, o) }));
     this.optRepeat = p.repeatBias ? new OptimizedParameter(p.repeatBias, o) : undefined;
-    this.optGate = p.repeatGate ? new OptimizedParameter(p.repeatGate, o) : undefined;
     const m = c.batchSize + c.nSample;
     // Repeat-aware training adds up to a window of each row's session items as columns.
     const extra = c.repeatBias ? c.batchSize * GRU4REC_REPEAT_WINDOW : 0;
@@ -152,7 +149,7 @@ export class Gru4RecStepper {
   /**
    * The step on the backend: forward, loss, autodiff gradients, all concatenated into one tensor
    * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer,
-   * d repeat weights, d repeat gate].
+   * d repeat weights].
    */
   private compute(s: StepInputs): tf.Tensor1D {
     const { p } = this;
@@ -161,7 +158,6 @@ export class Gru4RecStepper {
     const d = p.outSize;
     const dense = p.layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inSize, 3 * l.size]), tf.tensor2d(l.recurrent, [l.size, 3 * l.size]), tf.tensor1d(l.bias)]);
     if (p.repeatBias) dense.push(tf.tensor1d(p.repeatBias));
-    if (p.repeatGate) dense.push(tf.tensor1d(p.repeatGate));
     const previous = p.layers.map((l, i) => tf.tensor2d(s.previous[i]!, [R, l.size]));
     const { value, grads, states } = gru4recGradients(this.c, s, tf.tensor2d(s.x, [R, p.inSize]), tf.tensor2d(s.columnsT, [d + 1, Mc]), tf.tensor2d(s.columns, [Mc, d + 1]), previous, dense);
     const out = tf.concat([tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))]) as tf.Tensor1D;
@@ -191,7 +187,6 @@ export class Gru4RecStepper {
     const dBias = dColumnsT.subarray(d * Mc);
     const layerGrads = p.layers.map((l) => ({ kernel: take(l.inSize * 3 * l.size), recurrent: take(l.size * 3 * l.size), bias: take(3 * l.size) }));
     const repeatGrad = p.repeatBias ? take(p.repeatBias.length) : undefined;
-    const gateGrad = p.repeatGate ? take(p.repeatGate.length) : undefined;
     this.tableGrad.clear();
     this.biasGrad.clear();
     for (let j = 0; j < Mc; j++) {
@@ -206,7 +201,7 @@ export class Gru4RecStepper {
       for (let k = 0; k < this.tableGrad.count; k++) tableRows.set(this.tableGrad.rows[k]!, this.tableGrad.grad.slice(k * d, (k + 1) * d));
       const biasRows = new Map<number, number>();
       for (let k = 0; k < this.biasGrad.count; k++) biasRows.set(this.biasGrad.rows[k]!, this.biasGrad.grad[k]!);
-      this.lastGradients = { layers: layerGrads.map((g) => ({ kernel: g.kernel.slice(), recurrent: g.recurrent.slice(), bias: g.bias.slice() })), tableRows, biasRows, ...(repeatGrad ? { repeatBias: repeatGrad.slice() } : {}), ...(gateGrad ? { repeatGate: gateGrad.slice() } : {}) };
+      this.lastGradients = { layers: layerGrads.map((g) => ({ kernel: g.kernel.slice(), recurrent: g.recurrent.slice(), bias: g.bias.slice() })), tableRows, biasRows, ...(repeatGrad ? { repeatBias: repeatGrad.slice() } : {}) };
     }
     if (!apply) return loss;
     const t = this.steps;
@@ -217,7 +212,6 @@ export class Gru4RecStepper {
       opt.bias.updateDense(g.bias, t);
     });
     if (repeatGrad) this.optRepeat!.updateDense(repeatGrad, t);
-    if (gateGrad) this.optGate!.updateDense(gateGrad, t);
     this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, t);
     if (this.optInput && this.inputGrad) this.optInput.updateRows(this.inputGrad.rows, this.inputGrad.count, this.inputGrad.grad, e, t);
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, t);
@@ -284,7 +278,7 @@ function columnsHolding(items: Int32Array): (item: number, add: (column: number)
 /**
  * One step's loss and its autodiff gradients with respect to the input rows `x` `[R, e]`, the output columns
  * `columnsT` `[d+1, cols]` (bias as the last row; `columns` is the same as rows, for the product's gradient) and
- * the dense GRU weights (kernel, recurrent, bias per layer; then the repeat weights and gate with config `repeatBias`, `repeatGate`), plus each layer's new state (kept: the caller frees
+ * the dense GRU weights (kernel, recurrent, bias per layer; then the repeat weights with config `repeatBias`), plus each layer's new state (kept: the caller frees
  * them). The one place both steppers (host and device parameters) build the training graph.
  */
 export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
@@ -299,8 +293,7 @@ export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, 
     states = out.states.map((t) => tf.keep(t));
     let scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
     const repeatWeights = w[3 * previous.length] as tf.Tensor1D | undefined;
-    const gate = w[3 * previous.length + 1] as tf.Tensor1D | undefined;
-    if (repeatWeights) scores = addRepeatLogits(scores, repeatWeights, s.repeat ?? { indices: new Int32Array(0), distance: new Int32Array(0) }, gate && { sessions: out.output, gate });
+    if (repeatWeights) scores = addRepeatLogits(scores, repeatWeights, s.repeat ?? { indices: new Int32Array(0), distance: new Int32Array(0) });
     if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
     const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
     return tf.div(mergedCrossEntropy(logits, s.targetColumn!, s.targetLogCount!), R) as tf.Scalar;

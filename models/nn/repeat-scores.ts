@@ -11,10 +11,6 @@ import { scatterAdd, type SparseLogitTensors } from './sampled-softmax.js';
  * gets nothing. Training adds the same amounts to the sampled logits as sparse entries (autodiff through
  * {@link repeatLogits}: a gather of the weights and a scatter-add), serving adds them to the score rows on the
  * host ({@link addRepeatScores}, {@link repeatAwareTopK}) from `SessionState.items`.
- *
- * With a gate (in the spirit of RepeatNet's repeat/explore mode), every repeat score of a session also gets
- * `gate · h`, h being the session vector the model scores with: the model learns from its state how likely this
- * session is to go back to its own items, on top of the fixed recency profile.
  */
 
 /**
@@ -68,51 +64,21 @@ export function repeatLogits(weights: tf.Tensor1D, e: RepeatEntries): SparseLogi
   return { indices: tf.tensor2d(e.indices, [K, 2], 'int32'), values };
 }
 
-/** The optional repeat gate of the training forward: the session vectors `[rows, d]` and the gate `[d]`. */
-export interface RepeatGateTensors {
-  readonly sessions: tf.Tensor2D;
-  readonly gate: tf.Tensor1D;
-}
-
 /**
- * `scores` `[rows, cols]` plus the repeat entries (the training forward), each also plus its row's `gate · h`
- * when `gate` is given. A step without entries still makes the weights part of the graph (with a zero
- * gradient), so autodiff returns a gradient for them.
+ * `scores` `[rows, cols]` plus the repeat entries (the training forward). A step without entries still makes
+ * `weights` part of the graph (with a zero gradient), so autodiff returns a gradient for it.
  */
-export function addRepeatLogits(scores: tf.Tensor2D, weights: tf.Tensor1D, e: RepeatEntries, gate?: RepeatGateTensors): tf.Tensor2D {
+export function addRepeatLogits(scores: tf.Tensor2D, weights: tf.Tensor1D, e: RepeatEntries): tf.Tensor2D {
   const sparse = repeatLogits(weights, e);
-  if (!sparse) {
-    const unused = gate ? tf.add(tf.sum(weights), tf.sum(gate.gate)) : tf.sum(weights);
-    return tf.add(scores, tf.mul(unused, 0)) as tf.Tensor2D;
-  }
-  let values = sparse.values;
-  if (gate) {
-    const perRow = tf.matMul(gate.sessions, tf.reshape(gate.gate, [-1, 1])) as tf.Tensor2D;
-    const rowOf = Int32Array.from({ length: e.distance.length }, (_, k) => e.indices[2 * k]!);
-    values = tf.add(values, tf.reshape(gatherRows(perRow, tf.tensor1d(rowOf, 'int32')), [-1])) as tf.Tensor1D;
-  }
-  return tf.add(scores, scatterAdd(sparse.indices, values, scores.shape)) as tf.Tensor2D;
+  if (!sparse) return tf.add(scores, tf.mul(tf.sum(weights), 0)) as tf.Tensor2D;
+  return tf.add(scores, scatterAdd(sparse.indices, sparse.values, scores.shape)) as tf.Tensor2D;
 }
 
-/** Each session's gate term `gate · h` from its session vector (`hidden` `[sessions, d]`, host side). */
-export function repeatGateScores(hidden: Float32Array, sessions: number, gate: Float32Array): Float32Array {
-  const d = gate.length;
-  return Float32Array.from({ length: sessions }, (_, b) => {
-    let v = 0;
-    for (let j = 0; j < d; j++) v += hidden[b * d + j]! * gate[j]!;
-    return v;
-  });
-}
-
-/**
- * The serving forward: adds each session's repeat scores to its full score row (`[sessions, itemCount]`, in
- * place); `gateScores[i]` (see {@link repeatGateScores}) is added to every repeat score of session i.
- */
-export function addRepeatScores(scores: Float32Array, itemCount: number, sessions: readonly { readonly items: readonly number[] }[], weights: Float32Array, gateScores?: Float32Array): Float32Array {
+/** The serving forward: adds each session's repeat scores to its full score row (`[sessions, itemCount]`, in place). */
+export function addRepeatScores(scores: Float32Array, itemCount: number, sessions: readonly { readonly items: readonly number[] }[], weights: Float32Array): Float32Array {
   sessions.forEach((s, i) => {
-    const g = gateScores ? gateScores[i]! : 0;
     forEachRecentItem(s.items, 0, s.items.length - 1, weights.length, (it, k) => {
-      if (it >= 0 && it < itemCount) scores[i * itemCount + it] = scores[i * itemCount + it]! + weights[k]! + g;
+      if (it >= 0 && it < itemCount) scores[i * itemCount + it] = scores[i * itemCount + it]! + weights[k]!;
     });
   });
   return scores;
@@ -121,17 +87,16 @@ export function addRepeatScores(scores: Float32Array, itemCount: number, session
 /**
  * Top `k` with repeat scores from a top list that ignores them: `candidates` must be the session's top
  * `k + weights.length` items by the plain score (with the same filter), `plainScore(item)` the plain score of any
- * item, `gateScore` the session's gate term. At most `weights.length` items change score, so the true top k lies
- * among the candidates and the session's recent items; exact when the candidates are. Ties go to the lower
- * index, as in `topK`.
+ * item. At most `weights.length` items change score, so the true top k lies among the candidates and the
+ * session's recent items; exact when the candidates are. Ties go to the lower index, as in `topK`.
  */
-export function repeatAwareTopK(candidates: Recommendation, session: { readonly items: readonly number[] }, weights: Float32Array, k: number, filter: ItemFilter | undefined, plainScore: (item: number) => number, gateScore = 0): Recommendation {
+export function repeatAwareTopK(candidates: Recommendation, session: { readonly items: readonly number[] }, weights: Float32Array, k: number, filter: ItemFilter | undefined, plainScore: (item: number) => number): Recommendation {
   const score = new Map<number, number>();
   candidates.items.forEach((it, j) => score.set(it, candidates.scores[j]!));
   const excluded = filter?.exclude ? new Set(filter.exclude) : undefined;
   forEachRecentItem(session.items, 0, session.items.length - 1, weights.length, (it, d) => {
     if (excluded?.has(it) || (filter?.allow && !filter.allow.has(it))) return;
-    score.set(it, (score.get(it) ?? plainScore(it)) + weights[d]! + gateScore);
+    score.set(it, (score.get(it) ?? plainScore(it)) + weights[d]!);
   });
   const ranked = [...score].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
   return { items: Int32Array.from(ranked, (e) => e[0]), scores: Float32Array.from(ranked, (e) => e[1]) };

@@ -64,30 +64,6 @@ describe('addRepeatLogits', () => {
     expect(Array.from(tf.grad(loss)(tf.tensor1d(w0)).shape)).toEqual([4]);
   });
 
-  it('with a gate, adds gate · h of the entry\'s row to each entry, with central-difference gradients for the gate and h', () => {
-    const scores = tf.zeros([2, 3]) as tf.Tensor2D;
-    const e = { indices: Int32Array.from([0, 1, 1, 0, 1, 2]), distance: Int32Array.from([0, 1, 0]) };
-    const w = tf.tensor1d([0.5, -0.5]);
-    const h0 = Float32Array.from([0.3, -0.7, 1.1, 0.2]), u0 = Float32Array.from([0.9, -0.4]);
-    const out = addRepeatLogits(scores, w, e, { sessions: tf.tensor2d(h0, [2, 2]), gate: tf.tensor1d(u0) }).arraySync();
-    expect(out[0]![1]).toBeCloseTo(0.5 + 0.3 * 0.9 + 0.7 * 0.4, 5);
-    expect(out[1]![0]).toBeCloseTo(-0.5 + 1.1 * 0.9 - 0.2 * 0.4, 5);
-    expect(out[1]![2]).toBeCloseTo(0.5 + 1.1 * 0.9 - 0.2 * 0.4, 5);
-    expect(out[0]![0]).toBe(0);
-    const loss = (h: tf.Tensor, u: tf.Tensor) => tf.tidy(() => tf.sum(tf.square(addRepeatLogits(scores, w, e, { sessions: h as tf.Tensor2D, gate: u as tf.Tensor1D }))) as tf.Scalar);
-    const [gh, gu] = tf.grads(loss)([tf.tensor2d(h0, [2, 2]), tf.tensor1d(u0)]).map((g) => g!.dataSync());
-    const eps = 1e-3;
-    const numeric = (h: Float32Array, u: Float32Array, which: Float32Array, i: number) => {
-      const old = which[i]!;
-      which[i] = old + eps; const up = loss(tf.tensor2d(h, [2, 2]), tf.tensor1d(u)).dataSync()[0]!;
-      which[i] = old - eps; const down = loss(tf.tensor2d(h, [2, 2]), tf.tensor1d(u)).dataSync()[0]!;
-      which[i] = old;
-      return (up - down) / (2 * eps);
-    };
-    for (let i = 0; i < 2; i++) expect(numeric(h0, u0, u0, i)).toBeCloseTo(gu![i]!, 2);
-    for (let i = 0; i < 4; i++) expect(numeric(h0, u0, h0, i)).toBeCloseTo(gh![i]!, 2);
-  });
-
   it('gives a zero gradient when the step has no entry', () => {
     const g = tf.grad((w: tf.Tensor) => tf.sum(addRepeatLogits(tf.ones([2, 2]), w as tf.Tensor1D, { indices: new Int32Array(0), distance: new Int32Array(0) })) as tf.Scalar)(tf.tensor1d([1, 2]));
     expect(Array.from(g.dataSync())).toEqual([0, 0]);
