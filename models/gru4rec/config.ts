@@ -33,7 +33,8 @@ export interface Gru4RecConfig {
    * latest occurrence; trained with either loss. On by default: on the validation split (newest 5 % of the
    * training sessions) it raised Recall@20 / MRR@20 on yoochoose-100k (BPR-max, 5 epochs) from 0.684 / 0.358 to
    * 0.697 / 0.376, and on Diginetica (newest 40k training sessions, 1 epoch) from 0.308 / 0.094 to 0.341 / 0.158
-   * (docs/experiments/repeat-aware.md). @defaultValue true
+   * (docs/experiments/repeat-aware.md). With `loss=cross-entropy` it helped in the first epochs only (yoochoose-100k,
+   * 3 epochs: −0.1 / −0.4 points at the end). @defaultValue true
    */
   readonly repeatBias: boolean;
   /** Session-parallel mini-batch size (slots). @defaultValue 128 */
