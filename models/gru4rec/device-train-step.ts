@@ -43,6 +43,7 @@ export class Gru4RecDeviceStepper {
       new DeviceOptimizedParameter(l.recurrent, [l.size, 3 * l.size], o),
       new DeviceOptimizedParameter(l.bias, [3 * l.size], o),
     ]);
+    if (p.repeatBias) this.dense.push(new DeviceOptimizedParameter(p.repeatBias, [p.repeatBias.length], o));
     this.hidden = c.layers.map((h) => tf.variable(tf.zeros([c.batchSize, h]), false));
     this.lossSum = tf.variable(tf.scalar(0), false);
     this.sampled = new Int32Array(c.batchSize + c.nSample);
@@ -116,6 +117,7 @@ export class Gru4RecDeviceStepper {
     for (const l of p.layers) {
       for (const w of [l.kernel, l.recurrent, l.bias]) { w.set(read.subarray(at, at + w.length)); at += w.length; }
     }
+    if (p.repeatBias) p.repeatBias.set(read.subarray(at, at + p.repeatBias.length));
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import { copyNamedWeights } from '../training/named-weights.js';
 import type { Rng } from '../training/rng.js';
-import { inputSize, type Gru4RecConfig } from './config.js';
+import { GRU4REC_REPEAT_WINDOW, inputSize, type Gru4RecConfig } from './config.js';
 
 /** One GRU layer: gates in the order [reset, update, candidate] along the last axis. */
 export interface GruLayerParams {
@@ -26,6 +26,8 @@ export class Gru4RecParams {
   /** Separate input embedding `[itemCount, e]` when not constrained, else undefined. */
   inputTable: Float32Array | undefined;
   readonly layers: GruLayerParams[];
+  /** Repeat-aware scores per recency `[GRU4REC_REPEAT_WINDOW]` (config `repeatBias`), else undefined; starts at 0. */
+  readonly repeatBias: Float32Array | undefined;
   readonly outSize: number;
   readonly inSize: number;
 
@@ -35,6 +37,7 @@ export class Gru4RecParams {
     this.itemTable = new Float32Array(itemCount * this.outSize);
     this.outputBias = new Float32Array(itemCount);
     this.inputTable = config.constrainedEmbedding ? undefined : new Float32Array(itemCount * this.inSize);
+    this.repeatBias = config.repeatBias ? new Float32Array(GRU4REC_REPEAT_WINDOW) : undefined;
     this.layers = [];
     let prev = this.inSize;
     for (const size of config.layers) {
@@ -87,6 +90,7 @@ export class Gru4RecParams {
       out.push({ name: `gru_${i}/recurrent_kernel`, shape: [l.size, 3 * l.size], values: l.recurrent });
       out.push({ name: `gru_${i}/bias`, shape: [3 * l.size], values: l.bias });
     });
+    if (this.repeatBias) out.push({ name: 'repeat_bias', shape: [this.repeatBias.length], values: this.repeatBias });
     return out;
   }
 

@@ -2,7 +2,8 @@ import { tf } from '../../src/backend/tf.js';
 import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
 import type { ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
-import { ItemScoringTable, type ItemScoringTableOptions } from '../scoring/item-scoring-table.js';
+import { addScoreAdditions, ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
+import { repeatAdditions } from '../nn/repeat-scores.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
 import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
@@ -43,6 +44,8 @@ export class Gru4RecScorer implements Scorer {
   private readonly slots: SessionSlots;
   /** The slot table `[slots.capacity, stateSize]`. */
   private states: tf.Tensor2D;
+  /** Repeat-aware scores per recency (config `repeatBias`), added to the score rows before the top-k. */
+  private readonly repeatWeights: Float32Array | undefined;
   private disposed = false;
 
   /**
@@ -62,6 +65,7 @@ export class Gru4RecScorer implements Scorer {
       bias: tf.tensor1d(l.bias.slice()),
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
+    this.repeatWeights = params.repeatBias?.slice();
     this.slots = new SessionSlots(options);
     this.states = tf.zeros([this.slots.capacity, this.stateSize]);
     // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
@@ -100,7 +104,7 @@ export class Gru4RecScorer implements Scorer {
     this.checkOpen();
     const rows = this.rowsOf(sessions);
     return runReads((function* (self: Gru4RecScorer): ReadingComputation<Float32Array> {
-      return yield () => tf.add(tf.matMul(self.lastHidden(rows), self.outputTableT), self.outputBias);
+      return yield () => addScoreAdditions(tf.add(tf.matMul(self.lastHidden(rows), self.outputTableT), self.outputBias) as tf.Tensor2D, self.repeatScores(sessions));
     })(this));
   }
 
@@ -111,7 +115,12 @@ export class Gru4RecScorer implements Scorer {
   recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
     this.checkOpen();
     const rows = this.rowsOf(sessions);
-    return runReads(this.scoringTable.topKOf(() => this.lastHidden(rows), sessions.length, k, filters));
+    return runReads(this.scoringTable.topKOf(() => this.lastHidden(rows), sessions.length, k, filters, this.repeatScores(sessions)));
+  }
+
+  /** The repeat-aware scores of the sessions' recent items (config `repeatBias`), as sparse additions. */
+  private repeatScores(sessions: readonly SessionState[]): ScoreAdditions | undefined {
+    return this.repeatWeights && repeatAdditions(sessions, this.repeatWeights, this.itemCount);
   }
 
   /** Every layer's state of the sessions, `[sessions, stateSize]` (one read; for tests and tools). */

@@ -3,20 +3,22 @@ import type { GruCellWeights } from '../nn/gru.js';
 import { scoreColumns } from '../nn/dense.js';
 import { bprMax, sampledMasks } from '../nn/ranking-losses.js';
 import { mergedCrossEntropy } from '../nn/sampled-softmax.js';
+import { addRepeatLogits, forEachRecentItem, repeatEntries, type RepeatEntries, type RowSpan } from '../nn/repeat-scores.js';
 import { assertSyncReads, backendReadsSync, transposeJs } from '../training/tensor-reads.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
 import type { PopularitySampler } from '../training/sampler.js';
-import { mergeColumns } from '../training/sampled-softmax.js';
+import { mergeColumns, withColumnLookup } from '../training/sampled-softmax.js';
 import type { SessionBatch } from '../training/session-batcher.js';
-import type { Gru4RecConfig } from './config.js';
+import { GRU4REC_REPEAT_WINDOW, type Gru4RecConfig } from './config.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
 
 /** Gradients of one step, kept for tests (`keepGradients`). */
 export interface Gru4RecStepGradients {
   readonly layers: { kernel: Float32Array; recurrent: Float32Array; bias: Float32Array }[];
+  readonly repeatBias?: Float32Array;
   readonly tableRows: Map<number, Float32Array>;
   readonly biasRows: Map<number, number>;
 }
@@ -34,6 +36,8 @@ export interface StepDraw {
   readonly targetLogCount?: Float32Array;
   /** BPR-max: every column's item (row i's target is column i), for the negatives mask. */
   readonly sampledItems?: Int32Array;
+  /** Repeat-aware scores (config `repeatBias`): the step's sparse entries. */
+  readonly repeat?: RepeatEntries;
 }
 
 /** What the host stepper uploads besides the draw. */
@@ -65,6 +69,7 @@ export class Gru4RecStepper {
   private readonly optInput: OptimizedParameter | undefined;
   private readonly optBias: OptimizedParameter;
   private readonly optLayers: { kernel: OptimizedParameter; recurrent: OptimizedParameter; bias: OptimizedParameter }[];
+  private readonly optRepeat: OptimizedParameter | undefined;
   private readonly tableGrad: RowGradientAccumulator;
   private readonly inputGrad: RowGradientAccumulator | undefined;
   private readonly biasGrad: RowGradientAccumulator;
@@ -80,10 +85,13 @@ export class Gru4RecStepper {
     this.optInput = p.inputTable ? new OptimizedParameter(p.inputTable, o) : undefined;
     this.optBias = new OptimizedParameter(p.outputBias, o);
     this.optLayers = p.layers.map((l) => ({ kernel: new OptimizedParameter(l.kernel, o), recurrent: new OptimizedParameter(l.recurrent, o), bias: new OptimizedParameter(l.bias, o) }));
+    this.optRepeat = p.repeatBias ? new OptimizedParameter(p.repeatBias, o) : undefined;
     const m = c.batchSize + c.nSample;
-    this.tableGrad = new RowGradientAccumulator(p.itemCount, p.outSize, m + c.batchSize);
+    // Repeat-aware training adds up to a window of each row's session items as columns.
+    const extra = c.repeatBias ? c.batchSize * GRU4REC_REPEAT_WINDOW : 0;
+    this.tableGrad = new RowGradientAccumulator(p.itemCount, p.outSize, m + extra + c.batchSize);
     this.inputGrad = p.inputTable ? new RowGradientAccumulator(p.itemCount, p.inSize, c.batchSize) : undefined;
-    this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, m);
+    this.biasGrad = new RowGradientAccumulator(p.itemCount, 1, m + extra);
     this.sampled = new Int32Array(m);
   }
 
@@ -140,7 +148,8 @@ export class Gru4RecStepper {
 
   /**
    * The step on the backend: forward, loss, autodiff gradients, all concatenated into one tensor
-   * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer].
+   * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer,
+   * d repeat weights].
    */
   private compute(s: StepInputs): tf.Tensor1D {
     const { p } = this;
@@ -148,6 +157,7 @@ export class Gru4RecStepper {
     const Mc = s.columnItems.length;
     const d = p.outSize;
     const dense = p.layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inSize, 3 * l.size]), tf.tensor2d(l.recurrent, [l.size, 3 * l.size]), tf.tensor1d(l.bias)]);
+    if (p.repeatBias) dense.push(tf.tensor1d(p.repeatBias));
     const previous = p.layers.map((l, i) => tf.tensor2d(s.previous[i]!, [R, l.size]));
     const { value, grads, states } = gru4recGradients(this.c, s, tf.tensor2d(s.x, [R, p.inSize]), tf.tensor2d(s.columnsT, [d + 1, Mc]), tf.tensor2d(s.columns, [Mc, d + 1]), previous, dense);
     const out = tf.concat([tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))]) as tf.Tensor1D;
@@ -176,6 +186,7 @@ export class Gru4RecStepper {
     const dColumns = transposeJs(dColumnsT, d, Mc);
     const dBias = dColumnsT.subarray(d * Mc);
     const layerGrads = p.layers.map((l) => ({ kernel: take(l.inSize * 3 * l.size), recurrent: take(l.size * 3 * l.size), bias: take(3 * l.size) }));
+    const repeatGrad = p.repeatBias ? take(p.repeatBias.length) : undefined;
     this.tableGrad.clear();
     this.biasGrad.clear();
     for (let j = 0; j < Mc; j++) {
@@ -190,7 +201,7 @@ export class Gru4RecStepper {
       for (let k = 0; k < this.tableGrad.count; k++) tableRows.set(this.tableGrad.rows[k]!, this.tableGrad.grad.slice(k * d, (k + 1) * d));
       const biasRows = new Map<number, number>();
       for (let k = 0; k < this.biasGrad.count; k++) biasRows.set(this.biasGrad.rows[k]!, this.biasGrad.grad[k]!);
-      this.lastGradients = { layers: layerGrads.map((g) => ({ kernel: g.kernel.slice(), recurrent: g.recurrent.slice(), bias: g.bias.slice() })), tableRows, biasRows };
+      this.lastGradients = { layers: layerGrads.map((g) => ({ kernel: g.kernel.slice(), recurrent: g.recurrent.slice(), bias: g.bias.slice() })), tableRows, biasRows, ...(repeatGrad ? { repeatBias: repeatGrad.slice() } : {}) };
     }
     if (!apply) return loss;
     const t = this.steps;
@@ -200,6 +211,7 @@ export class Gru4RecStepper {
       opt.recurrent.updateDense(g.recurrent, t);
       opt.bias.updateDense(g.bias, t);
     });
+    if (repeatGrad) this.optRepeat!.updateDense(repeatGrad, t);
     this.optTable.updateRows(this.tableGrad.rows, this.tableGrad.count, this.tableGrad.grad, d, t);
     if (this.optInput && this.inputGrad) this.optInput.updateRows(this.inputGrad.rows, this.inputGrad.count, this.inputGrad.grad, e, t);
     this.optBias.updateRows(this.biasGrad.rows, this.biasGrad.count, this.biasGrad.grad, 1, t);
@@ -207,7 +219,11 @@ export class Gru4RecStepper {
   }
 }
 
-/** Draws one step's dropout masks and sampled output columns (in a fixed order of the generator's use). */
+/**
+ * Draws one step's dropout masks and sampled output columns (in a fixed order of the generator's use). With
+ * `repeatBias` the rows' recent session items that no sampled column holds are appended as columns (once
+ * each), so that the repeat scores meet every repeat candidate as a negative, not only the sampled ones.
+ */
 export function drawStep(batch: SessionBatch, c: Gru4RecConfig, itemCount: number, sampler: PopularitySampler, rng: Rng, inSize: number, layerSizes: readonly number[], scratch: Int32Array): StepDraw {
   const R = batch.size;
   const inputMask = dropoutMask(rng, R * inSize, c.dropoutEmbedding);
@@ -215,21 +231,54 @@ export function drawStep(batch: SessionBatch, c: Gru4RecConfig, itemCount: numbe
   const M = R + c.nSample;
   scratch.set(batch.targets.subarray(0, R));
   sampler.sample(rng, scratch, R, M);
+  const span = c.repeatBias ? rowSpans(batch) : undefined;
+  const columns = span ? withRecentItems(scratch.subarray(0, M), R, span) : scratch.subarray(0, M);
   if (c.loss === 'bpr-max') {
-    const items = scratch.slice(0, M);
-    return { R, inputMask, layerMasks, columnItems: items, sampledItems: items };
+    const items = columns.slice();
+    const repeat = span && repeatEntries(R, span, GRU4REC_REPEAT_WINDOW, columnsHolding(items));
+    return { R, inputMask, layerMasks, columnItems: items, sampledItems: items, ...(repeat ? { repeat } : {}) };
   }
   // Cross-entropy scores each distinct item once: a repeated item's column carries log(copies) in its logit.
-  const merged = mergeColumns(scratch.subarray(0, M), R, itemCount);
+  const merged = mergeColumns(columns, R, itemCount);
   const logitShift = Float32Array.from(merged.items, (it, j) => merged.logCount[j]! - (c.logq > 0 ? c.logq * sampler.logProbability[it]! : 0));
   const targetLogCount = Float32Array.from(merged.targetColumn, (col) => merged.logCount[col]!);
-  return { R, inputMask, layerMasks, columnItems: merged.items, logitShift, targetColumn: merged.targetColumn, targetLogCount };
+  const repeat = span && withColumnLookup(merged, itemCount, (columnOf) => repeatEntries(R, span, GRU4REC_REPEAT_WINDOW, (it, add) => { if (columnOf[it]! >= 0) add(columnOf[it]!); }));
+  return { R, inputMask, layerMasks, columnItems: merged.items, logitShift, targetColumn: merged.targetColumn, targetLogCount, ...(repeat ? { repeat } : {}) };
+}
+
+/** Each row's session up to its input click (only the input itself for a batch without history). */
+function rowSpans(batch: SessionBatch): RowSpan {
+  const h = batch.history;
+  if (!h) return (r) => ({ items: batch.inputs, start: r, end: r });
+  return (r) => ({ items: h.items, start: h.start[r]!, end: h.position[r]! });
+}
+
+/** `columns` followed by the rows' recent session items that it does not hold, once each. */
+function withRecentItems(columns: Int32Array, rows: number, span: RowSpan): Int32Array {
+  const held = new Set(columns);
+  const extra: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const { items, start, end } = span(r);
+    forEachRecentItem(items, start, end, GRU4REC_REPEAT_WINDOW, (it) => { if (!held.has(it)) { held.add(it); extra.push(it); } });
+  }
+  if (extra.length === 0) return columns;
+  const out = new Int32Array(columns.length + extra.length);
+  out.set(columns);
+  out.set(extra, columns.length);
+  return out;
+}
+
+/** `columnsOf` for repeatEntries over unmerged columns: every column holding the item. */
+function columnsHolding(items: Int32Array): (item: number, add: (column: number) => void) => void {
+  const at = new Map<number, number[]>();
+  items.forEach((it, j) => { const l = at.get(it); if (l) l.push(j); else at.set(it, [j]); });
+  return (it, add) => { for (const j of at.get(it) ?? []) add(j); };
 }
 
 /**
  * One step's loss and its autodiff gradients with respect to the input rows `x` `[R, e]`, the output columns
  * `columnsT` `[d+1, cols]` (bias as the last row; `columns` is the same as rows, for the product's gradient) and
- * the dense GRU weights (kernel, recurrent, bias per layer), plus each layer's new state (kept: the caller frees
+ * the dense GRU weights (kernel, recurrent, bias per layer; then the repeat weights with config `repeatBias`), plus each layer's new state (kept: the caller frees
  * them). The one place both steppers (host and device parameters) build the training graph.
  */
 export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
@@ -242,7 +291,9 @@ export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, 
     const layers: GruCellWeights[] = previous.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
     const out = gru4recStep(xRows as tf.Tensor2D, previous, layers, dropout);
     states = out.states.map((t) => tf.keep(t));
-    const scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
+    let scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
+    const repeatWeights = w[3 * previous.length] as tf.Tensor1D | undefined;
+    if (repeatWeights) scores = addRepeatLogits(scores, repeatWeights, s.repeat ?? { indices: new Int32Array(0), distance: new Int32Array(0) });
     if (masks) return bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu');
     const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
     return tf.div(mergedCrossEntropy(logits, s.targetColumn!, s.targetLogCount!), R) as tf.Scalar;

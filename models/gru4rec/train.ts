@@ -173,7 +173,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
 }
 
 function architectureOf(c: Gru4RecConfig): Partial<Gru4RecConfig> {
-  return { layers: c.layers, constrainedEmbedding: c.constrainedEmbedding, embeddingSize: c.embeddingSize };
+  return { layers: c.layers, constrainedEmbedding: c.constrainedEmbedding, embeddingSize: c.embeddingSize, repeatBias: c.repeatBias };
 }
 
 /** Holds out the last `fraction` of sessions (the most recent ones) for validation. */

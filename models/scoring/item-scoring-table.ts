@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidOptionError } from '../../src/errors.js';
 import { tf } from '../../src/backend/tf.js';
-import { exactTopKLoop, resolveFilter, TopKHeap, topKOfCandidates, type DenseItemTable, type ResolvedFilter } from '../../src/scoring/dense-top-k.js';
+import { admits, exactTopKLoop, resolveFilter, scoreItem, TopKHeap, topKOfCandidates, type DenseItemTable, type ResolvedFilter } from '../../src/scoring/dense-top-k.js';
 import type { Recommendation } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import { runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
@@ -59,6 +59,23 @@ export const itemScoringTableDefaults = {
  * Called inside `tf.tidy`.
  */
 export type ExactScoreFn = (hidden: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * Sparse additions to score rows (a model's repeat bias, transition prior): row `rows[i]`, item `items[i]` gets
+ * `values[i]` added; at most one entry per (row, item).
+ */
+export interface ScoreAdditions {
+  readonly rows: Int32Array;
+  readonly items: Int32Array;
+  readonly values: Float32Array;
+}
+
+/** `scores` `[rows, itemCount]` plus the additions, on the backend (inside `tf.tidy`). */
+export function addScoreAdditions(scores: tf.Tensor2D, a: ScoreAdditions | undefined): tf.Tensor2D {
+  if (!a || a.rows.length === 0) return scores;
+  const at = tf.stack([tf.tensor1d(a.rows, 'int32'), tf.tensor1d(a.items, 'int32')], 1) as tf.Tensor2D;
+  return tf.tensorScatterUpdate(scores, at, tf.add(tf.gatherND(scores, at), tf.tensor1d(a.values))) as tf.Tensor2D;
+}
 
 /** Where the exact path selects the top k (option `select`). */
 export type TopKSelect = 'backend' | 'host' | 'auto';
@@ -156,23 +173,51 @@ export class ItemScoringTable {
   /**
    * Top `k` per row of the query vectors `hidden()` builds on the backend (`[rows, dims]`, inside `tf.tidy`), as
    * a computation with exactly one read: the exact selection (`select`), or the query vectors for the ANN and
-   * `loop` paths, which then run on the host. Drive it with `runReads*` (tensor-reads.ts).
+   * `loop` paths, which then run on the host. Drive it with `runReads*` (tensor-reads.ts). `additions` (e.g. a
+   * repeat bias) are added to the scores before the selection: on the backend for the exact path; on the host
+   * paths the plain top `k + most additions of a row` is re-ranked with them (exact whenever that list is).
    */
-  *topKOf(hidden: () => tf.Tensor2D, rows: number, k: number, filters: readonly (ItemFilter | undefined)[]): ReadingComputation<Recommendation[]> {
+  *topKOf(hidden: () => tf.Tensor2D, rows: number, k: number, filters: readonly (ItemFilter | undefined)[], additions?: ScoreAdditions): ReadingComputation<Recommendation[]> {
     if (rows === 0) return [];
     filters = Array.from({ length: rows }, (_, b) => filters[b]);
+    const added = additions && additions.rows.length > 0 ? additions : undefined;
     if (this.mode === 'ann' || this.exactPath === 'loop') {
       const h: Float32Array = yield hidden;
-      return this.hostTopK(h, rows, k, filters);
+      if (!added) return this.hostTopK(h, rows, k, filters);
+      const perRow = new Int32Array(rows);
+      for (const r of added.rows) perRow[r]!++;
+      const plain = this.hostTopK(h, rows, k + Math.max(...perRow), filters);
+      return this.rerank(h, plain, k, filters, added);
     }
     if (this.select === 'backend') {
       const plan = this.backendTopK.plan(rows, k, filters);
-      const read: Float32Array = yield () => this.backendTopK.select(this.scoreTensor(hidden()), plan);
+      const read: Float32Array = yield () => this.backendTopK.select(addScoreAdditions(this.scoreTensor(hidden()), added), plan);
       return this.backendTopK.decode(read, plan);
     }
-    const scores: Float32Array = yield () => this.scoreTensor(hidden());
+    const scores: Float32Array = yield () => addScoreAdditions(this.scoreTensor(hidden()), added);
     const n = this.itemCount;
     return filters.map((f, b) => topK(scores, k, f, b * n, n));
+  }
+
+  /** Top `k` of each row's plain top list ∪ its addition items, scored exactly with the additions (host paths). */
+  private rerank(hidden: Float32Array, plain: readonly Recommendation[], k: number, filters: readonly (ItemFilter | undefined)[], a: ScoreAdditions): Recommendation[] {
+    const extra = plain.map(() => new Map<number, number>());
+    for (let i = 0; i < a.rows.length; i++) extra[a.rows[i]!]!.set(a.items[i]!, a.values[i]!);
+    const heap = new TopKHeap(k);
+    return plain.map((list, b) => {
+      const f = resolveFilter(filters[b]);
+      const add = extra[b]!;
+      heap.reset();
+      const seen = new Set<number>();
+      const visit = (item: number) => {
+        if (seen.has(item) || !admits(f, item)) return;
+        seen.add(item);
+        heap.push(item, scoreItem(this.table, hidden, b * this.dims, item) + (add.get(item) ?? 0));
+      };
+      list.items.forEach(visit);
+      for (const item of add.keys()) visit(item);
+      return heap.result();
+    });
   }
 
   /** Exact `[batch, itemCount]` scores of host queries (backends with sync reads). */

@@ -18,6 +18,11 @@ export interface SessionBatch {
   readonly slots: Int32Array;
   /** 1 where the slot started a new session at this step (its hidden state must be zeroed). */
   readonly reset: Uint8Array;
+  /**
+   * Where each row's session lies in the data (for the repeat-aware layer): the row's input is
+   * `items[position[r]]`, its session starts at `items[start[r]]`. A hand-built batch may leave it out.
+   */
+  readonly history?: { readonly items: Int32Array; readonly start: Int32Array; readonly position: Int32Array };
 }
 
 /**
@@ -40,7 +45,10 @@ export class SessionParallelBatcher {
     this.slotSession = new Int32Array(batchSize).fill(-1);
     this.slotPos = new Int32Array(batchSize);
     this.slotFresh = new Uint8Array(batchSize);
-    this.batch = { size: 0, inputs: new Int32Array(batchSize), targets: new Int32Array(batchSize), slots: new Int32Array(batchSize), reset: new Uint8Array(batchSize) };
+    this.batch = {
+      size: 0, inputs: new Int32Array(batchSize), targets: new Int32Array(batchSize), slots: new Int32Array(batchSize), reset: new Uint8Array(batchSize),
+      history: { items: data.items, start: new Int32Array(batchSize), position: new Int32Array(batchSize) },
+    };
     let events = 0;
     const n = this.sessionTotal();
     for (let i = 0; i < n; i++) {
@@ -85,6 +93,8 @@ export class SessionParallelBatcher {
       b.targets[size] = this.data.items[p + 1]!;
       b.slots[size] = slot;
       b.reset[size] = this.slotFresh[slot]!;
+      b.history!.start[size] = this.data.offsets[s]!;
+      b.history!.position[size] = p;
       this.slotFresh[slot] = 0;
       size++;
       if (p + 2 >= this.data.offsets[s + 1]!) this.fill(slot);

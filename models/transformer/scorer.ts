@@ -7,9 +7,10 @@ import { lengthMask, multiHeadAttention } from '../nn/attention.js';
 import { normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
 import { BackendTopK } from '../scoring/backend-top-k.js';
-import { resolveSelect, type TopKSelect } from '../scoring/item-scoring-table.js';
+import { addScoreAdditions, resolveSelect, type ScoreAdditions, type TopKSelect } from '../scoring/item-scoring-table.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
 import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
+import { forEachRecentItem } from '../nn/repeat-scores.js';
 import { timeBucket } from './config.js';
 import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
 import type { TransformerParams } from './params.js';
@@ -29,13 +30,6 @@ export interface TransformerScorerOptions extends SessionSlotsOptions {
 
 /** The transformer's default `maxSlots`: a slot holds keys and values of the whole window per block. */
 const TRANSFORMER_MAX_SLOTS = 4096;
-
-/** Sparse per-row score additions (repeat bias, transition prior): `rows[i]`, `items[i]` gets `values[i]`. */
-interface ScoreAdditions {
-  readonly rows: Int32Array;
-  readonly items: Int32Array;
-  readonly values: Float32Array;
-}
 
 /**
  * Streaming inference for the next-item transformer, on forward.ts's layers (the training forward), with every
@@ -168,12 +162,7 @@ export class TransformerScorer implements Scorer {
     const add = this.additions(sessions);
     const plan = this.backendTopK.plan(B, k, rowFilters);
     const read: Float32Array = yield () => {
-      let s = this.scoreTensor(rows, present);
-      if (add.rows.length > 0) {
-        const at = tf.stack([tf.tensor1d(add.rows, 'int32'), tf.tensor1d(add.items, 'int32')], 1);
-        s = tf.tensorScatterUpdate(s, at, tf.add(tf.gatherND(s, at), tf.tensor1d(add.values)));
-      }
-      return this.backendTopK.select(s, plan);
+      return this.backendTopK.select(addScoreAdditions(this.scoreTensor(rows, present), add), plan);
     };
     return this.backendTopK.decode(read, plan);
   }
@@ -212,12 +201,7 @@ export class TransformerScorer implements Scorer {
     sessions.forEach((s, b) => {
       const add = new Map<number, number>();
       const n = Math.min(L, s.items.length);
-      if (repeat) {
-        for (let k = 0; k < n; k++) {
-          const it = s.items[s.items.length - 1 - k]!;
-          if (!add.has(it)) add.set(it, repeat[k]!);
-        }
-      }
+      if (repeat) forEachRecentItem(s.items, 0, s.items.length - 1, n, (it, k) => add.set(it, repeat[k]!));
       if (prior && n > 0) {
         const { offsets, targets, counts } = prior.graph;
         const a = s.items[s.items.length - 1]!;

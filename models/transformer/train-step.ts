@@ -14,6 +14,7 @@ import { embed, encode, windowAttention, windowPositions, windowReadout, type Bl
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
 import type { TransformerDeviceStepper } from './device-train-step.js';
+import { repeatEntries } from '../nn/repeat-scores.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
 export interface TrainingWindow {
@@ -169,27 +170,17 @@ function sparseEntries(p: TransformerParams, c: TransformerConfig, windows: read
   const N = p.itemCount;
   const prior = p.transitionPrior();
   if (!c.repeatBias && !prior) return undefined;
-  const indices: number[] = [], repeatDistance: number[] = [], transitionPosition: number[] = [], feature: number[] = [];
-  withColumnLookup(merged, N, (columnOf) => {
-    if (c.repeatBias) {
-      if (seenInRow.length < N) seenInRow = new Int32Array(N).fill(-1);
-      let row = 0;
-      for (const w of windows) {
-        for (let t = 0; t + 1 < w.items.length; t++, row++) {
-          for (let j = t; j >= 0; j--) {
-            const it = w.items[j]!;
-            if (seenInRow[it] === row) continue;
-            seenInRow[it] = row;
-            const col = columnOf[it]!;
-            if (col >= 0) { indices.push(row, col); repeatDistance.push(t - j); }
-          }
-        }
-        for (const it of w.items) seenInRow[it] = -1;
-      }
-    }
+  const indices: number[] = [], transitionPosition: number[] = [], feature: number[] = [];
+  const rows = windows.flatMap((w) => Array.from({ length: w.items.length - 1 }, (_, t) => ({ items: w.items, start: 0, end: t })));
+  const repeat = withColumnLookup(merged, N, (columnOf) => {
     if (prior) addTransitionEntries(windows, prior.graph, N, columnOf, indices, transitionPosition, feature);
+    return c.repeatBias ? repeatEntries(rows.length, (r) => rows[r]!, c.maxLength, (it, add) => { if (columnOf[it]! >= 0) add(columnOf[it]!); }) : undefined;
   });
-  return { indices: Int32Array.from(indices), repeatDistance: Int32Array.from(repeatDistance), transitionPosition: Int32Array.from(transitionPosition), transitionFeature: Float32Array.from(feature) };
+  return {
+    indices: repeat ? Int32Array.from([...repeat.indices, ...indices]) : Int32Array.from(indices),
+    repeatDistance: repeat ? repeat.distance : new Int32Array(0),
+    transitionPosition: Int32Array.from(transitionPosition), transitionFeature: Float32Array.from(feature),
+  };
 }
 
 /**
@@ -376,6 +367,3 @@ function addTransitionEntries(windows: readonly TrainingWindow[], graph: Transit
     }
   }
 }
-
-/** Reusable per-item table: the latest trained row that listed the item (reset after each use). */
-let seenInRow = new Int32Array(0);

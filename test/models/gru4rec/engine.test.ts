@@ -81,12 +81,14 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec engine on %s', (backend) => {
 // exactly like the host stepper: same draws, same graph, same update rules.
 describe.each(['cpu', 'wasm'] as const)('GRU4Rec device-resident training on %s', (backend) => {
   it.each([
-    ['bpr-max', true, 'adagrad'],
-    ['cross-entropy', false, 'adam'],
-  ] as const)('matches the host stepper (%s, constrained %s, %s) and reads nothing per step', async (loss, constrainedEmbedding, optimizer) => {
+    ['bpr-max', true, 'adagrad', false],
+    ['cross-entropy', false, 'adam', false],
+    ['bpr-max', true, 'adagrad', true],
+    ['cross-entropy', true, 'adam', true],
+  ] as const)('matches the host stepper (%s, constrained %s, %s, repeatBias %s) and reads nothing per step', async (loss, constrainedEmbedding, optimizer, repeatBias) => {
     await selectBackend({ backend, force: true, strict: true });
     const N = 40;
-    const config = resolveGru4RecConfig({ layers: [7, 6], loss, constrainedEmbedding, embeddingSize: 5, optimizer, batchSize: 6, nSample: 10, seed: 1, momentum: 0.2 });
+    const config = resolveGru4RecConfig({ layers: [7, 6], loss, constrainedEmbedding, embeddingSize: 5, optimizer, repeatBias, batchSize: 6, nSample: 10, seed: 1, momentum: 0.2 });
     const init = new Gru4RecParams(config, N);
     init.initialize(new Rng(2));
     const copy = () => { const q = new Gru4RecParams(config, N); q.named().forEach((w, i) => w.values.set(init.named()[i]!.values)); return q; };

@@ -4,7 +4,9 @@
 // test/src/backend/webgpu.test.ts does). 3000 items and 288 score columns per step keep the products on the GPU
 // (tiny ops are forwarded to the CPU, where sync reads would work and hide the problem); the test checks that.
 // Tolerances: float32 sums run in a different order on each backend. Measured on lavapipe: after the ~4 steps
-// (103 events) the weights differ by ≤ 7e-6 (item table; Adagrad scales small gradients up), limit 1e-4;
+// (103 events) the weights differ by ≤ 7e-6 (item table; Adagrad scales small gradients up), limit 1e-4; with the
+// repeat-aware scores (default repeatBias) one item-table entry differs by 3.9e-4 (the rest of the table and every
+// other weight by ≤ 1e-5), so the item table's limit is 1e-3;
 // hidden states and scores (values ≤ ~0.4) by ~1e-7, limit 1e-5; the losses by ~1e-10, limit 1e-6.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Gru4RecScorer } from '../../../models/gru4rec/scorer.js';
@@ -86,7 +88,7 @@ describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) 
     expect(got.epochs[0]!.events).toBe(ref.epochs[0]!.events);
     expect(Math.abs(got.epochs[0]!.loss - ref.epochs[0]!.loss)).toBeLessThan(1e-6);
     const refW = ref.params.named();
-    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(1e-4));
+    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(w.name === 'item_table' ? 1e-3 : 1e-4));
     // The steps trained: the GRU kernel moved away from a fresh initialisation.
     const { Gru4RecParams } = await import('../../../models/gru4rec/params.js');
     const { Rng } = await import('../../../models/training/rng.js');
