@@ -10,7 +10,10 @@ export interface TunableKind {
   readonly space: SearchSpace;
   /** Trained epoch by epoch with per-epoch validation (successive halving applies). */
   readonly epochs: boolean;
-  /** The kind's parameter bounding its training time in seconds, set to the budget left (neural kinds). */
+  /**
+   * The kind's parameter that ends training mid-epoch after that many seconds, set to the budget left (an epoch
+   * of a big log can take minutes). Without one a trial stops at epoch ends only.
+   */
   readonly timeLimitParam?: string;
   /** The kind's default epoch count (the most a trial trains). */
   readonly defaultEpochs?: number;
@@ -46,7 +49,6 @@ export const tunableKinds: Readonly<Record<string, TunableKind>> = {
   },
   gru4rec: {
     epochs: true,
-    timeLimitParam: 'timeBudgetSeconds',
     defaultEpochs: 10,
     space: {
       loss: { type: 'choice', values: ['bpr-max', 'cross-entropy'] },

@@ -1,7 +1,7 @@
 /**
  * One trial of `nextclick tune`: trains a model kind with the trial's parameters on the older training
  * sessions and validates it on the newest ones (the split `nextclick train` holds out), reporting each epoch.
- * Runs in the tuning process (`--parallel 1`) or in a child process per trial (tune-trial-process.ts).
+ * Runs in a child process per trial (tune-trial-process.ts), or in the tuning process when run from the sources.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -77,8 +77,8 @@ async function runBaselineTrial(job: TrialJob): Promise<TrialEpoch> {
   return { epoch: 0, hitRate: m.recall, mrr: m.mrr };
 }
 
-/** Runs every trial in this process, one after the other. */
-export function inProcessRunner(job: (c: TrialContext) => TrialJob): TrialRunner {
+/** Runs every trial in this process, one after the other (from the TypeScript sources, where there is no script to fork). */
+function inProcessRunner(job: (c: TrialContext) => TrialJob): TrialRunner {
   return (c) => runTrialJob(job(c), (e) => c.reportEpoch(e), c.signal);
 }
 
@@ -89,11 +89,23 @@ export type FromTrialProcess =
   | { readonly type: 'done'; readonly kept: TrialEpoch }
   | { readonly type: 'error'; readonly message: string; readonly code?: string };
 
-/** The child-process script next to this module; only the built package has it as JavaScript. */
-export function trialProcessScript(): string {
+/** The child-process script next to this module, or undefined when running from the TypeScript sources. */
+export function trialProcessScript(): string | undefined {
   const path = fileURLToPath(new URL('./tune-trial-process.js', import.meta.url));
-  if (!existsSync(path)) throw new InvalidOptionError('parallel', `parallel trials need the built package: ${path} is missing (run npm run build, or use --parallel 1)`);
-  return path;
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * The runner of `tune`: every trial in a fresh child process with one compute thread, whatever `parallel` is,
+ * so a trial's figures do not depend on what ran before it in the same process nor on thread counts (native
+ * TensorFlow sums in another order on more threads). From the TypeScript sources (tests) there is no script
+ * to fork: trials then run in this process, one at a time.
+ */
+export function trialRunner(job: (c: TrialContext) => TrialJob, parallel: number): TrialRunner {
+  const script = trialProcessScript();
+  if (script) return childProcessRunner(job, script);
+  if (parallel > 1) throw new InvalidOptionError('parallel', 'parallel trials need the built package (tune-trial-process.js is missing): run npm run build, or use --parallel 1');
+  return inProcessRunner(job);
 }
 
 /** Most stderr kept from a trial process, for the failure message. */
@@ -103,7 +115,7 @@ const STDERR_TAIL_CHARS = 2000;
  * Runs each trial in a child process of its own (one TensorFlow.js instance and one compute thread each), so
  * trials use all cores. The child reports epochs over IPC and waits for each verdict.
  */
-export function childProcessRunner(job: (c: TrialContext) => TrialJob, script = trialProcessScript()): TrialRunner {
+function childProcessRunner(job: (c: TrialContext) => TrialJob, script: string): TrialRunner {
   return (c) => new Promise<TrialEpoch>((resolve, reject) => {
     const child = fork(script, [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

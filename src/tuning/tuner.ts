@@ -15,6 +15,8 @@ export interface TrialPlan {
   /** The kind's defaults: never stopped at a rung, so the best trial is at least as good on validation. */
   readonly defaults: boolean;
   readonly params: TrialParams;
+  /** Most epochs the trial trains (kinds trained by epochs); no epoch past the budget is started before it. */
+  readonly epochs?: number;
 }
 
 /** What a runner gets for one trial. */
@@ -56,7 +58,10 @@ export interface RunTrialsOptions {
   readonly parallel?: number;
   /** Trials in all, counting those already in the table (the step budget). @defaultValue unlimited */
   readonly maxTrials?: number;
-  /** Wall-clock budget in seconds: no trial starts after it, running trials stop at their next epoch. @defaultValue unlimited */
+  /**
+   * Wall-clock budget in seconds: no trial starts after it, and a running trial stops after an epoch when the
+   * next one would, at that epoch's pace, end past it. @defaultValue unlimited
+   */
   readonly budgetSeconds?: number;
   readonly onEvent?: (event: TuneEvent) => void;
   readonly signal?: AbortSignal;
@@ -115,6 +120,7 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
 
   const runOne = async (trial: number, plan: TrialPlan): Promise<void> => {
     const t0 = now();
+    let lastReport = t0;
     const epochs: TrialEpoch[] = [];
     scheduler.start(plan.kind, trial, plan.defaults);
     o.onEvent?.({ type: 'start', trial, plan });
@@ -127,8 +133,11 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
         epochs.push(e);
         scheduler.record(plan.kind, trial, e.epoch, objectiveOf(e, o.objective));
         const rung = scheduler.rungs.includes(e.epoch);
+        const pace = now() - lastReport;
+        lastReport = now();
+        const more = plan.epochs === undefined || e.epoch < plan.epochs;
         let verdict: 'continue' | 'stop';
-        if (outOfTime()) {
+        if (more && now() + pace > deadline) {
           stoppedByClock.add(trial);
           verdict = 'stop';
         } else {

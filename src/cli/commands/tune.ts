@@ -14,7 +14,7 @@ import { TrialStore, type TrialRecord } from '../../tuning/trial-store.js';
 import { runTrials, type Objective, type TrialContext, type TrialPlan, type TuneEvent } from '../../tuning/tuner.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { commandLine } from '../evaluate-models.js';
-import { childProcessRunner, inProcessRunner, VALIDATION_CUTOFF, type TrialJob } from '../tune-trial.js';
+import { trialRunner, VALIDATION_CUTOFF, type TrialJob } from '../tune-trial.js';
 import { autoKinds, tunableKinds } from '../tune-spaces.js';
 import { logReadOptions, requireEvents } from './train.js';
 
@@ -39,10 +39,12 @@ good on validation. Neural trials are compared after epochs 1, 3, 9... (successi
   --out DIR           tuning directory: trials.jsonl, best-params.json, model/ (the best model, loadable by
                       evaluate, stream and replay), tune.json (settings, for resume)
   --budget DURATION   wall-clock budget: seconds (120) or a duration (30m, 1h, 1h30m); no trial starts after
-                      it and running trials stop at their next epoch (a trial may overrun by about one epoch)
+                      it, a trial stops after an epoch when the next would end past it, and a transformer
+                      trial stops mid-epoch at it (a model trained that way counts with its best epoch)
   --trials N          step budget: at most N trials in all (with --parallel 1 or the default ordered
                       verdicts, a run with the same --seed and --trials gives the same trials and results)
-  --parallel N        trials run at once, each in its own process with one thread (default: cores = ${availableParallelism()})
+  --parallel N        trials run at once, each in a fresh process with one compute thread (default: the
+                      number of cores, ${availableParallelism()} here)
   --seed N            seed of the parameter sampling (default 42); the models keep their own seed
   --metric NAME       mrr (default) or hr: MRR@${VALIDATION_CUTOFF} or HR@${VALIDATION_CUTOFF} on the validation sessions
   --eta N             successive-halving factor (default 3)
@@ -153,10 +155,11 @@ export const command: CliCommand = {
     const epochsOf = (kind: string) => maxEpochs ?? tunableKinds[kind]!.defaultEpochs ?? 1;
     const neuralEpochs = kinds.filter((k) => tunableKinds[k]!.epochs).map(epochsOf);
     const scheduler = new SuccessiveHalving({ eta, rungs: rungEpochs(Math.max(1, ...neuralEpochs), eta), ordered });
+    const epochField = (kind: string) => (tunableKinds[kind]!.epochs ? { epochs: epochsOf(kind) } : {});
     const plan = (trial: number): TrialPlan => {
-      if (trial < kinds.length) return { kind: kinds[trial]!, defaults: true, params: {} };
+      if (trial < kinds.length) return { kind: kinds[trial]!, defaults: true, params: {}, ...epochField(kinds[trial]!) };
       const kind = kinds[(trial - kinds.length) % kinds.length]!;
-      return { kind, defaults: false, params: sampleParams(tunableKinds[kind]!.space, trialSeed(seed, trial)) };
+      return { kind, defaults: false, params: sampleParams(tunableKinds[kind]!.space, trialSeed(seed, trial)), ...epochField(kind) };
     };
     const jobOf = (c: TrialContext): TrialJob => {
       const t = tunableKinds[c.plan.kind]!;
@@ -165,7 +168,7 @@ export const command: CliCommand = {
       if (t.timeLimitParam && c.secondsLeft !== undefined) fixed[t.timeLimitParam] = String(Math.max(1, Math.floor(c.secondsLeft)));
       return { trial: c.trial, kind: c.plan.kind, params: { ...paramStrings(c.plan.params), ...fixed }, trainPath, readOptions, validationFraction, outDir: join(outDir, TRIALS_DIR, String(c.trial)) };
     };
-    const runner = parallel > 1 ? childProcessRunner(jobOf) : inProcessRunner(jobOf);
+    const runner = trialRunner(jobOf, parallel);
     const keeper = new TrialDirKeeper(join(outDir, TRIALS_DIR), store.records);
     const t0 = performance.now();
     const left = () => (budgetSeconds !== undefined ? `, ${formatDuration(budgetSeconds - (performance.now() - t0) / 1000)} left` : '');
