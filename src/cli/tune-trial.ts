@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildCorpus, type SessionCorpus } from '../baselines/corpus.js';
 import { isBaselineKind, trainBaseline } from '../baselines/index.js';
@@ -46,6 +47,8 @@ export async function runTrialJob(job: TrialJob, reportEpoch: ReportEpoch, signa
     if (!trainers[job.kind]) throw new InvalidOptionError('model', `model kind "${job.kind}" is not available${failure ? ` (${failure})` : ''}`);
   }
   const trainer = await trainers[job.kind]!();
+  // What an interrupted run left of this trial goes: it trains afresh.
+  await rm(job.outDir, { recursive: true, force: true });
   const silent: CliIo = { stdout: process.stdout, stderr: process.stderr };
   const result = await trainer.train({
     trainPath: job.trainPath,

@@ -200,7 +200,8 @@ export const command: CliCommand = {
     if (!best) throw new InvalidOptionError('train', `no trial produced a model (${outcome.records.filter((r) => r.status === 'failed').map((r) => `trial ${r.trial}: ${r.error}`).slice(0, 3).join('; ') || 'none ran'}); check the log and the budget`);
 
     const bestParams = await saveBest(outDir, best, outcome.records, { trainPath, readOptions, metricName, format: stringOption(values, 'format'), maxEpochs, validationFraction });
-    await keeper.removeAllBut(undefined);
+    // The kept trial models are the best of each kind; the best of all is DIR/model now.
+    await rm(join(outDir, TRIALS_DIR), { recursive: true, force: true });
     say(`best: trial ${best.trial} ${best.kind} ${best.defaults ? '(defaults)' : JSON.stringify(best.params)} ${metricName} ${best.score!.toFixed(4)} → ${join(outDir, MODEL_DIR)}`);
     if (reportPath !== undefined) {
       await writeFile(reportPath, renderTuneReport({ command: commandLine('tune', values), data: [{ ...fingerprint }], records: outcome.records, best, metricName }));
@@ -268,11 +269,6 @@ class TrialDirKeeper {
     } else {
       await rm(join(this.root, String(r.trial)), { recursive: true, force: true });
     }
-  }
-
-  /** Deletes every kept trial directory (after the best one has become DIR/model). */
-  async removeAllBut(trial: number | undefined): Promise<void> {
-    for (const r of this.bestOfKind.values()) if (r.trial !== trial) await rm(join(this.root, String(r.trial)), { recursive: true, force: true });
   }
 }
 
