@@ -63,13 +63,16 @@ export function renderTuneReport(input: TuneReportInput): string {
     }));
   }
   const statuses = ['completed', 'pruned', 'out-of-time', 'failed'];
+  const counts = kinds.map((k) => statuses.map((s) => records.filter((r) => r.kind === k && r.status === s).length));
   charts.push(barChart({
     title: 'How trials ended, by model kind',
     categories: statuses,
-    series: kinds.map((k) => ({ name: k, values: statuses.map((s) => records.filter((r) => r.kind === k && r.status === s).length) })),
+    series: kinds.map((k, i) => ({ name: k, values: counts[i]! })),
     xLabel: 'status',
     yLabel: 'trials',
     format: (v) => v.toFixed(0),
+    // A multiple of the 4 tick intervals, so every tick is a whole number of trials.
+    yMax: 4 * Math.max(1, Math.ceil(Math.max(...counts.flat()) / 4)),
   }));
 
   const rows = records.map((r) => {
