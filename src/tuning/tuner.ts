@@ -30,7 +30,10 @@ export interface TrialContext {
   reportEpoch(epoch: TrialEpoch): Promise<'continue' | 'stop'>;
   /** Seconds left of the wall-clock budget when the trial starts (undefined: no wall-clock budget). */
   readonly secondsLeft?: number;
-  /** Aborted when the whole run is cancelled. */
+  /**
+   * Aborted when the whole run is cancelled, and when the budget is spent before the trial finished its first
+   * epoch (nothing of it would count; a trial with epochs finishes the one it is in).
+   */
   readonly signal: AbortSignal;
 }
 
@@ -107,7 +110,13 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
   const waiting = new Map<number, { kind: string; epoch: number; resolve: (v: 'continue' | 'stop') => void }>();
   const stoppedAtRung = new Set<number>();
   const stoppedByClock = new Set<number>();
+  /** Running trials that have reported no epoch yet, with what aborts each. */
+  const firstEpochPending = new Map<number, AbortController>();
   const settle = () => {
+    if (outOfTime()) {
+      for (const [trial, ac] of firstEpochPending) { stoppedByClock.add(trial); ac.abort(); }
+      firstEpochPending.clear();
+    }
     for (const [trial, w] of waiting) {
       if (outOfTime()) { stoppedByClock.add(trial); waiting.delete(trial); w.resolve('stop'); continue; }
       const v = scheduler.decide(w.kind, trial, w.epoch);
@@ -121,15 +130,20 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
   const runOne = async (trial: number, plan: TrialPlan): Promise<void> => {
     const t0 = now();
     let lastReport = t0;
+    const own = new AbortController();
+    const stopTrial = () => own.abort();
+    cancel.signal.addEventListener('abort', stopTrial, { once: true });
+    firstEpochPending.set(trial, own);
     const epochs: TrialEpoch[] = [];
     scheduler.start(plan.kind, trial, plan.defaults);
     o.onEvent?.({ type: 'start', trial, plan });
     const context: TrialContext = {
       trial,
       plan,
-      signal: cancel.signal,
+      signal: own.signal,
       ...(Number.isFinite(deadline) ? { secondsLeft: secondsLeft() } : {}),
       reportEpoch: async (e) => {
+        firstEpochPending.delete(trial);
         epochs.push(e);
         scheduler.record(plan.kind, trial, e.epoch, objectiveOf(e, o.objective));
         const rung = scheduler.rungs.includes(e.epoch);
@@ -158,8 +172,12 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
       record = { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status, epochs, score: objectiveOf(kept, o.objective), seconds: (now() - t0) / 1000 };
     } catch (err) {
       if (cancel.signal.aborted) throw err instanceof CancelledError ? err : new CancelledError('tuning');
-      record = { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status: 'failed', epochs, seconds: (now() - t0) / 1000, error: (err as Error).message };
+      record = own.signal.aborted
+        ? { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status: 'out-of-time', epochs, seconds: (now() - t0) / 1000, error: 'the budget ran out before its first epoch ended' }
+        : { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status: 'failed', epochs, seconds: (now() - t0) / 1000, error: (err as Error).message };
     } finally {
+      firstEpochPending.delete(trial);
+      cancel.signal.removeEventListener('abort', stopTrial);
       scheduler.end(plan.kind, trial);
       settle();
     }

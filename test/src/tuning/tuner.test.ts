@@ -115,6 +115,27 @@ describe('runTrials', () => {
     expect(s.records.map((r) => [r.trial, r.status, r.epochs.length])).toEqual([[0, 'out-of-time', 2], [1, 'out-of-time', 1]]);
   });
 
+  it('aborts a trial still in its first epoch when the budget is spent, and records it without a score', async () => {
+    const s = await store();
+    let clock = 0;
+    const runner: TrialRunner = async (c) => {
+      if (c.trial === 1) {
+        // Never reports: waits to be aborted, as a trial process is killed.
+        return new Promise((_, reject) => c.signal.addEventListener('abort', () => reject(new Error('killed')), { once: true }));
+      }
+      await new Promise((r) => setImmediate(r));
+      clock += 30_000;
+      const e = { epoch: 1, hitRate: 0.2, mrr: 0.1 };
+      expect(await c.reportEpoch(e)).toBe('stop');
+      return e;
+    };
+    const out = await runTrials({ plan, runner, store: s, scheduler: new SuccessiveHalving({ eta: 3, rungs: [1, 3] }), objective: 'mrr', budgetSeconds: 25, parallel: 2, now: () => clock });
+    const rows = [...s.records].sort((a, b) => a.trial - b.trial);
+    expect(rows.map((r) => [r.trial, r.status, r.epochs.length, r.score])).toEqual([[0, 'out-of-time', 1, 0.1], [1, 'out-of-time', 0, undefined]]);
+    expect(rows[1]!.error).toMatch(/budget ran out before its first epoch/);
+    expect(out.best?.trial).toBe(0);
+  });
+
   it('records a trial that throws as failed and goes on', async () => {
     const s = await store();
     const runner: TrialRunner = async (c) => {
