@@ -122,6 +122,9 @@ function childProcessRunner(job: (c: TrialContext) => TrialJob, script: string):
   return (c) => new Promise<TrialEpoch>((resolve, reject) => {
     const child = fork(script, [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Its own process group: Ctrl-C reaches the tuning process only, which stops the trials itself (a trial
+      // killed by the terminal's SIGINT first would be recorded as failed). It exits when its parent goes.
+      detached: true,
       // One compute thread per trial: parallelism comes from running trials side by side.
       env: { ...process.env, OMP_NUM_THREADS: '1', TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' },
     });

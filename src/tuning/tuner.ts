@@ -171,7 +171,7 @@ export async function runTrials(o: RunTrialsOptions): Promise<TuneOutcome> {
       const status: TrialStatus = stoppedAtRung.has(trial) ? 'pruned' : stoppedByClock.has(trial) ? 'out-of-time' : 'completed';
       record = { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status, epochs, score: objectiveOf(kept, o.objective), seconds: (now() - t0) / 1000 };
     } catch (err) {
-      if (cancel.signal.aborted) throw err instanceof CancelledError ? err : new CancelledError('tuning');
+      if (cancel.signal.aborted) throw new CancelledError('tuning');
       record = own.signal.aborted
         ? { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status: 'out-of-time', epochs, seconds: (now() - t0) / 1000, error: 'the budget ran out before its first epoch ended' }
         : { trial, kind: plan.kind, defaults: plan.defaults, params: plan.params, status: 'failed', epochs, seconds: (now() - t0) / 1000, error: (err as Error).message };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildCorpus, sessionCount } from '../../baselines/corpus.js';
 import { isBaselineKind, trainBaseline } from '../../baselines/index.js';
 import { readSessions } from '../../data/index.js';
-import { InvalidOptionError } from '../../errors.js';
+import { CancelledError, InvalidOptionError } from '../../errors.js';
 import { fingerprintFile } from '../../eval/data-fingerprint.js';
 import { formatDuration, parseDurationSeconds } from '../../tuning/budget.js';
 import { renderTuneReport } from '../../tuning/report.js';
@@ -192,6 +192,9 @@ export const command: CliCommand = {
         plan, runner, store, scheduler, objective: metric, parallel, ...(maxTrials !== undefined ? { maxTrials } : {}), ...(budgetSeconds !== undefined ? { budgetSeconds } : {}), signal: ac.signal,
         onEvent: (e) => { onEvent(e); if (e.type === 'end') pendingCleanups.push(keeper.ended(e.record)); },
       });
+    } catch (err) {
+      if (err instanceof CancelledError) say(`stopped; ${store.records.length} trials are in ${join(outDir, TRIALS_FILE)}: run the same command again to go on`);
+      throw err;
     } finally {
       process.off('SIGINT', onSigint);
       await Promise.all(pendingCleanups);
