@@ -38,6 +38,7 @@ export const gru4recTrainer: ModelTrainer = {
       // A checkpoint per epoch, overwritten, so a killed run keeps its latest weights.
       onEpoch: async (m, params, vocabulary) => {
         await saveGru4Rec(join(req.outDir, CHECKPOINT_DIR), { params, config: params.config, vocabulary, metrics: { ...m } });
+        return req.onEpoch?.(m);
       },
     });
     const metrics = summarize(result);

@@ -4,6 +4,7 @@ import type { ItemId } from '../../src/events/click-event.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
+import { splitValidation } from '../../src/data/validation-split.js';
 import { backendReadsSync } from '../training/tensor-reads.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
@@ -55,8 +56,11 @@ export interface Gru4RecTrainOptions {
   readonly backend?: BackendName | 'auto';
   /** Validation sessions (over the training vocabulary's indices); replaces the held-out split. */
   readonly validation?: SessionArrays;
-  /** Called after every epoch (e.g. to write a checkpoint) with the current weights. */
-  readonly onEpoch?: (metrics: Gru4RecEpochMetrics, params: Gru4RecParams, vocabulary: ItemVocabulary) => void | Promise<void>;
+  /**
+   * Called after every epoch (e.g. to write a checkpoint) with the current weights; returning `stop` ends
+   * training after this epoch (the best epoch's weights are kept, as with early stopping).
+   */
+  readonly onEpoch?: (metrics: Gru4RecEpochMetrics, params: Gru4RecParams, vocabulary: ItemVocabulary) => EpochDecision | Promise<EpochDecision>;
 }
 
 export interface Gru4RecTrainResult {
@@ -69,6 +73,9 @@ export interface Gru4RecTrainResult {
   readonly backend: BackendName;
   readonly trainSeconds: number;
 }
+
+/** What an `onEpoch` callback returns: `stop` ends training after the epoch; anything else goes on. */
+export type EpochDecision = 'continue' | 'stop' | void;
 
 /** Device-resident training (webgpu) reads the accumulated loss once per this many steps. */
 const LOSS_READ_INTERVAL = 16;
@@ -161,11 +168,12 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     epochs.push(m);
     logger.info({ ...m }, `gru4rec epoch ${epoch}`);
     if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
-    await options.onEpoch?.(m, params, vocabulary);
+    const decision = await options.onEpoch?.(m, params, vocabulary);
     if (val) {
       if (stopper.record(epoch, val.mrr)) best = params.named().map((w) => w.values.slice());
       if (stopper.shouldStop) break;
     }
+    if (decision === 'stop') break;
   }
   if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
   if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose();
@@ -174,18 +182,6 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
 
 function architectureOf(c: Gru4RecConfig): Partial<Gru4RecConfig> {
   return { layers: c.layers, constrainedEmbedding: c.constrainedEmbedding, embeddingSize: c.embeddingSize, repeatBias: c.repeatBias };
-}
-
-/** Holds out the last `fraction` of sessions (the most recent ones) for validation. */
-export function splitValidation(s: SessionArrays, fraction: number): { train: SessionArrays; validation?: SessionArrays } {
-  const n = s.offsets.length - 1;
-  const nVal = Math.floor(n * fraction);
-  if (nVal === 0 || nVal >= n) return { train: s };
-  const cut = n - nVal;
-  const train = { offsets: s.offsets.subarray(0, cut + 1), items: s.items.subarray(0, s.offsets[cut]) };
-  const base = s.offsets[cut]!;
-  const offsets = Int32Array.from(s.offsets.subarray(cut), (o) => o - base);
-  return { train, validation: { offsets, items: s.items.subarray(base) } };
 }
 
 /** Re-expresses sessions over the base vocabulary, appending unseen items (existing indices never move). */

@@ -38,6 +38,7 @@ export const transformerTrainer: ModelTrainer = {
       progressStream: io.stderr,
       onEpoch: async (m, params) => {
         await saveTransformer(join(req.outDir, CHECKPOINT_DIR), { params, config: params.config, vocabulary: corpus.vocabulary, metrics: { ...m } });
+        return req.onEpoch?.(m);
       },
     });
     const metrics = summarize(result);

@@ -3,7 +3,8 @@ import { CancelledError, InvalidOptionError } from '../../src/errors.js';
 import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter.js';
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
-import { splitValidation } from '../gru4rec/train.js';
+import { splitValidation } from '../../src/data/validation-split.js';
+import type { EpochDecision } from '../gru4rec/train.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
@@ -56,8 +57,11 @@ export interface TransformerTrainOptions {
   readonly initialWeights?: TransformerParams;
   /** Epochs the warm-start weights were already trained for: the learning-rate decay continues from there. @defaultValue 0 */
   readonly continueFromEpoch?: number;
-  /** Called after every epoch with the current weights (checkpoints). */
-  readonly onEpoch?: (metrics: TransformerEpochMetrics, params: TransformerParams) => void | Promise<void>;
+  /**
+   * Called after every epoch with the current weights (checkpoints); returning `stop` ends training after this
+   * epoch (the best epoch's weights are kept, as with early stopping).
+   */
+  readonly onEpoch?: (metrics: TransformerEpochMetrics, params: TransformerParams) => EpochDecision | Promise<EpochDecision>;
 }
 
 export interface TransformerTrainResult {
@@ -197,13 +201,14 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       epochs.push(m);
       logger.info({ ...m }, `transformer epoch ${epoch}`);
       if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
-      await options.onEpoch?.(m, params);
+      const decision = await options.onEpoch?.(m, params);
       if (val) {
         // Recall@20 + MRR@20: on Diginetica MRR peaked epochs before recall did (kept epoch 2 of J: test P@20
         // 0.499; epoch 4, best by the sum: 0.509, with a higher MRR too).
         if (stopper.record(epoch, val.recall + val.mrr)) best = params.named().map((w) => w.values.slice());
         if (stopper.shouldStop) break;
       }
+      if (decision === 'stop') break;
     }
     if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
   } finally {

@@ -36,7 +36,27 @@ export interface TrainRequest {
   /** Machine-readable output requested: write nothing but the final JSON to stdout. */
   readonly json: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Called after every epoch of a trainer that has epochs (gru4rec, transformer) with its validation figures;
+   * resolving `stop` ends training after that epoch, keeping the weights of the best epoch so far (`nextclick
+   * tune` stops weak trials this way). @defaultValue undefined
+   */
+  readonly onEpoch?: (report: EpochReport) => EpochVerdict | Promise<EpochVerdict>;
 }
+
+/** What a trainer reports after an epoch to {@link TrainRequest.onEpoch}. */
+export interface EpochReport {
+  /** 1-based. */
+  readonly epoch: number;
+  readonly loss: number;
+  /** Seconds of training in the epoch. */
+  readonly seconds: number;
+  /** Next-item HR@cutoff (recall) and MRR@cutoff on the validation sessions; absent without validation. */
+  readonly validation?: { readonly recall: number; readonly mrr: number; readonly predictions: number; readonly cutoff: number };
+}
+
+/** Whether training goes on after an epoch. */
+export type EpochVerdict = 'continue' | 'stop' | void;
 
 /** What a trainer reports; printed by `nextclick train` (as JSON with --json). */
 export interface TrainResult {

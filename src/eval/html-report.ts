@@ -18,6 +18,18 @@ export interface HtmlReportInput {
   readonly notes?: readonly string[];
 }
 
+/** The reports' style sheet (the replay report and the tuning report look alike). */
+export const REPORT_STYLE = `
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;background:#fafafa;padding:0 16px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+pre{background:#fff;border:1px solid #ddd;padding:8px;white-space:pre-wrap;word-break:break-all;font-size:13px}
+table{border-collapse:collapse;background:#fff;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px}figure{margin:0;background:#fff;border:1px solid #ddd}
+svg{display:block;max-width:100%;height:auto;font-family:inherit}svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#555}svg .axis{font-size:12px;fill:#333}svg .legend{font-size:12px}
+.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;vertical-align:baseline}.note{color:#555;font-size:13px}.meta{color:#666;font-size:13px}
+`;
+
 const f4 = (v: number) => v.toFixed(4);
 const f3 = (v: number) => v.toFixed(3);
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -147,16 +159,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeXml(title)}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px auto;max-width:1180px;color:#222;background:#fafafa;padding:0 16px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-pre{background:#fff;border:1px solid #ddd;padding:8px;white-space:pre-wrap;word-break:break-all;font-size:13px}
-table{border-collapse:collapse;background:#fff;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px}figure{margin:0;background:#fff;border:1px solid #ddd}
-svg{display:block;max-width:100%;height:auto;font-family:inherit}svg .title{font-size:14px;font-weight:600}svg .tick{font-size:11px;fill:#555}svg .axis{font-size:12px;fill:#333}svg .legend{font-size:12px}
-.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;vertical-align:baseline}.note{color:#555;font-size:13px}.meta{color:#666;font-size:13px}
-</style></head><body>
+<style>${REPORT_STYLE}</style></head><body>
 <h1>${escapeXml(title)}</h1>
 <p class="meta">Generated ${escapeXml(when)} by nextclick. Self-contained: no scripts, no network.</p>
 <section><h2>Command</h2><pre>${escapeXml(input.command)}</pre>${(input.notes ?? []).map((n) => `<p class="note">${escapeXml(n)}</p>`).join('')}</section>
