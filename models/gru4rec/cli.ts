@@ -13,7 +13,7 @@ const CHECKPOINT_DIR = 'checkpoint';
 /** `nextclick train --model gru4rec`: reads the log, trains (or continues with --from), saves the directory. */
 export const gru4recTrainer: ModelTrainer = {
   kind: 'gru4rec',
-  describe: 'GRU4Rec (session-parallel, sampled BPR-max/CE, sparse Adagrad); params: layers=256 epochs=10 loss=bpr-max|cross-entropy nSample=2048 batchSize=128 learningRate=0.05 momentum=0.15 dropoutEmbedding=0.5 dropoutHidden=0.3 bpreg=0.9 sampleAlpha=0.3 logq=1 repeatBias=true validationFraction=0.05 seed=42 (hidden= is an alias of layers=)',
+  describe: 'GRU4Rec (session-parallel, sampled BPR-max/CE, sparse Adagrad); params: layers=256 epochs=10 loss=bpr-max|cross-entropy nSample=2048 batchSize=128 learningRate=0.05 momentum=0.15 dropoutEmbedding=0.5 dropoutHidden=0.3 bpreg=0.9 sampleAlpha=0.3 logq=1 repeatBias=false validationFraction=0.05 seed=42 (hidden= is an alias of layers=)',
   async train(req: TrainRequest, io: CliIo): Promise<TrainResult> {
     const t0 = performance.now();
     const config: Partial<Gru4RecConfig> = parseGru4RecParams(Object.entries(req.params).map(([k, v]) => `${k}=${v}`));

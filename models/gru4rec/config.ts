@@ -30,11 +30,12 @@ export interface Gru4RecConfig {
   /**
    * Repeat-aware scoring (models/nn/repeat-scores.ts): a learned score per recency added to the items among the
    * session's last {@link GRU4REC_REPEAT_WINDOW} clicks, one per distance from the newest click to the item's
-   * latest occurrence; trained with either loss. On by default: on the validation split (newest 5 % of the
-   * training sessions) it raised Recall@20 / MRR@20 on yoochoose-100k (BPR-max, 5 epochs) from 0.684 / 0.358 to
-   * 0.697 / 0.376, and on Diginetica (newest 40k training sessions, 1 epoch) from 0.308 / 0.094 to 0.341 / 0.158
-   * (docs/experiments/repeat-aware.md). With `loss=cross-entropy` it helped in the first epochs only (yoochoose-100k,
-   * 3 epochs: −0.1 / −0.4 points at the end). @defaultValue true
+   * latest occurrence; trained with either loss. Off by default, because measurement on the validation split
+   * (newest 5 % of the training sessions) went both ways: on yoochoose-100k (BPR-max, 5 epochs) it raised
+   * Recall@20 / MRR@20 from 0.684 / 0.358 to 0.697 / 0.376, but on the full Diginetica log (CLI defaults) it
+   * lowered them after 3 epochs from 0.516 / 0.172 to 0.454 / 0.130 (MRR@20 stalled at 0.13 from epoch 1);
+   * a 40k-session, one-epoch Diginetica subset had suggested a gain (docs/experiments/repeat-aware.md).
+   * `nextclick tune` searches it per log. With `loss=cross-entropy` it helped in the first epochs only. @defaultValue false
    */
   readonly repeatBias: boolean;
   /** Session-parallel mini-batch size (slots). @defaultValue 128 */
@@ -76,7 +77,7 @@ export const defaultGru4RecConfig = {
   finalActivation: 'elu',
   bpreg: 0.9,
   logq: 1,
-  repeatBias: true,
+  repeatBias: false,
   batchSize: 128,
   nSample: 2048,
   sampleAlpha: 0.3,

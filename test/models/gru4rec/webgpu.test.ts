@@ -5,7 +5,7 @@
 // (tiny ops are forwarded to the CPU, where sync reads would work and hide the problem); the test checks that.
 // Tolerances: float32 sums run in a different order on each backend. Measured on lavapipe: after the ~4 steps
 // (103 events) the weights differ by ≤ 7e-6 (item table; Adagrad scales small gradients up), limit 1e-4; with the
-// repeat-aware scores (default repeatBias) one item-table entry differs by 3.9e-4 (the rest of the table and every
+// repeat-aware scores (repeatBias on) one item-table entry differs by 3.9e-4 (the rest of the table and every
 // other weight by ≤ 1e-5), so the item table's limit is 1e-3;
 // hidden states and scores (values ≤ ~0.4) by ~1e-7, limit 1e-5; the losses by ~1e-10, limit 1e-6.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 const { skipReason } = await webGpuAvailability('GRU4Rec');
 
 const ITEMS = 3000;
-const CONFIG = { layers: [32], batchSize: 32, nSample: 256, epochs: 1, validationFraction: 0, learningRate: 0.1, seed: 7 };
+const CONFIG = { layers: [32], batchSize: 32, nSample: 256, epochs: 1, validationFraction: 0, learningRate: 0.1, seed: 7, repeatBias: true };
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
