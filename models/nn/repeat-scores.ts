@@ -8,7 +8,7 @@ import { scatterAdd, type SparseLogitTensors } from './sampled-softmax.js';
  * newest one (0 = the newest item itself), for the session's last `weights.length` clicks; every other item
  * gets nothing. Training adds the same amounts to the sampled logits as sparse entries (autodiff through
  * {@link repeatLogits}: a gather of the weights and a scatter-add), serving adds them to the score rows from `SessionState.items`
- * ({@link repeatAdditions}, applied on the backend before the top-k; {@link addRepeatScores} is the host reference).
+ * ({@link repeatAdditions}, applied on the backend before the top-k).
  */
 
 /**
@@ -70,16 +70,6 @@ export function addRepeatLogits(scores: tf.Tensor2D, weights: tf.Tensor1D, e: Re
   const sparse = repeatLogits(weights, e);
   if (!sparse) return tf.add(scores, tf.mul(tf.sum(weights), 0)) as tf.Tensor2D;
   return tf.add(scores, scatterAdd(sparse.indices, sparse.values, scores.shape)) as tf.Tensor2D;
-}
-
-/** The serving forward: adds each session's repeat scores to its full score row (`[sessions, itemCount]`, in place). */
-export function addRepeatScores(scores: Float32Array, itemCount: number, sessions: readonly { readonly items: readonly number[] }[], weights: Float32Array): Float32Array {
-  sessions.forEach((s, i) => {
-    forEachRecentItem(s.items, 0, s.items.length - 1, weights.length, (it, k) => {
-      if (it >= 0 && it < itemCount) scores[i * itemCount + it] = scores[i * itemCount + it]! + weights[k]!;
-    });
-  });
-  return scores;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidOptionError } from '../../src/errors.js';
 import { tf } from '../../src/backend/tf.js';
-import { admits, exactTopKLoop, resolveFilter, scoreItem, TopKHeap, topKOfCandidates, type DenseItemTable, type ResolvedFilter } from '../../src/scoring/dense-top-k.js';
+import { exactTopKLoop, resolveFilter, TopKHeap, topKOfCandidates, type DenseItemTable, type ResolvedFilter } from '../../src/scoring/dense-top-k.js';
 import type { Recommendation } from '../../src/scoring/scorer.js';
 import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
 import { runReadsSync, type ReadingComputation } from '../training/tensor-reads.js';
@@ -205,18 +205,9 @@ export class ItemScoringTable {
     for (let i = 0; i < a.rows.length; i++) extra[a.rows[i]!]!.set(a.items[i]!, a.values[i]!);
     const heap = new TopKHeap(k);
     return plain.map((list, b) => {
-      const f = resolveFilter(filters[b]);
       const add = extra[b]!;
-      heap.reset();
-      const seen = new Set<number>();
-      const visit = (item: number) => {
-        if (seen.has(item) || !admits(f, item)) return;
-        seen.add(item);
-        heap.push(item, scoreItem(this.table, hidden, b * this.dims, item) + (add.get(item) ?? 0));
-      };
-      list.items.forEach(visit);
-      for (const item of add.keys()) visit(item);
-      return heap.result();
+      const candidates = [...list.items, ...add.keys()];
+      return topKOfCandidates(this.table, hidden, b * this.dims, candidates, k, resolveFilter(filters[b]), heap, add);
     });
   }
 

@@ -116,16 +116,17 @@ export function scoreItem(table: DenseItemTable, hidden: Float32Array, offset: n
 
 /**
  * Exact top-k of `candidates` for one query: re-scores each candidate against the table (so ANN distances,
- * which may be approximate or transformed, never leak into the result). Duplicates are ignored.
+ * which may be approximate or transformed, never leak into the result), plus its `extra` score if it has one
+ * (a model's sparse score additions). Duplicates are ignored.
  */
-export function topKOfCandidates(table: DenseItemTable, hidden: Float32Array, offset: number, candidates: ArrayLike<number>, k: number, filter: ResolvedFilter, heap: TopKHeap = new TopKHeap(k)): Recommendation {
+export function topKOfCandidates(table: DenseItemTable, hidden: Float32Array, offset: number, candidates: ArrayLike<number>, k: number, filter: ResolvedFilter, heap: TopKHeap = new TopKHeap(k), extra?: ReadonlyMap<number, number>): Recommendation {
   heap.reset();
   const seen = new Set<number>();
   for (let i = 0; i < candidates.length; i++) {
     const item = candidates[i]!;
     if (item < 0 || item >= table.itemCount || seen.has(item) || !admits(filter, item)) continue;
     seen.add(item);
-    heap.push(item, scoreItem(table, hidden, offset, item));
+    heap.push(item, scoreItem(table, hidden, offset, item) + (extra?.get(item) ?? 0));
   }
   return heap.result();
 }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../models/nn/gradients.js';
-import { addRepeatLogits, addRepeatScores, forEachRecentItem, repeatAdditions, repeatEntries } from '../../../models/nn/repeat-scores.js';
+import { addRepeatLogits, forEachRecentItem, repeatAdditions, repeatEntries } from '../../../models/nn/repeat-scores.js';
 import { ItemScoringTable } from '../../../models/scoring/item-scoring-table.js';
 import { runReadsSync } from '../../../models/training/tensor-reads.js';
 import { Rng } from '../../../models/training/rng.js';
@@ -72,8 +72,15 @@ describe('addRepeatLogits', () => {
   });
 });
 
-describe('serving: addRepeatScores and repeatAdditions', () => {
-  it('addRepeatScores adds each recent item\'s weight to its own row only', () => {
+/** Reference: each session's repeat additions written into its full score row (`[sessions, itemCount]`, in place). */
+function addRepeatScores(scores: Float32Array, itemCount: number, sessions: readonly { readonly items: readonly number[] }[], weights: Float32Array): Float32Array {
+  const a = repeatAdditions(sessions, weights, itemCount);
+  for (let i = 0; i < a.rows.length; i++) scores[a.rows[i]! * itemCount + a.items[i]!]! += a.values[i]!;
+  return scores;
+}
+
+describe('serving: repeatAdditions', () => {
+  it('repeatAdditions gives each recent item\'s weight to its own row only', () => {
     const rows = new Float32Array(2 * 6);
     addRepeatScores(rows, 6, [{ items: [1, 4, 1, 5] }, { items: [] }], Float32Array.from([1, 10, 100]));
     expect(Array.from(rows)).toEqual([0, 10, 0, 0, 100, 1, 0, 0, 0, 0, 0, 0]);
