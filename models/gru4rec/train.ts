@@ -16,6 +16,7 @@ import { Gru4RecParams } from './params.js';
 import { Gru4RecScorer } from './scorer.js';
 import { Gru4RecDeviceStepper } from './device-train-step.js';
 import { Gru4RecStepper } from './train-step.js';
+import { LOSS_READ_INTERVAL } from '../training/device-optimizer.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
 export interface Gru4RecTrainingData extends SessionArrays {
@@ -77,8 +78,6 @@ export interface Gru4RecTrainResult {
 /** What an `onEpoch` callback returns: `stop` ends training after the epoch; anything else goes on. */
 export type EpochDecision = 'continue' | 'stop' | void;
 
-/** Device-resident training (webgpu) reads the accumulated loss once per this many steps. */
-const LOSS_READ_INTERVAL = 16;
 
 /**
  * Trains GRU4Rec the way its authors do: session-parallel mini-batches, one step per event without BPTT,

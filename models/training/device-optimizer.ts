@@ -1,6 +1,9 @@
 import { tf } from '../../src/backend/tf.js';
 import type { OptimizerOptions } from './optimizers.js';
 
+/** Device-resident training steppers (webgpu) read their accumulated loss once per this many steps. */
+export const LOSS_READ_INTERVAL = 16;
+
 /**
  * {@link OptimizedParameter}'s update rules (Adagrad with Nesterov momentum, or Adam) for a parameter that lives
  * on the TF.js backend as a variable: dense updates of the whole tensor, and row-sparse updates of a table that

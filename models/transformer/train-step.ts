@@ -15,6 +15,7 @@ import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
 import type { TransformerDeviceStepper } from './device-train-step.js';
 import { repeatEntries } from '../nn/repeat-scores.js';
+import { LOSS_READ_INTERVAL } from '../training/device-optimizer.js';
 
 /** One training window: `items[0..n-1]` are inputs, `items[1..n]` their targets (n ≤ maxLength). */
 export interface TrainingWindow {
@@ -53,13 +54,12 @@ export interface BatchesTrained {
   steps: number;
 }
 
-/** Steps between the device stepper's loss reads, and between {@link trainBatches}' progress reports. */
-export const LOSS_READ_INTERVAL = 16;
 
 /**
  * Trains `batches` in order, one step each: the per-batch loop of single-thread training and of every
  * parallel worker. `shouldStop` is asked before each step (cancel, time limit, a worker's stop flag);
- * `progress` gets the totals and the mean loss per position of the last {@link LOSS_READ_INTERVAL} steps.
+ * `progress` gets the totals and the mean loss per position of the last {@link LOSS_READ_INTERVAL} steps (the
+ * device stepper's loss-read interval, so progress needs no extra read).
  * With the {@link TransformerDeviceStepper} the loss is read every {@link LOSS_READ_INTERVAL} steps and the
  * weights once at the end (the host parameters are current when this returns).
  */

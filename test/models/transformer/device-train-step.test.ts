@@ -10,7 +10,8 @@ import { PopularitySampler } from '../../../models/training/sampler.js';
 import { resolveTransformerConfig, type TransformerConfig } from '../../../models/transformer/config.js';
 import { TransformerDeviceStepper } from '../../../models/transformer/device-train-step.js';
 import { TransformerParams } from '../../../models/transformer/params.js';
-import { LOSS_READ_INTERVAL, TransformerStepper, trainBatches, type TrainingWindow } from '../../../models/transformer/train-step.js';
+import { LOSS_READ_INTERVAL } from '../../../models/training/device-optimizer.js';
+import { TransformerStepper, trainBatches, type TrainingWindow } from '../../../models/transformer/train-step.js';
 import { TransitionGraph } from '../../../models/transformer/transitions.js';
 
 const ITEMS = 40;
