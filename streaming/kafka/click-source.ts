@@ -151,6 +151,10 @@ export class KafkaClickSource {
           // emitting. Ahead of it (at-least-once, a crash between the changelog write and the offset commit: the
           // outputs of those records were acknowledged before the changelog was written): input resumes there.
           if (restoredAt < committed) state.rebuildUntil = committed;
+          // Ahead: commit it now. Otherwise a partition whose remaining input was all delivered before the crash
+          // gets no further batch, so nothing would ever commit past those records (the group's lag stays > 0
+          // and the next owner would restore and skip them again).
+          if (restoredAt > committed) await this.consumer.commitOffsets([{ topic, partition, offset: restoredAt.toString() }]);
           this.logger.info({ topic, partition, restoredAt: restoredAt.toString(), committed: committed.toString() }, 'session state restored from the changelog');
           if (restoredAt !== first) {
             this.consumer.seek({ topic, partition, offset: restoredAt.toString() });

@@ -28,14 +28,18 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', { timeou
     // A 32 KiB fetch holds ~1,000 of these records; 25-record steps with a 150 ms model call make one batch
     // last longer than the 6 s session timeout, so only the in-batch heartbeats keep the member alive.
     const worker = makeWorker(n, 150, { stepSize: 25, maxFetchBytes: 32 * 1024 });
+    // Rejoins once records flow are evictions. (kafkajs also rejoins, without any change of assignment, when a
+    // fetch right after topic creation meets stale leader metadata; under load that can happen several times.)
+    let rejoinsWhileConsuming = 0;
+    worker.on('rebalance', () => { if (worker.stats().records > 0) rejoinsWhileConsuming++; });
     await worker.start();
     expect(await waitFor(() => worker.stats().records >= 1_100, 300_000, 200)).toBe(true);
     const s = worker.stats();
-    console.log(`[backpressure] records=${s.records} maxInFlight=${s.maxInFlight} rebalances=${s.rebalances} failedBatches=${s.failedBatches}`);
+    console.log(`[backpressure] records=${s.records} maxInFlight=${s.maxInFlight} rebalances=${s.rebalances} rejoinsWhileConsuming=${rejoinsWhileConsuming} failedBatches=${s.failedBatches}`);
     // Bounded by one fetch: a v2 record of this size takes ≥ 16 bytes, so 32 KiB hold at most 2,048.
     expect(s.maxInFlight).toBeLessThanOrEqual(2_048);
     expect(s.maxInFlight).toBeGreaterThan(50);
-    expect(s.rebalances).toBe(1);
+    expect(rejoinsWhileConsuming).toBe(0);
     expect(s.failedBatches).toBe(0);
   });
 
@@ -43,17 +47,25 @@ describe.skipIf(kafkaSkipped())('Kafka worker, backpressure and close', { timeou
     const brokers = kafkaBrokers();
     const n = names('pause');
     await setupTopics(brokers, n);
-    const worker = makeWorker(n, 0);
+    // A session timeout no load here comes near: a rejoin while paused can only mean pause() left the group.
+    const worker = makeWorker(n, 0, { sessionTimeoutMs: 30_000 });
+    let rejoinsSincePause: number | undefined;
+    worker.on('rebalance', () => { if (rejoinsSincePause !== undefined) rejoinsSincePause++; });
     await worker.start();
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(500, 50, 100, 1));
     expect(await waitFor(() => worker.stats().records >= 500, 300_000)).toBe(true);
+    const live = worker.stats().liveSessions;
+    rejoinsSincePause = 0;
     worker.pause();
     await produceEvents(brokers, n.input, new MsgpackCodec(), makeEvents(500, 50, 100, 2, 't'));
     await new Promise((r) => setTimeout(r, 2_000));
     expect(worker.stats().records).toBe(500);
     worker.resume();
     expect(await waitFor(() => worker.stats().records >= 1_000, 300_000)).toBe(true);
-    expect(worker.stats().rebalances).toBe(1);
+    expect(rejoinsSincePause).toBe(0);
+    // The sessions of the first 500 events were kept: nothing was rebuilt and 50 more sessions are live.
+    expect(worker.stats().rebuilt).toBe(0);
+    expect(worker.stats().liveSessions).toBe(live + 50);
   });
 
   it('close() under load finishes the in-flight batch, returns one shared promise, and a restart loses nothing', async () => {

@@ -38,7 +38,9 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     expect(body).toContain('nextclick_recommendations_total 2000');
     expect(body).toContain('nextclick_event_to_recommendation_seconds_count 2000');
     expect(body).toMatch(/nextclick_consumer_lag\{topic="[^"]+",partition="\d"\} 0/);
-    expect(body).toContain('nextclick_rebalances_total 1');
+    // At least the initial join (kafkajs may rejoin after stale metadata on a new topic): the metric is the counter.
+    expect(worker.stats().rebalances).toBeGreaterThanOrEqual(1);
+    expect(body).toContain(`nextclick_rebalances_total ${worker.stats().rebalances}`);
     await worker.close();
     const versions = (await readTopic(brokers, n.output)).map((r) => (codec.decode(r.value!) as { modelVersion: string }).modelVersion);
     expect(versions.filter((v) => v === 'v1')).toHaveLength(1_000);
@@ -72,7 +74,7 @@ describe.skipIf(kafkaSkipped())('Kafka worker, hot swap, rebalance and metrics',
     expect(await waitFor(() => a.stats().records >= 1_000, 300_000, 20)).toBe(true);
     const b = make('b');
     await b.start();
-    expect(await waitFor(() => a.stats().rebalances >= 2 && b.stats().rebalances >= 1, 300_000, 50)).toBe(true);
+    expect(await waitFor(() => revoked > 0 && b.stats().rebalances >= 1, 300_000, 50)).toBe(true);
     await produceEvents(brokers, n.input, codec, events.slice(3_000));
     expect(await waitFor(() => b.stats().records > 0, 300_000, 50)).toBe(true);
     await a.close();
