@@ -80,7 +80,7 @@ export class Gru4RecDeviceStepper {
       this.dense.forEach((w, i) => w.updateDense(dDense[i]!, t));
       const at = tf.expandDims(slots, 1);
       this.hidden.forEach((h, i) => h.assign(tf.tensorScatterUpdate(h, at, states[i]!)));
-      this.lossSum.assign(tf.add(this.lossSum, tf.mul(value, R)));
+      this.lossSum.assign(tf.add(this.lossSum, tf.mul(value, c.batchSize)));
       tf.dispose(states);
     });
     this.lossEvents += R;
