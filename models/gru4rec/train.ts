@@ -6,7 +6,7 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
 import { backendReadsSync } from '../training/tensor-reads.js';
-import { EarlyStopping } from '../training/early-stopping.js';
+import { EarlyStopping, type EpochDecision } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
@@ -75,8 +75,6 @@ export interface Gru4RecTrainResult {
   readonly trainSeconds: number;
 }
 
-/** What an `onEpoch` callback returns: `stop` ends training after the epoch; anything else goes on. */
-export type EpochDecision = 'continue' | 'stop' | void;
 
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * What a trainer's `onEpoch` callback returns: `stop` ends training after the epoch (the best epoch's weights are
+ * kept); anything else goes on. The CLI's trainer contract has the same shape (src/cli/trainers.ts EpochVerdict).
+ */
+export type EpochDecision = 'continue' | 'stop' | void;
+
 /** Tracks a validation metric (higher is better) and says when to stop: no improvement for `patience` epochs. */
 export class EarlyStopping {
   best = -Infinity;

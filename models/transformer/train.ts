@@ -4,7 +4,7 @@ import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
-import type { EpochDecision } from '../gru4rec/train.js';
+import type { EpochDecision } from '../training/early-stopping.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
