@@ -52,9 +52,12 @@ export interface Gru4RecConfig {
   readonly momentum: number;
   /** Passes over the training data. @defaultValue 10 */
   readonly epochs: number;
-  /** Share of the latest training sessions held out for early stopping (0 = none). @defaultValue 0.05 */
+  /**
+   * Most of the latest training sessions held out for early stopping (0 = none): only as many of the newest as hold
+   * `validationMaxEvents` predictions are held out, the rest is trained on. @defaultValue 0.05
+   */
   readonly validationFraction: number;
-  /** At most this many validation predictions per epoch (keeps the check cheap). @defaultValue 20000 */
+  /** Validation predictions per epoch (keeps the check cheap; bounds the hold-out). @defaultValue 20000 */
   readonly validationMaxEvents: number;
   /** Stop after this many epochs without a better validation MRR@20 (0 = never). @defaultValue 2 */
   readonly patience: number;

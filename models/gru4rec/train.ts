@@ -97,7 +97,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     params = new Gru4RecParams(config, vocabulary.size);
     params.initialize(rng);
   }
-  const split = splitValidation(sessions, options.validation ? 0 : config.validationFraction);
+  const split = splitValidation(sessions, options.validation ? 0 : config.validationFraction, config.validationMaxEvents);
   const train = split.train;
   const validation = options.validation ?? split.validation;
   const support = new Float64Array(vocabulary.size);

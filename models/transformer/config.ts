@@ -88,9 +88,12 @@ export interface TransformerConfig {
   readonly momentum: number;
   /** @defaultValue 10 */
   readonly epochs: number;
-  /** Share of the latest sessions held out for early stopping (0 = none). @defaultValue 0.05 */
+  /**
+   * Most of the latest sessions held out for early stopping (0 = none): only as many of the newest as hold
+   * `validationMaxEvents` predictions are held out, the rest is trained on. @defaultValue 0.05
+   */
   readonly validationFraction: number;
-  /** @defaultValue 20000 */
+  /** Validation predictions per epoch (bounds the hold-out). @defaultValue 20000 */
   readonly validationMaxEvents: number;
   /** Epochs without a better validation Recall@20 + MRR@20 before stopping (0 = never). @defaultValue 3 */
   readonly patience: number;

@@ -131,7 +131,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const continued = options.continueFromEpoch ?? 0;
   if (!(Number.isInteger(continued) && continued >= 0)) throw new InvalidOptionError('continueFromEpoch', `continueFromEpoch must be an integer ≥ 0, got ${String(options.continueFromEpoch)}`);
   if (options.initialWeights) copyMatchingWeights(options.initialWeights, params);
-  const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction);
+  const split = options.validation ? { train: data as SessionArrays, validation: options.validation } : splitValidation(data, config.validationFraction, config.validationMaxEvents);
   const { train, validation } = split;
   const trainTimes = data.times?.subarray(0, train.items.length);
   const support = new Float64Array(vocabulary.size);

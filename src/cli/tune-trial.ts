@@ -69,7 +69,7 @@ export async function runTrialJob(job: TrialJob, reportEpoch: ReportEpoch, signa
 /** Fits a baseline on the older sessions and validates it on the newest (over the whole log's vocabulary, as the neural trainers do). */
 async function runBaselineTrial(job: TrialJob): Promise<TrialEpoch> {
   const corpus = await buildCorpus(readSessions(job.trainPath, job.readOptions));
-  const { train, validation } = splitValidation(corpus, job.validationFraction);
+  const { train, validation } = splitValidation(corpus, job.validationFraction, VALIDATION_MAX_PREDICTIONS);
   if (!validation) throw new InvalidOptionError('valid-fraction', `${job.trainPath} has too few sessions to hold out ${job.validationFraction} of them for validation`);
   const sessions = train.offsets.length - 1;
   const itemCounts = new Float64Array(corpus.vocabulary.size);

@@ -5,13 +5,19 @@ export interface SessionRows {
 }
 
 /**
- * Holds out the last `fraction` of sessions (the most recent ones: sessions are in time order) for validation,
- * as `nextclick train` and `nextclick tune` do; the held-out sessions are not trained on. Views, no copies of
- * the items.
+ * Holds out the newest sessions (sessions are in time order) for validation, as `nextclick train` and `nextclick
+ * tune` do; the held-out sessions are not trained on. At most the last `fraction` of the sessions, and no more of
+ * them than hold `maxPredictions` next-item predictions (validation scores at most that many: a held-out session
+ * it would never score is better trained on). Views, no copies of the items.
  */
-export function splitValidation<S extends SessionRows>(s: S, fraction: number): { train: SessionRows; validation?: SessionRows } {
+export function splitValidation<S extends SessionRows>(s: S, fraction: number, maxPredictions = Infinity): { train: SessionRows; validation?: SessionRows } {
   const n = s.offsets.length - 1;
-  const nVal = Math.floor(n * fraction);
+  const limit = Math.floor(n * fraction);
+  let nVal = 0;
+  for (let predictions = 0; nVal < limit && predictions < maxPredictions; nVal++) {
+    const session = n - 1 - nVal;
+    predictions += Math.max(0, s.offsets[session + 1]! - s.offsets[session]! - 1);
+  }
   if (nVal === 0 || nVal >= n) return { train: s };
   const cut = n - nVal;
   const train = { offsets: s.offsets.subarray(0, cut + 1), items: s.items.subarray(0, s.offsets[cut]) };
