@@ -14,7 +14,7 @@ import { TrialStore, type TrialRecord } from '../../tuning/trial-store.js';
 import { runTrials, type Objective, type TrialContext, type TrialPlan, type TuneEvent } from '../../tuning/tuner.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { commandLine } from '../evaluate-models.js';
-import { trialRunner, VALIDATION_CUTOFF, type TrialJob } from '../tune-trial.js';
+import { trialRunner, VALIDATION_CUTOFF, VALIDATION_MAX_PREDICTIONS, type TrialJob } from '../tune-trial.js';
 import { autoKinds, tunableKinds } from '../tune-spaces.js';
 import { logReadOptions, requireEvents } from './train.js';
 
@@ -49,7 +49,8 @@ good on validation. Neural trials are compared after epochs 1, 3, 9... (successi
   --metric NAME       mrr (default) or hr: MRR@${VALIDATION_CUTOFF} or HR@${VALIDATION_CUTOFF} on the validation sessions
   --eta N             successive-halving factor (default 3)
   --max-epochs N      epochs per neural trial (default: the model's default, 10)
-  --valid-fraction F  share of the newest training sessions validated on (default 0.05, as train)
+  --valid-fraction F  most of the newest training sessions validated on (default 0.05, as train; never more
+                      than hold 20,000 predictions, the most a check scores)
   --async             plain ASHA verdicts (compare with whatever finished; faster, not reproducible)
   --report FILE       also write a self-contained HTML report of the trials (tables and SVG charts)
   --skip-bad-lines    skip and count unparsable lines instead of stopping at the first
@@ -173,7 +174,7 @@ export const command: CliCommand = {
     const t0 = performance.now();
     const left = () => (budgetSeconds !== undefined ? `, ${formatDuration(budgetSeconds - (performance.now() - t0) / 1000)} left` : '');
     const metricName = `${metric === 'mrr' ? 'MRR' : 'HR'}@${VALIDATION_CUTOFF}`;
-    say(`${kinds.join(', ')} on ${trainPath}: ${metricName} on the newest ${validationFraction * 100}% of sessions; ${parallel} at once; ${budgetSeconds !== undefined ? `budget ${formatDuration(budgetSeconds)}` : ''}${budgetSeconds !== undefined && maxTrials !== undefined ? ', ' : ''}${maxTrials !== undefined ? `at most ${maxTrials} trials` : ''}; rungs at epochs ${scheduler.rungs.join(', ') || 'none'}`);
+    say(`${kinds.join(', ')} on ${trainPath}: ${metricName} on the newest sessions (at most ${validationFraction * 100}%, at most ${VALIDATION_MAX_PREDICTIONS} predictions); ${parallel} at once; ${budgetSeconds !== undefined ? `budget ${formatDuration(budgetSeconds)}` : ''}${budgetSeconds !== undefined && maxTrials !== undefined ? ', ' : ''}${maxTrials !== undefined ? `at most ${maxTrials} trials` : ''}; rungs at epochs ${scheduler.rungs.join(', ') || 'none'}`);
     const onEvent = (e: TuneEvent) => {
       if (e.type === 'start') say(`trial ${e.trial} ${e.plan.kind} ${e.plan.defaults ? 'defaults' : JSON.stringify(e.plan.params)}`);
       else if (e.type === 'epoch') say(`trial ${e.trial} epoch ${e.epoch.epoch}: HR@${VALIDATION_CUTOFF} ${e.epoch.hitRate.toFixed(4)} MRR@${VALIDATION_CUTOFF} ${e.epoch.mrr.toFixed(4)}${e.rung || e.verdict !== 'continue' ? ` → ${e.verdict === 'stop' ? 'pruned at rung' : e.verdict === 'out-of-time' ? 'stopped: out of time' : 'continues (rung)'}` : ''}${left()}`);
