@@ -12,6 +12,7 @@ import { ClickPipeline } from '../../../src/pipeline/click-pipeline.js';
 import { topK, type ItemFilter } from '../../../src/scoring/top-k.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
+import { churnPipeline } from '../../helpers/pipeline-churn.js';
 import { countReadBacks } from '../../helpers/read-backs.js';
 
 const N = 300;
@@ -134,23 +135,13 @@ describe.each(['cpu', 'wasm'] as const)('GRU4Rec serving on %s', (backend) => {
     const scorer = new Gru4RecScorer(params, { initialSlots: 4, maxSlots: 64 });
     const vocabulary = ItemVocabulary.fromIds(Array.from({ length: N }, (_, i) => `i${i}`));
     const pipeline = new ClickPipeline(scorer, vocabulary, { k: 5, excludeSeen: true, sessions: { maxSessions: 12 } });
-    const rng = new Rng(8);
-    let t = 0;
-    const batch = () => Array.from({ length: 8 }, () => ({ event: { sessionId: `u${rng.int(40)}`, itemId: `i${rng.int(N)}`, timestamp: (t += 1000) }, meta: undefined }));
-    await pipeline.process(batch());
-    const before = tf.memory().numTensors;
-    const batches = pipeline.stats().batches;
-    let reads = 0;
-    for (let i = 0; i < 100; i++) {
-      const r = await countReadBacks(() => pipeline.process(batch()));
-      reads += r.reads;
-      expect(r.result.every((o) => o.recommendation !== undefined && o.recommendation.items.length === 5)).toBe(true);
-    }
+    const churn = await churnPipeline(pipeline, 40, N);
+    expect(churn.allAnswered).toBe(true);
     expect(pipeline.stats().evicted).toBeGreaterThan(50);
     expect(scorer.liveSlots).toBeLessThanOrEqual(12);
     // A batch is cut into rounds when a session repeats; each round reads once.
-    expect(reads).toBe(pipeline.stats().batches - batches);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(churn.reads).toBe(churn.batches);
+    expect(churn.tensorsAfter).toBe(churn.tensorsBefore);
     // A session ended by the caller (as the replay evaluator does) frees its slot too.
     const live = scorer.liveSlots;
     const first = pipeline.sessionizer.values().next().value!;

@@ -12,6 +12,7 @@ import { ClickPipeline } from '../../../src/pipeline/click-pipeline.js';
 import { topK, type ItemFilter } from '../../../src/scoring/top-k.js';
 import { newSessionState, type SessionState } from '../../../src/sessions/session-state.js';
 import { ItemVocabulary } from '../../../src/vocab/item-vocabulary.js';
+import { churnPipeline } from '../../helpers/pipeline-churn.js';
 import { countReadBacks } from '../../helpers/read-backs.js';
 
 const N = 80;
@@ -109,22 +110,12 @@ describe.each(['cpu', 'wasm'] as const)('transformer serving on %s', (backend) =
     await selectBackend({ backend, force: true, strict: true });
     const scorer = new TransformerScorer(model(), { initialSlots: 4, maxSlots: 32 });
     const pipeline = new ClickPipeline(scorer, vocabulary, { k: 5, excludeSeen: true, sessions: { maxSessions: 10 } });
-    const rng = new Rng(8);
-    let t = 0;
-    const batch = () => Array.from({ length: 8 }, () => ({ event: { sessionId: `u${rng.int(30)}`, itemId: `i${rng.int(N)}`, timestamp: (t += 1000) }, meta: undefined }));
-    await pipeline.process(batch());
-    const before = tf.memory().numTensors;
-    const batches = pipeline.stats().batches;
-    let reads = 0;
-    for (let i = 0; i < 100; i++) {
-      const r = await countReadBacks(() => pipeline.process(batch()));
-      reads += r.reads;
-      expect(r.result.every((o) => o.recommendation !== undefined && o.recommendation.items.length === 5)).toBe(true);
-    }
+    const churn = await churnPipeline(pipeline, 30, N);
+    expect(churn.allAnswered).toBe(true);
     expect(pipeline.stats().evicted).toBeGreaterThan(50);
     expect(scorer.liveSlots).toBeLessThanOrEqual(10);
-    expect(reads).toBe(pipeline.stats().batches - batches); // one per round (a batch is cut where a session repeats)
-    expect(tf.memory().numTensors).toBe(before);
+    expect(churn.reads).toBe(churn.batches); // one per round (a batch is cut where a session repeats)
+    expect(churn.tensorsAfter).toBe(churn.tensorsBefore);
     await pipeline.close();
     expect(scorer.liveSlots).toBe(0);
     scorer.dispose();
