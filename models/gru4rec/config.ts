@@ -65,7 +65,7 @@ export interface Gru4RecConfig {
    * Wall-clock budget for training in seconds (0 = none): no epoch is started that would, at the previous
    * epoch's pace, end past it. @defaultValue 0
    */
-  readonly timeBudgetSeconds: number;
+  readonly maxSeconds: number;
   /** Random seed (init, dropout, samples). @defaultValue 42 */
   readonly seed: number;
 }
@@ -91,7 +91,7 @@ export const defaultGru4RecConfig = {
   validationFraction: 0.05,
   validationMaxEvents: 20000,
   patience: 2,
-  timeBudgetSeconds: 0,
+  maxSeconds: 0,
   seed: 42,
 } as const satisfies Gru4RecConfig;
 
@@ -109,7 +109,7 @@ export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4
   int('patience', 0);
   int('validationMaxEvents', 1);
   int('seed', 0);
-  if (!(c.timeBudgetSeconds >= 0)) throw new InvalidOptionError('timeBudgetSeconds', 'timeBudgetSeconds must be ≥ 0');
+  if (!(c.maxSeconds >= 0)) throw new InvalidOptionError('maxSeconds', 'maxSeconds must be ≥ 0');
   frac('dropoutEmbedding');
   frac('dropoutHidden');
   frac('validationFraction', 0.9);

@@ -43,9 +43,15 @@ export async function saveGru4Rec(dir: string, m: SavableGru4Rec, label?: string
 /** Models saved before `repeatBias` existed have none (whatever the default is now). */
 const SAVED_BEFORE_REPEAT_BIAS: Partial<Gru4RecConfig> = { repeatBias: false };
 
+/** Directories saved before the time budget was named `maxSeconds` (as the transformer's) call it `timeBudgetSeconds`. */
+function renameSavedFields(raw: Partial<Gru4RecConfig> & { timeBudgetSeconds?: number }): Partial<Gru4RecConfig> {
+  const { timeBudgetSeconds, ...rest } = raw;
+  return timeBudgetSeconds === undefined || rest.maxSeconds !== undefined ? rest : { ...rest, maxSeconds: timeBudgetSeconds };
+}
+
 /** Reads a gru4rec model directory into Float32Array params, validating every shape. */
 export async function readGru4Rec(dir: string, manifest?: ModelManifest): Promise<{ params: Gru4RecParams; config: Gru4RecConfig; vocabulary: ItemVocabulary; manifest: ModelManifest }> {
-  const { config, vocabulary, manifest: man } = await readModelDirectory(dir, { kind: GRU4REC_KIND, versionKey: 'gru4recFormatVersion', version: GRU4REC_FORMAT_VERSION, resolve: (raw) => resolveGru4RecConfig({ ...SAVED_BEFORE_REPEAT_BIAS, ...(raw as Partial<Gru4RecConfig>) }) }, manifest);
+  const { config, vocabulary, manifest: man } = await readModelDirectory(dir, { kind: GRU4REC_KIND, versionKey: 'gru4recFormatVersion', version: GRU4REC_FORMAT_VERSION, resolve: (raw) => resolveGru4RecConfig(renameSavedFields({ ...SAVED_BEFORE_REPEAT_BIAS, ...(raw as Partial<Gru4RecConfig>) })) }, manifest);
   const weights = await loadWeights(fileIOHandler(dir));
   const params = Gru4RecParams.fromNamed(config, vocabulary.size, weights);
   return { params, config, vocabulary, manifest: man };

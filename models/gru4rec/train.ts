@@ -114,9 +114,9 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
     const last = epochs[epochs.length - 1];
     const elapsed = (performance.now() - started) / 1000;
-    if (config.timeBudgetSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.timeBudgetSeconds) {
-      logger.info({ epoch, elapsed, budget: config.timeBudgetSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
-      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed timeBudgetSeconds=${config.timeBudgetSeconds}\n`);
+    if (config.maxSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.maxSeconds) {
+      logger.info({ epoch, elapsed, budget: config.maxSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
+      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed maxSeconds=${config.maxSeconds}\n`);
       break;
     }
     const batcher = new SessionParallelBatcher(train, config.batchSize);

@@ -162,8 +162,8 @@ describe('GRU4Rec training options', () => {
     expect(ce.epochs[1]!.loss).toBeLessThan(ce.epochs[0]!.loss);
   });
 
-  it('starts no epoch that would overrun timeBudgetSeconds', async () => {
-    const r = await trainGru4Rec(train, { config: { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0, timeBudgetSeconds: 1e-6 } });
+  it('starts no epoch that would overrun maxSeconds', async () => {
+    const r = await trainGru4Rec(train, { config: { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0, maxSeconds: 1e-6 } });
     expect(r.epochs).toHaveLength(1);
   });
 

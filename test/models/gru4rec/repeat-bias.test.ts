@@ -137,7 +137,7 @@ describe('GRU4Rec repeat-aware training and serving', () => {
     for (const s of [exact, ann, plain]) s.dispose();
   });
 
-  it('save → load keeps the repeat weights; a model saved before repeatBias existed loads without them', async () => {
+  it('save → load keeps the repeat weights; a model saved before repeatBias existed loads without them, its timeBudgetSeconds as maxSeconds', async () => {
     const p = model('cross-entropy');
     const vocabulary = ItemVocabulary.fromIds(Array.from({ length: N }, (_, i) => `i${i}`));
     const out = join(dir, 'm');
@@ -155,10 +155,14 @@ describe('GRU4Rec repeat-aware training and serving', () => {
     await saveGru4Rec(oldDir, { params: plain, config: old, vocabulary });
     const manifest = JSON.parse(await readFile(join(oldDir, 'model.json'), 'utf8')) as { config: Record<string, unknown> };
     delete manifest.config['repeatBias'];
+    // ... and the time budget under its first name.
+    delete manifest.config['maxSeconds'];
+    manifest.config['timeBudgetSeconds'] = 120;
     await writeFile(join(oldDir, 'model.json'), JSON.stringify(manifest));
     const reloaded = await readGru4Rec(oldDir);
     expect(reloaded.config.repeatBias).toBe(false);
     expect(reloaded.params.repeatBias).toBeUndefined();
+    expect(reloaded.config.maxSeconds).toBe(120);
     direct.dispose(); loaded.scorer.dispose();
   });
 });
