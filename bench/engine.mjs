@@ -4,8 +4,8 @@
 // usage: npm run build && node bench/engine.mjs [--json] [--backends wasm,cpu] [--models gru4rec,transformer]
 //        [--steps 40] [--serve-batch 256] [--serve-rounds 8] [--scoring exact,ann] [--select auto|host|backend]
 //        [--no-train] [--dist ../dist]
-// Serving: a micro-batch is `observe` of one new event per session, then `recommend` (top-20); GRU4Rec is served
-// with each `--scoring` path (exact over all items, ANN candidates re-scored), the transformer exactly. The ANN
+// Serving: a micro-batch is `observe` of one new event per session, then `recommend` (top-20); each model is served
+// with each `--scoring` path (exact over all items, ANN candidates re-scored). The ANN
 // graph is cached in tmp/ (built once per table). `--no-train` measures serving only.
 // Timings are wall-clock on whatever else the machine is doing: give the load average with any figure you report.
 import { mkdirSync } from 'node:fs';
@@ -177,8 +177,12 @@ async function transformer() {
     ? await timeTraining(async (w) => { stepper.step(w); if (++queued % 16 === 0) await stepper.readLoss(); return w.positions; }, windows, () => stepper.readLoss())
     : await timeTraining(async (w) => { await stepper.stepAsync(w); return w.positions; }, windows);
   if (onDevice) stepper.dispose();
-  const serve = { exact: await timeServing(new TransformerScorer(params, { select })) };
-  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples; ${onDevice ? 'device' : 'host'} stepper); serving exact top-20`, train: trained, serve };
+  mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true });
+  const indexFile = fileURLToPath(new URL(`../tmp/engine-transformer-${N}-${params.itemTable.length}.hnsw`, import.meta.url));
+  const fresh = new TransformerParams(config, N);
+  fresh.initialize(new Rng(2));
+  const serve = await servingRows((scoring) => new TransformerScorer(fresh, scoring === 'ann' ? { scoring, indexFile } : { scoring, select }));
+  return { model: 'transformer', setting: `defaults (d ${config.hiddenSize}, ${config.blocks} block, batch ${config.batchSize} windows, ${config.nSample} samples; ${onDevice ? 'device' : 'host'} stepper); serving top-20`, train: trained, serve };
 }
 
 const rows = [];

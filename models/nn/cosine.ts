@@ -1,7 +1,7 @@
 import { tf } from './gradients.js';
 
 /** Norm floor: a zero row stays zero instead of producing NaNs. */
-const MIN_NORM = 1e-8;
+export const MIN_NORM = 1e-8;
 
 /**
  * Rows of `x` `[rows, d]` scaled to length `scale` (cosine scoring: unit rows on both sides, 1/τ folded into

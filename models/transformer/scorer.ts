@@ -1,13 +1,12 @@
 import { tf } from '../nn/gradients.js';
 import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
-import { topK, type ItemFilter } from '../../src/scoring/top-k.js';
+import type { ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { lengthMask, multiHeadAttention } from '../nn/attention.js';
-import { normalizeRows } from '../nn/cosine.js';
+import { MIN_NORM, normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
-import { BackendTopK } from '../scoring/backend-top-k.js';
-import { addScoreAdditions, resolveSelect, type ScoreAdditions, type TopKSelect } from '../scoring/item-scoring-table.js';
+import { addScoreAdditions, ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
 import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
 import { forEachRecentItem } from '../nn/repeat-scores.js';
@@ -16,16 +15,17 @@ import { embed, encode, uploadDense, windowAttention, windowPositions, windowRea
 import type { TransformerParams } from './params.js';
 import { transitionFeature, type TransitionGraph } from './transitions.js';
 
-/** Options for {@link TransformerScorer}. */
-export interface TransformerScorerOptions extends SessionSlotsOptions {
+/**
+ * Options for {@link TransformerScorer}: the KV cache, the serving top-k path (exact unless `scoring` says
+ * otherwise: `ann` or `auto` build an HNSW graph over the output table) and the backend slot table.
+ */
+export interface TransformerScorerOptions extends ItemScoringTableOptions, SessionSlotsOptions {
   /**
    * Keep each block's keys and values per session so a new event computes one position instead of the
    * whole window. Off: every `observe` recomputes the window (the reference the cache is tested against).
    * @defaultValue true
    */
   readonly cache?: boolean;
-  /** Where `recommend` picks the top k (see {@link ItemScoringTableOptions.select}). @defaultValue 'auto' */
-  readonly select?: TopKSelect;
 }
 
 /** The transformer's default `maxSlots`: a slot holds keys and values of the whole window per block. */
@@ -41,7 +41,8 @@ const TRANSFORMER_MAX_SLOTS = 4096;
  * training, one query per session). Positions count from the window's first item, so when a session grows past
  * `maxLength` the window slides and every cached key changes position: such sessions (and sessions without
  * state) are recomputed over their last `maxLength` items in one batched pass. `observe` uploads item ids, slot
- * indices and positions and reads nothing back; `recommend` and `score` read once per call.
+ * indices and positions and reads nothing back; `recommend` and `score` read once per call. `recommend` selects
+ * with the {@link ItemScoringTable} GRU4Rec uses (exact on the backend, or ANN candidates re-scored on the host).
  */
 export class TransformerScorer implements Scorer {
   readonly name = 'transformer';
@@ -55,8 +56,7 @@ export class TransformerScorer implements Scorer {
   private readonly repeatBias: Float32Array | undefined;
   private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
   private readonly slots: SessionSlots;
-  private readonly selectOption: TopKSelect;
-  private readonly backendTopK: BackendTopK;
+  private readonly scoringTable: ItemScoringTable;
   /** Slot tables: per block keys and values `[C, L, d]`, session vectors `[C, d]`, readout logits `[C, L]`. */
   private keys: tf.Tensor3D[];
   private values: tf.Tensor3D[];
@@ -82,13 +82,21 @@ export class TransformerScorer implements Scorer {
     if (c.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
     this.transitionPrior = prior ? { weight: prior.weight.slice(), graph: prior.graph } : undefined;
     this.slots = new SessionSlots({ ...options, maxSlots: options.maxSlots ?? TRANSFORMER_MAX_SLOTS });
-    this.selectOption = options.select ?? 'auto';
-    this.backendTopK = new BackendTopK(params.itemCount);
+    // The host copy of the output table (unit rows under cosine scoring) serves the ANN path's graph and re-scoring.
+    this.scoringTable = new ItemScoringTable(
+      { vectors: c.cosineTemperature > 0 ? unitRows(params.itemTable, d) : params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
+      { ...options, scoring: options.scoring ?? 'exact' },
+      (q) => tf.add(tf.matMul(q, this.outputTableT), this.outputBias) as tf.Tensor2D);
     const C = this.slots.capacity, L = c.maxLength;
     this.keys = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
     this.values = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
     this.hidden = tf.zeros([C, d]);
     this.logits = c.readout !== 'last' ? tf.zeros([C, L]) : undefined;
+  }
+
+  /** How `recommend` finds the top items (option `scoring`, `auto` resolved). */
+  get scoringMode(): 'exact' | 'ann' {
+    return this.scoringTable.mode;
   }
 
   /** Sessions holding a slot of the backend state tables. */
@@ -144,36 +152,25 @@ export class TransformerScorer implements Scorer {
 
   private *computeScores(sessions: readonly SessionState[]): ReadingComputation<Float32Array> {
     const { rows, present } = this.rowsOf(sessions);
-    const scores: Float32Array = yield () => this.scoreTensor(rows, present);
-    this.addHost(scores, this.additions(sessions));
-    return scores;
+    const add = this.additions(sessions);
+    return yield () => addScoreAdditions(tf.add(tf.matMul(this.queries(rows, present), this.outputTableT), this.outputBias) as tf.Tensor2D, add);
   }
 
   private *computeRecommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): ReadingComputation<Recommendation[]> {
-    const B = sessions.length;
-    if (B === 0) return [];
-    const rowFilters = Array.from({ length: B }, (_, b) => filters[b]);
-    if (resolveSelect(this.selectOption) === 'host') {
-      const scores = yield* this.computeScores(sessions);
-      const n = this.itemCount;
-      return rowFilters.map((f, b) => topK(scores, k, f, b * n, n));
-    }
+    if (sessions.length === 0) return [];
     const { rows, present } = this.rowsOf(sessions);
-    const add = this.additions(sessions);
-    const plan = this.backendTopK.plan(B, k, rowFilters);
-    const read: Float32Array = yield () => {
-      return this.backendTopK.select(addScoreAdditions(this.scoreTensor(rows, present), add), plan);
-    };
-    return this.backendTopK.decode(read, plan);
+    return yield* this.scoringTable.topKOf(() => this.queries(rows, present), sessions.length, k, filters, this.additions(sessions));
   }
 
-  /** Scores `[rows, N]` of the session vectors in slot `rows` (`present` 0: a session without items, zero vector). */
-  private scoreTensor(rows: Int32Array, present: Float32Array): tf.Tensor2D {
-    const d = this.params.hiddenSize, tau = this.params.config.cosineTemperature;
+  /**
+   * Query vectors `[rows, d]` of the session vectors in slot `rows` (`present` 0: a session without items, zero
+   * vector), scaled to length 1/τ under cosine scoring: `query · outputRow + bias` is the score.
+   */
+  private queries(rows: Int32Array, present: Float32Array): tf.Tensor2D {
+    const tau = this.params.config.cosineTemperature;
     let h = tf.gather(this.hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     if (present.some((v) => v === 0)) h = tf.mul(h, tf.tensor2d(present, [rows.length, 1]));
-    if (tau > 0) h = normalizeRows(h, 1 / tau);
-    return tf.add(tf.matMul(tf.reshape(h, [rows.length, d]) as tf.Tensor2D, this.outputTableT), this.outputBias) as tf.Tensor2D;
+    return tau > 0 ? normalizeRows(h, 1 / tau) : h;
   }
 
   /** Slot rows of the sessions (rebuilding, without a read, those with items but no valid slot). */
@@ -211,14 +208,6 @@ export class TransformerScorer implements Scorer {
       for (const [it, v] of add) { rows.push(b); items.push(it); values.push(v); }
     });
     return { rows: Int32Array.from(rows), items: Int32Array.from(items), values: Float32Array.from(values) };
-  }
-
-  private addHost(scores: Float32Array, add: ScoreAdditions): void {
-    const N = this.itemCount;
-    for (let i = 0; i < add.rows.length; i++) {
-      const at = add.rows[i]! * N + add.items[i]!;
-      scores[at] = scores[at]! + add.values[i]!;
-    }
   }
 
   /**
@@ -375,7 +364,7 @@ export class TransformerScorer implements Scorer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.backendTopK.dispose();
+    this.scoringTable.dispose();
     tf.dispose([...this.dense.values(), this.itemRows, this.outputTableT, this.outputBias, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])]);
   }
 
@@ -394,4 +383,16 @@ function gapAt(s: SessionState, k: number): number | undefined {
 function windowGaps(s: SessionState, n: number): (number | undefined)[] {
   const start = s.items.length - n;
   return Array.from({ length: n }, (_, t) => (start + t > 0 ? gapAt(s, start + t) : undefined));
+}
+
+/** Rows of `table` `[n, d]` scaled to unit length on the host, with {@link normalizeRows}' norm floor. */
+function unitRows(table: Float32Array, d: number): Float32Array {
+  const out = new Float32Array(table.length);
+  for (let base = 0; base < table.length; base += d) {
+    let ss = 0;
+    for (let t = 0; t < d; t++) ss += table[base + t]! * table[base + t]!;
+    const inv = 1 / Math.sqrt(Math.max(ss, MIN_NORM * MIN_NORM));
+    for (let t = 0; t < d; t++) out[base + t] = table[base + t]! * inv;
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import { TransformerParams } from '../../../models/transformer/params.js';
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { Rng } from '../../../models/training/rng.js';
 import { countReadBacks } from '../../helpers/read-backs.js';
+import { topK } from '../../../src/scoring/top-k.js';
 import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, gatherWindowRows } from '../../../models/transformer/forward.js';
 
 const ITEMS = 50;
@@ -104,6 +105,29 @@ describe('TransformerScorer', () => {
     expect((await countReadBacks(() => scorer.score(sessions))).reads).toBe(1);
     expect((await countReadBacks(() => scorer.recommend(sessions, 5, sessions.map(() => ({}))))).reads).toBe(1);
     scorer.dispose();
+  });
+
+  it.each([0, 0.1])('recommend (cosine temperature %s, repeat bias): the exact path and ANN with every item as a candidate give the score rows\' filtered top k, in one read', async (tau) => {
+    const p = params(0, { cosineTemperature: tau, repeatBias: true });
+    p.repeatBias()!.forEach((_, i, a) => { a[i] = 0.5 - 0.1 * i; });
+    const exact = new TransformerScorer(p);
+    const ann = new TransformerScorer(p, { scoring: 'ann', candidates: ITEMS, expansionSearch: ITEMS });
+    expect([exact.scoringMode, ann.scoringMode]).toEqual(['exact', 'ann']);
+    const sessions = [[3, 9, 3, 4], [7], [1, 2, 5, 8, 13, 21, 34]].map((items, i) => { const s = newSessionState(`s${i}`, 0, 0); s.items.push(...items); return s; });
+    const filters = [{ exclude: new Set([4]) }, {}, { exclude: new Set([34, 21]) }];
+    await exact.observe(sessions);
+    const rows = await exact.score(sessions);
+    const want = filters.map((f, b) => topK(rows, 10, f, b * ITEMS, ITEMS));
+    for (const scorer of [exact, ann]) {
+      if (scorer === ann) await ann.observe(sessions);
+      let got: Awaited<ReturnType<TransformerScorer['recommend']>> = [];
+      expect((await countReadBacks(async () => { got = await scorer.recommend(sessions, 10, filters); })).reads).toBe(1);
+      got.forEach((r, b) => {
+        expect(Array.from(r.items)).toEqual(Array.from(want[b]!.items));
+        r.scores.forEach((v, i) => expect(v).toBeCloseTo(want[b]!.scores[i]!, 3));
+      });
+    }
+    exact.dispose(); ann.dispose();
   });
 
   it('keeps per-session state in modelState and rebuilds a session whose state was dropped', async () => {
