@@ -8,7 +8,7 @@ import { resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { Gru4RecParams } from './params.js';
 import { readModelDirectory, VOCABULARY_FILE } from '../training/model-directory.js';
 import { Gru4RecScorer } from './scorer.js';
-import { annIndexFile, scoringFromEnv } from '../scoring/scoring-env.js';
+import { servingOptionsFromEnv } from '../scoring/scoring-env.js';
 
 export const GRU4REC_KIND = 'gru4rec';
 /** Version of the gru4rec weights layout inside the model directory. */
@@ -62,8 +62,5 @@ export async function loadGru4Rec(dir: string, manifest?: ModelManifest): Promis
   await selectBackend();
   const m = await readGru4Rec(dir, manifest);
   // Serving top-k (exact / ANN) is opt-in through NEXTCLICK_SCORING, which also reaches pool and Kafka workers.
-  // The ANN graph is persisted in the model directory: built on the first load, read on later ones.
-  const scoring = scoringFromEnv();
-  const options = scoring && scoring.scoring !== 'exact' ? { ...scoring, indexFile: annIndexFile(dir, m.manifest, scoring) } : scoring;
-  return { scorer: new Gru4RecScorer(m.params, options), vocabulary: m.vocabulary, manifest: m.manifest };
+  return { scorer: new Gru4RecScorer(m.params, servingOptionsFromEnv(dir, m.manifest)), vocabulary: m.vocabulary, manifest: m.manifest };
 }

@@ -27,3 +27,12 @@ export function annIndexFile(dir: string, manifest: ModelManifest, options: Item
   const stamp = manifest.createdAt.replace(/[^0-9]/g, '');
   return safeJoin(dir, `ann-${stamp}-m${o.connectivity}-ef${o.expansionAdd}.hnsw`);
 }
+
+/**
+ * The serving top-k options of a model loaded from `dir` (GRU4Rec and the transformer): {@link scoringFromEnv},
+ * with the ANN graph kept in the model directory (built on the first load, read on later ones).
+ */
+export function servingOptionsFromEnv(dir: string, manifest: ModelManifest): ItemScoringTableOptions | undefined {
+  const scoring = scoringFromEnv();
+  return scoring && scoring.scoring !== 'exact' ? { ...scoring, indexFile: annIndexFile(dir, manifest, scoring) } : scoring;
+}

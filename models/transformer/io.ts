@@ -9,7 +9,7 @@ import { TransformerParams } from './params.js';
 import { TransitionGraph } from './transitions.js';
 import { readModelDirectory, VOCABULARY_FILE } from '../training/model-directory.js';
 import { ModelFormatError } from '../../src/errors.js';
-import { annIndexFile, scoringFromEnv } from '../scoring/scoring-env.js';
+import { servingOptionsFromEnv } from '../scoring/scoring-env.js';
 import { TransformerScorer } from './scorer.js';
 
 export const TRANSFORMER_KIND = 'transformer';
@@ -76,8 +76,5 @@ function withoutRetiredSettings(raw: Record<string, unknown>): Partial<Transform
 export async function loadTransformer(dir: string, manifest?: ModelManifest): Promise<LoadedModel & { scorer: TransformerScorer }> {
   await selectBackend();
   const m = await readTransformer(dir, manifest);
-  // Serving top-k (exact / ANN) as for GRU4Rec: NEXTCLICK_SCORING, the ANN graph kept in the model directory.
-  const scoring = scoringFromEnv();
-  const options = scoring && scoring.scoring !== 'exact' ? { ...scoring, indexFile: annIndexFile(dir, m.manifest, scoring) } : scoring;
-  return { scorer: new TransformerScorer(m.params, options), vocabulary: m.vocabulary, manifest: m.manifest };
+  return { scorer: new TransformerScorer(m.params, servingOptionsFromEnv(dir, m.manifest)), vocabulary: m.vocabulary, manifest: m.manifest };
 }
