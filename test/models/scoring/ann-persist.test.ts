@@ -57,7 +57,7 @@ describe('ANN serving index persisted with the model (NEXTCLICK_SCORING=ann)', (
     const rb = await second.scorer.recommend!([b], 10, [{}]);
     expect(ra[0]!.items).toHaveLength(10);
     expect(Array.from(rb[0]!.items)).toEqual(Array.from(ra[0]!.items));
-    first.scorer.dispose();
-    second.scorer.dispose();
+    first.scorer.dispose?.();
+    second.scorer.dispose?.();
   });
 });
