@@ -57,6 +57,7 @@ function summarize(r: Gru4RecTrainResult): Record<string, unknown> {
     finalLoss: last?.loss,
     eventsPerSecond: r.epochs.length ? r.epochs.reduce((n, e) => n + e.events, 0) / r.epochs.reduce((n, e) => n + e.seconds, 0) : 0,
     ...(best?.validation ? { validationRecall20: best.validation.recall, validationMrr20: best.validation.mrr } : {}),
+    ...(r.validationPass ? { validationPassEvents: r.validationPass.events } : {}),
     backend: r.backend,
   };
 }

@@ -59,6 +59,12 @@ export interface Gru4RecConfig {
   readonly validationFraction: number;
   /** Validation predictions per epoch (keeps the check cheap; bounds the hold-out). @defaultValue 20000 */
   readonly validationMaxEvents: number;
+  /**
+   * After early stopping, train one more pass over the held-out validation sessions (the newest of the log) with
+   * the best epoch's weights, so the saved model has seen them. Only for a hold-out carved from the training log.
+   * @defaultValue false
+   */
+  readonly trainOnValidation: boolean;
   /** Stop after this many epochs without a better validation MRR@20 (0 = never). @defaultValue 2 */
   readonly patience: number;
   /**
@@ -90,6 +96,7 @@ export const defaultGru4RecConfig = {
   epochs: 10,
   validationFraction: 0.05,
   validationMaxEvents: 20000,
+  trainOnValidation: false,
   patience: 2,
   maxSeconds: 0,
   seed: 42,
@@ -108,6 +115,7 @@ export function resolveGru4RecConfig(partial: Partial<Gru4RecConfig> = {}): Gru4
   int('epochs', 0);
   int('patience', 0);
   int('validationMaxEvents', 1);
+  if (typeof c.trainOnValidation !== 'boolean') throw new InvalidOptionError('trainOnValidation', 'trainOnValidation must be true or false');
   int('seed', 0);
   if (!(c.maxSeconds >= 0)) throw new InvalidOptionError('maxSeconds', 'maxSeconds must be ≥ 0');
   frac('dropoutEmbedding');

@@ -6,7 +6,7 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
 import { backendReadsSync } from '../training/tensor-reads.js';
-import { EarlyStopping, type EpochDecision } from '../training/early-stopping.js';
+import { EarlyStopping, type EpochDecision, type ValidationPass } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
@@ -71,6 +71,8 @@ export interface Gru4RecTrainResult {
   readonly epochs: Gru4RecEpochMetrics[];
   /** Epoch whose weights were kept (best validation MRR@20), 1-based; the last one without validation. */
   readonly bestEpoch: number;
+  /** The pass over the validation sessions after early stopping (`trainOnValidation`), when it ran. */
+  readonly validationPass?: ValidationPass;
   readonly backend: BackendName;
   readonly trainSeconds: number;
 }
@@ -107,34 +109,25 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   // the others (webgpu) keep everything on the device and read the loss every LOSS_READ_INTERVAL steps.
   const syncReads = backendReadsSync();
   const stepper = syncReads ? new Gru4RecStepper(params, config, sampler, rng.fork()) : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
-  const stopper = new EarlyStopping(config.patience);
-  const epochs: Gru4RecEpochMetrics[] = [];
-  let best: Float32Array[] | undefined;
-  const started = performance.now();
-  for (let epoch = 1; epoch <= config.epochs; epoch++) {
-    const last = epochs[epochs.length - 1];
-    const elapsed = (performance.now() - started) / 1000;
-    if (config.maxSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.maxSeconds) {
-      logger.info({ epoch, elapsed, budget: config.maxSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
-      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed maxSeconds=${config.maxSeconds}\n`);
-      break;
-    }
-    const batcher = new SessionParallelBatcher(train, config.batchSize);
-    const bar = new ProgressBar({ label: `gru4rec epoch ${epoch}/${config.epochs}`, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
-    stepper.resetHidden();
-    const t0 = performance.now();
+  const deviceSteppers = stepper instanceof Gru4RecDeviceStepper ? [stepper] : [];
+  const disposeDevice = () => { for (const s of deviceSteppers) s.dispose(); };
+  /** One pass over `sessions` (session-parallel), with a progress bar; cancels between steps. */
+  const trainPass = async (st: Gru4RecStepper | Gru4RecDeviceStepper, sessions: SessionArrays, label: string): Promise<{ events: number; lossSum: number }> => {
+    const batcher = new SessionParallelBatcher(sessions, config.batchSize);
+    const bar = new ProgressBar({ label, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+    st.resetHidden();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0, lastYield = performance.now();
     while (batcher.step()) {
-      if (options.signal?.aborted) { bar.finish('cancelled'); if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose(); throw new CancelledError('GRU4Rec training'); }
+      if (options.signal?.aborted) { bar.finish('cancelled'); disposeDevice(); throw new CancelledError('GRU4Rec training'); }
       const n = batcher.batch.size;
       events += n; steps++;
-      if (stepper instanceof Gru4RecStepper) {
-        const loss = stepper.step(batcher.batch);
+      if (st instanceof Gru4RecStepper) {
+        const loss = st.step(batcher.batch);
         lossSum += loss * n; recent += loss; recentN++;
       } else {
-        stepper.step(batcher.batch);
+        st.step(batcher.batch);
         if (steps % LOSS_READ_INTERVAL === 0) {
-          const r = await stepper.readLoss();
+          const r = await st.readLoss();
           lossSum += r.loss * r.events; recent += r.loss * (r.events / n); recentN += r.events / n;
         }
       }
@@ -149,12 +142,28 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
         lastYield = performance.now();
       }
     }
-    if (stepper instanceof Gru4RecDeviceStepper) {
-      lossSum += (await stepper.readLoss().then((r) => r.loss * r.events));
-      await stepper.copyToHost();
+    if (st instanceof Gru4RecDeviceStepper) {
+      lossSum += (await st.readLoss().then((r) => r.loss * r.events));
+      await st.copyToHost();
     }
-    const seconds = (performance.now() - t0) / 1000;
     bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
+    return { events, lossSum };
+  };
+  const stopper = new EarlyStopping(config.patience);
+  const epochs: Gru4RecEpochMetrics[] = [];
+  let best: Float32Array[] | undefined;
+  const started = performance.now();
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const last = epochs[epochs.length - 1];
+    const elapsed = (performance.now() - started) / 1000;
+    if (config.maxSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.maxSeconds) {
+      logger.info({ epoch, elapsed, budget: config.maxSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
+      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed maxSeconds=${config.maxSeconds}\n`);
+      break;
+    }
+    const t0 = performance.now();
+    const { events, lossSum } = await trainPass(stepper, train, `gru4rec epoch ${epoch}/${config.epochs}`);
+    const seconds = (performance.now() - t0) / 1000;
     let val: NextItemMetrics | undefined;
     const v0 = performance.now();
     if (validation) {
@@ -173,8 +182,20 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     if (decision === 'stop') break;
   }
   if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
-  if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose();
-  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+  // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
+  let validationPass: ValidationPass | undefined;
+  if (config.trainOnValidation && split.validation && !options.validation) {
+    // The host stepper trains the restored weights in place and keeps its optimiser state; a device stepper holds
+    // the last epoch's weights, so a new one uploads the best epoch's (fresh state).
+    const passStepper = stepper instanceof Gru4RecStepper ? stepper : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
+    if (passStepper instanceof Gru4RecDeviceStepper) deviceSteppers.push(passStepper);
+    const t0 = performance.now();
+    const pass = await trainPass(passStepper, split.validation, 'gru4rec: validation sessions');
+    validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
+    logger.info({ ...validationPass }, 'gru4rec: one pass over the validation sessions');
+  }
+  disposeDevice();
+  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
 
 function architectureOf(c: Gru4RecConfig): Partial<Gru4RecConfig> {

@@ -28,3 +28,14 @@ export class EarlyStopping {
     return this.patience > 0 && this.sinceBest >= this.patience;
   }
 }
+
+/**
+ * What the pass over the held-out validation sessions trained after early stopping (the models'
+ * `trainOnValidation` setting): those sessions are the newest of the log, so once they have chosen the epoch the
+ * saved model learns from them too.
+ */
+export interface ValidationPass {
+  readonly events: number;
+  readonly loss: number;
+  readonly seconds: number;
+}

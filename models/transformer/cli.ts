@@ -80,6 +80,7 @@ export function summarize(r: TransformerTrainResult): Record<string, unknown> {
     finalLoss: last?.loss,
     eventsPerSecond: seconds > 0 ? events / seconds : 0,
     ...(best?.validation ? { validationRecall20: best.validation.recall, validationMrr20: best.validation.mrr } : {}),
+    ...(r.validationPass ? { validationPassEvents: r.validationPass.events } : {}),
     backend: r.backend,
   };
 }

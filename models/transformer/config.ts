@@ -93,6 +93,12 @@ export interface TransformerConfig {
    * `validationMaxEvents` predictions are held out, the rest is trained on. @defaultValue 0.05
    */
   readonly validationFraction: number;
+  /**
+   * After early stopping, train one more pass over the held-out validation sessions (the newest of the log) with
+   * the best epoch's weights, at the next epoch's learning rate, so the saved model has seen them. Only for a
+   * hold-out carved from the training log. @defaultValue false
+   */
+  readonly trainOnValidation: boolean;
   /** Validation predictions per epoch (bounds the hold-out). @defaultValue 20000 */
   readonly validationMaxEvents: number;
   /** Epochs without a better validation Recall@20 + MRR@20 before stopping (0 = never). @defaultValue 3 */
@@ -137,6 +143,7 @@ export const defaultTransformerConfig = {
   epochs: 10,
   validationFraction: 0.05,
   validationMaxEvents: 20000,
+  trainOnValidation: false,
   patience: 3,
   maxSeconds: 0,
   seed: 42,
@@ -162,6 +169,7 @@ export function resolveTransformerConfig(partial: Partial<TransformerConfig> = {
   if (!READOUTS.includes(c.readout)) throw new InvalidOptionError('readout', `readout must be one of ${READOUTS.map((r) => `'${r}'`).join(', ')}, got "${String(c.readout)}"`);
   if (typeof c.repeatBias !== 'boolean') throw new InvalidOptionError('repeatBias', 'repeatBias must be true or false');
   if (c.repeatBias && c.loss !== 'cross-entropy') throw new InvalidOptionError('repeatBias', "repeatBias needs loss 'cross-entropy'");
+  if (typeof c.trainOnValidation !== 'boolean') throw new InvalidOptionError('trainOnValidation', 'trainOnValidation must be true or false');
   if (typeof c.transitionPrior !== 'boolean') throw new InvalidOptionError('transitionPrior', 'transitionPrior must be true or false');
   if (c.transitionPrior && c.loss !== 'cross-entropy') throw new InvalidOptionError('transitionPrior', "transitionPrior needs loss 'cross-entropy'");
   if (!(c.logq >= 0 && c.logq <= 1)) throw new InvalidOptionError('logq', 'logq must be in [0, 1]');

@@ -4,7 +4,7 @@ import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
-import type { EpochDecision } from '../training/early-stopping.js';
+import type { EpochDecision, ValidationPass } from '../training/early-stopping.js';
 import { EarlyStopping } from '../training/early-stopping.js';
 import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
@@ -71,6 +71,8 @@ export interface TransformerTrainResult {
   readonly epochs: TransformerEpochMetrics[];
   /** 1-based epoch whose weights were kept (best validation MRR@20; the last one without validation). */
   readonly bestEpoch: number;
+  /** The pass over the validation sessions after early stopping (`trainOnValidation`), when it ran. */
+  readonly validationPass?: ValidationPass;
   readonly backend: BackendName;
   readonly trainSeconds: number;
 }
@@ -160,6 +162,8 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   const batchRng = rng.fork();
   let best: Float32Array[] | undefined;
   let outOfTime = false;
+  let validationPass: ValidationPass | undefined;
+  const deviceSteppers = stepper instanceof TransformerDeviceStepper ? [stepper] : [];
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
       // Epoch numbers of a warm-started run continue the earlier run's learning-rate decay.
@@ -211,14 +215,31 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
       if (decision === 'stop') break;
     }
     if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+    // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
+    if (config.trainOnValidation && validation && !options.validation && !options.signal?.aborted) {
+      const bestEpoch = stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length;
+      const heldOut = { ...validation, ...(data.times ? { times: data.times.subarray(train.items.length) } : {}) };
+      // The host stepper trains the restored weights in place and keeps its optimiser state; a device stepper holds
+      // the last epoch's weights, so a new one uploads the best epoch's (fresh state), as does parallel training's
+      // stand-in on this thread.
+      const passStepper = stepper instanceof TransformerStepper ? stepper : backendReadsSync() ? new TransformerStepper(params, config, sampler, rng.fork()) : new TransformerDeviceStepper(params, config, sampler, rng.fork());
+      if (passStepper instanceof TransformerDeviceStepper) deviceSteppers.push(passStepper);
+      passStepper.setSchedule({ learningRateScale: Math.pow(config.learningRateDecay, bestEpoch + continued) });
+      const t0 = performance.now();
+      const pass = await trainBatches(passStepper, bucketBatches(buildWindows(heldOut, config.maxLength), config.batchSize, batchRng), { shouldStop: () => options.signal?.aborted === true });
+      if (options.signal?.aborted) throw new CancelledError('transformer training');
+      validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
+      logger.info({ ...validationPass }, 'transformer: one pass over the validation sessions');
+      if (options.progress) (options.progressStream ?? process.stderr).write(`validation sessions trained on (${pass.events} events, loss ${validationPass.loss.toFixed(4)})\n`);
+    }
   } finally {
     await parallel?.close();
-    if (stepper instanceof TransformerDeviceStepper) stepper.dispose();
+    for (const s of deviceSteppers) s.dispose();
   }
   // The trained model owns ordinary arrays, not the workers' shared memory.
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;
   model.transitions = params.transitions;
-  return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+  return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
 
 /** Copies every weight of `from` whose name and shape `to` also has (warm start). */

@@ -12,6 +12,7 @@ import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { newSessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
+import { splitValidation } from '../../../src/data/validation-split.js';
 import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
 // One small synthetic log and one trained model shared by the tests (training is the slow part).
@@ -161,6 +162,21 @@ describe('GRU4Rec training options', () => {
     const ce = await trainGru4Rec(train, { config: { layers: [16], epochs: 2, nSample: 32, batchSize: 32, loss: 'cross-entropy', logq: 1, validationFraction: 0, seed: 2 } });
     expect(ce.epochs[1]!.loss).toBeLessThan(ce.epochs[0]!.loss);
   });
+
+  it('trainOnValidation: after early stopping, one pass over the held-out sessions, and only over those', async () => {
+    const config = { layers: [16], epochs: 2, nSample: 32, batchSize: 32, validationFraction: 0.1, validationMaxEvents: 300, seed: 4 };
+    const without = await trainGru4Rec(train, { config });
+    const withPass = await trainGru4Rec(train, { config: { ...config, trainOnValidation: true } });
+    const held = splitValidation(train, 0.1, 300).validation!;
+    let predictions = 0;
+    for (let s = 0; s + 1 < held.offsets.length; s++) predictions += held.offsets[s + 1]! - held.offsets[s]! - 1;
+    expect(without.validationPass).toBeUndefined();
+    expect(withPass.validationPass?.events).toBe(predictions);
+    expect(withPass.epochs.map((e) => e.validation)).toEqual(without.epochs.map((e) => e.validation));
+    expect(Array.from(withPass.params.itemTable)).not.toEqual(Array.from(without.params.itemTable));
+    const explicit = await trainGru4Rec(train, { config: { ...config, epochs: 1, trainOnValidation: true }, validation: test });
+    expect(explicit.validationPass).toBeUndefined();
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('starts no epoch that would overrun maxSeconds', async () => {
     const r = await trainGru4Rec(train, { config: { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0, maxSeconds: 1e-6 } });
