@@ -12,8 +12,8 @@ import { selectBackend } from '../../../src/backend/select-backend.js';
 import { tf } from '../../../src/backend/tf.js';
 import { newSessionState } from '../../../src/sessions/session-state.js';
 import { generateSessions } from '../../../src/synthetic/index.js';
-import { splitValidation } from '../../../src/data/validation-split.js';
 import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
+import { expectValidationPass } from '../../helpers/validation-pass.js';
 
 // One small synthetic log and one trained model shared by the tests (training is the slow part).
 let dir: string;
@@ -165,17 +165,7 @@ describe('GRU4Rec training options', () => {
 
   it('trainOnValidation: after early stopping, one pass over the held-out sessions, and only over those', async () => {
     const config = { layers: [16], epochs: 2, nSample: 32, batchSize: 32, validationFraction: 0.1, validationMaxEvents: 300, seed: 4 };
-    const without = await trainGru4Rec(train, { config });
-    const withPass = await trainGru4Rec(train, { config: { ...config, trainOnValidation: true } });
-    const held = splitValidation(train, 0.1, 300).validation!;
-    let predictions = 0;
-    for (let s = 0; s + 1 < held.offsets.length; s++) predictions += held.offsets[s + 1]! - held.offsets[s]! - 1;
-    expect(without.validationPass).toBeUndefined();
-    expect(withPass.validationPass?.events).toBe(predictions);
-    expect(withPass.epochs.map((e) => e.validation)).toEqual(without.epochs.map((e) => e.validation));
-    expect(Array.from(withPass.params.itemTable)).not.toEqual(Array.from(without.params.itemTable));
-    const explicit = await trainGru4Rec(train, { config: { ...config, epochs: 1, trainOnValidation: true }, validation: test });
-    expect(explicit.validationPass).toBeUndefined();
+    await expectValidationPass(train, 0.1, 300, test, (on, validation) => trainGru4Rec(train, { config: { ...config, trainOnValidation: on }, ...(validation ? { validation } : {}) }), (r) => r.params.itemTable);
   }, HEAVY_TEST_TIMEOUT_MS);
 
   it('starts no epoch that would overrun maxSeconds', async () => {

@@ -13,8 +13,8 @@ import { buildWindows, trainTransformer, type TransformerTrainResult } from '../
 import { TransformerScorer } from '../../../models/transformer/scorer.js';
 import { saveTransformer } from '../../../models/transformer/io.js';
 import '../../../models/index.js';
-import { splitValidation } from '../../../src/data/validation-split.js';
 import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
+import { expectValidationPass } from '../../helpers/validation-pass.js';
 
 // readout 'last': this log's next item is fixed by the order of the last two, which the item-attention readout
 // (a weighted sum of the session's items, the default, best on Diginetica) cannot express.
@@ -77,19 +77,7 @@ describe('transformer training', () => {
 
   it('trainOnValidation: after early stopping, one pass over the held-out sessions, and only over those', async () => {
     const config = { ...tiny, epochs: 2, validationFraction: 0.1, validationMaxEvents: 400 };
-    const without = await trainTransformer(corpus, { config });
-    const withPass = await trainTransformer(corpus, { config: { ...config, trainOnValidation: true } });
-    const held = splitValidation(corpus, 0.1, 400).validation!;
-    let predictions = 0;
-    for (let s = 0; s + 1 < held.offsets.length; s++) predictions += held.offsets[s + 1]! - held.offsets[s]! - 1;
-    expect(without.validationPass).toBeUndefined();
-    expect(withPass.validationPass?.events).toBe(predictions);
-    // The epochs are the same run; only the pass changes the weights.
-    expect(withPass.epochs.map((e) => e.validation)).toEqual(without.epochs.map((e) => e.validation));
-    expect(Array.from(withPass.params.itemTable)).not.toEqual(Array.from(without.params.itemTable));
-    // Explicit validation sessions are not the newest of the log: no pass.
-    const explicit = await trainTransformer(corpus, { config: { ...config, epochs: 1, trainOnValidation: true }, validation: test });
-    expect(explicit.validationPass).toBeUndefined();
+    await expectValidationPass(corpus, 0.1, 400, test, (on, validation) => trainTransformer(corpus, { config: { ...config, trainOnValidation: on }, ...(validation ? { validation } : {}) }), (r) => r.params.itemTable);
   }, HEAVY_TEST_TIMEOUT_MS);
 
   it('cuts long sessions into consecutive windows that train every transition once', () => {
