@@ -30,13 +30,7 @@ export class Gru4RecDeviceStepper {
 
   constructor(private readonly p: Gru4RecParams, private readonly c: Gru4RecConfig, private readonly sampler: PopularitySampler, private readonly rng: Rng) {
     const o: OptimizerOptions = { ...defaultOptimizerOptions, name: c.optimizer, learningRate: c.learningRate, momentum: c.momentum };
-    const d = p.outSize;
-    const augmented = new Float32Array(p.itemCount * (d + 1));
-    for (let i = 0; i < p.itemCount; i++) {
-      augmented.set(p.itemTable.subarray(i * d, (i + 1) * d), i * (d + 1));
-      augmented[i * (d + 1) + d] = p.outputBias[i]!;
-    }
-    this.table = new DeviceOptimizedParameter(augmented, [p.itemCount, d + 1], o);
+    this.table = new DeviceOptimizedParameter(augmentedTable(p), [p.itemCount, p.outSize + 1], o);
     this.input = p.inputTable ? new DeviceOptimizedParameter(p.inputTable, [p.itemCount, p.inSize], o) : undefined;
     this.dense = p.layers.flatMap((l) => [
       new DeviceOptimizedParameter(l.kernel, [l.inSize, 3 * l.size], o),
@@ -120,10 +114,31 @@ export class Gru4RecDeviceStepper {
     if (p.repeatBias) p.repeatBias.set(read.subarray(at, at + p.repeatBias.length));
   }
 
+  /** Uploads the host weights (e.g. the best epoch's, restored by the trainer): the inverse of {@link copyToHost}; the optimiser state stays. */
+  copyFromHost(): void {
+    const { p } = this;
+    this.table.load(augmentedTable(p));
+    if (p.inputTable) this.input?.load(p.inputTable);
+    const host = p.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias]);
+    if (p.repeatBias) host.push(p.repeatBias);
+    this.dense.forEach((w, i) => w.load(host[i]!));
+  }
+
   dispose(): void {
     this.table.dispose();
     this.input?.dispose();
     for (const w of this.dense) w.dispose();
     tf.dispose([...this.hidden, this.lossSum]);
   }
+}
+
+/** The item table with the output bias as a last column, `[items, d+1]` (the device stepper's layout). */
+function augmentedTable(p: Gru4RecParams): Float32Array {
+  const d = p.outSize;
+  const augmented = new Float32Array(p.itemCount * (d + 1));
+  for (let i = 0; i < p.itemCount; i++) {
+    augmented.set(p.itemTable.subarray(i * d, (i + 1) * d), i * (d + 1));
+    augmented[i * (d + 1) + d] = p.outputBias[i]!;
+  }
+  return augmented;
 }

@@ -109,8 +109,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   // the others (webgpu) keep everything on the device and read the loss every LOSS_READ_INTERVAL steps.
   const syncReads = backendReadsSync();
   const stepper = syncReads ? new Gru4RecStepper(params, config, sampler, rng.fork()) : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
-  const deviceSteppers = stepper instanceof Gru4RecDeviceStepper ? [stepper] : [];
-  const disposeDevice = () => { for (const s of deviceSteppers) s.dispose(); };
+  const disposeDevice = () => { if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose(); };
   /** One pass over `sessions` (session-parallel), with a progress bar; cancels between steps. */
   const trainPass = async (st: Gru4RecStepper | Gru4RecDeviceStepper, sessions: SessionArrays, label: string): Promise<{ events: number; lossSum: number }> => {
     const batcher = new SessionParallelBatcher(sessions, config.batchSize);
@@ -185,12 +184,10 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
   let validationPass: ValidationPass | undefined;
   if (config.trainOnValidation && split.validation && !options.validation) {
-    // The host stepper trains the restored weights in place and keeps its optimiser state; a device stepper holds
-    // the last epoch's weights, so a new one uploads the best epoch's (fresh state).
-    const passStepper = stepper instanceof Gru4RecStepper ? stepper : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
-    if (passStepper instanceof Gru4RecDeviceStepper) deviceSteppers.push(passStepper);
+    // The same stepper and optimiser state; a device stepper first takes the restored weights from the host.
+    if (stepper instanceof Gru4RecDeviceStepper) stepper.copyFromHost();
     const t0 = performance.now();
-    const pass = await trainPass(passStepper, split.validation, 'gru4rec: validation sessions');
+    const pass = await trainPass(stepper, split.validation, 'gru4rec: validation sessions');
     validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
     logger.info({ ...validationPass }, 'gru4rec: one pass over the validation sessions');
   }

@@ -58,6 +58,11 @@ export class DeviceOptimizedParameter {
     tf.tidy(() => this.updateRows(tf.tensor1d(u.rows, 'int32'), sumRows(grad, u, grad.shape[1]), step));
   }
 
+  /** Replaces the parameter's values (same shape), keeping the optimiser state. */
+  load(values: Float32Array): void {
+    tf.tidy(() => this.values.assign(tf.tensor(values, this.values.shape)));
+  }
+
   dispose(): void {
     tf.dispose([this.values, this.first, this.second]);
   }

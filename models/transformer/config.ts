@@ -95,7 +95,8 @@ export interface TransformerConfig {
   readonly validationFraction: number;
   /**
    * After early stopping, train one more pass over the held-out validation sessions (the newest of the log) with
-   * the best epoch's weights, so the saved model has seen them; only for a hold-out carved from the training log.
+   * the best epoch's weights and the optimiser's state (the transformer at the next epoch's learning rate), so the
+   * saved model has seen them; only for a hold-out carved from the training log.
    * Measured on a pseudo-test of the newest sessions carved from the training log (bench/validation-pass.mjs,
    * docs/experiments/validation-pass.md): HR@20 / MRR@20 +1.43 / +0.39 points (GRU4Rec) and +0.50 / +0.16
    * (transformer) on Diginetica, +0.30 / +0.15 and +0.11 / −0.05 on yoochoose-100k. @defaultValue true

@@ -38,9 +38,7 @@ export class TransformerDeviceStepper {
     this.bias = new DeviceOptimizedParameter(p.outputBias, [p.itemCount, 1], o);
     let begin = 0;
     for (const w of p.dense) { this.denseLayout.push({ shape: w.shape, begin, size: w.values.length }); begin += w.values.length; }
-    const flat = new Float32Array(begin);
-    p.dense.forEach((w, i) => flat.set(w.values, this.denseLayout[i]!.begin));
-    this.dense = new DeviceOptimizedParameter(flat, [begin], o);
+    this.dense = new DeviceOptimizedParameter(this.flatDense(), [begin], o);
     this.lossSum = tf.variable(tf.scalar(0), false);
   }
 
@@ -101,6 +99,21 @@ export class TransformerDeviceStepper {
     try { read = (await all.data()) as Float32Array; } finally { all.dispose(); }
     let at = 0;
     for (const w of targets) { w.set(read.subarray(at, at + w.length)); at += w.length; }
+  }
+
+  /** Uploads the host weights (e.g. the best epoch's, restored by the trainer): the inverse of {@link copyToHost}; the optimiser state stays. */
+  copyFromHost(): void {
+    this.table.load(this.p.itemTable);
+    this.bias.load(this.p.outputBias);
+    this.dense.load(this.flatDense());
+  }
+
+  /** Every host dense weight, one after another in {@link denseLayout} order. */
+  private flatDense(): Float32Array {
+    const last = this.denseLayout[this.denseLayout.length - 1];
+    const flat = new Float32Array(last ? last.begin + last.size : 0);
+    this.p.dense.forEach((w, i) => flat.set(w.values, this.denseLayout[i]!.begin));
+    return flat;
   }
 
   dispose(): void {

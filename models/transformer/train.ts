@@ -17,7 +17,7 @@ import { TransformerScorer } from './scorer.js';
 import { TransformerStepper, optimizedParameters, trainBatches, type TrainingWindow } from './train-step.js';
 import { TransformerDeviceStepper } from './device-train-step.js';
 import { backendReadsSync } from '../training/tensor-reads.js';
-import { ParallelTrainer, sharedAllocator } from './parallel-train.js';
+import { ParallelTrainer, sharedAllocator, sharedArrays } from './parallel-train.js';
 
 /** Training data: sessions over dense indices of `vocabulary`, in time order of their first event. */
 export interface TransformerTrainingData extends SessionArrays {
@@ -163,7 +163,6 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   let best: Float32Array[] | undefined;
   let outOfTime = false;
   let validationPass: ValidationPass | undefined;
-  const deviceSteppers = stepper instanceof TransformerDeviceStepper ? [stepper] : [];
   try {
     for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
       // Epoch numbers of a warm-started run continue the earlier run's learning-rate decay.
@@ -219,11 +218,10 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
     if (config.trainOnValidation && validation && !options.validation && !options.signal?.aborted) {
       const bestEpoch = stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length;
       const heldOut = { ...validation, ...(data.times ? { times: data.times.subarray(train.items.length) } : {}) };
-      // The host stepper trains the restored weights in place and keeps its optimiser state; a device stepper holds
-      // the last epoch's weights, so a new one uploads the best epoch's (fresh state), as does parallel training's
-      // stand-in on this thread.
-      const passStepper = stepper instanceof TransformerStepper ? stepper : backendReadsSync() ? new TransformerStepper(params, config, sampler, rng.fork()) : new TransformerDeviceStepper(params, config, sampler, rng.fork());
-      if (passStepper instanceof TransformerDeviceStepper) deviceSteppers.push(passStepper);
+      // The same optimiser state: a device stepper first takes the restored weights from the host; after parallel
+      // training a stepper on this thread maps the workers' shared state.
+      if (stepper instanceof TransformerDeviceStepper) stepper.copyFromHost();
+      const passStepper = stepper ?? new TransformerStepper(params, config, sampler, rng.fork(), sharedArrays(sharedOptimizer!.buffers));
       passStepper.setSchedule({ learningRateScale: Math.pow(config.learningRateDecay, bestEpoch + continued) });
       const t0 = performance.now();
       const pass = await trainBatches(passStepper, bucketBatches(buildWindows(heldOut, config.maxLength), config.batchSize, batchRng), { shouldStop: () => options.signal?.aborted === true });
@@ -234,7 +232,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
     }
   } finally {
     await parallel?.close();
-    for (const s of deviceSteppers) s.dispose();
+    if (stepper instanceof TransformerDeviceStepper) stepper.dispose();
   }
   // The trained model owns ordinary arrays, not the workers' shared memory.
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;

@@ -74,6 +74,24 @@ async function infer(scorer: Gru4RecScorer, ss: SessionState[]) {
 describe.skipIf(skipReason !== undefined)('GRU4Rec on webgpu (Dawn over Vulkan) agrees with wasm', { timeout: HEAVY_TEST_TIMEOUT_MS }, () => {
   afterAll(async () => { await selectBackend({ backend: 'wasm', force: true }); });
 
+  it('trainOnValidation: after restoring an earlier best epoch, the device stepper takes the host weights and its pass gives wasm\'s', async () => {
+    // On this log every epoch ties on validation (MRR@20 0), so epoch 1 stays the best: the pass starts from restored weights.
+    const config = { ...CONFIG, epochs: 2, patience: 0, validationFraction: 0.2, trainOnValidation: true };
+    const run = async (backend: 'wasm' | 'webgpu') => {
+      await selectBackend({ backend, strict: true, force: true });
+      return trainGru4Rec((await corpus()).train, { backend, config });
+    };
+    const ref = await run('wasm');
+    const got = await run('webgpu');
+    expect(ref.bestEpoch).toBeLessThan(ref.epochs.length);
+    expect(got.bestEpoch).toBe(ref.bestEpoch);
+    expect(got.validationPass?.events).toBeGreaterThan(0);
+    expect(got.validationPass?.events).toBe(ref.validationPass?.events);
+    expect(Math.abs(got.validationPass!.loss - ref.validationPass!.loss)).toBeLessThan(1e-5);
+    const refW = ref.params.named();
+    got.params.named().forEach((w, i) => expect(maxAbsDiff(w.values, refW[i]!.values), w.name).toBeLessThan(w.name === 'item_table' ? 1e-3 : 1e-4));
+  }, HEAVY_TEST_TIMEOUT_MS);
+
   it('trainGru4Rec steps and the scorer (observe, score, recommend) match wasm; no sync reads', async () => {
     const { result: ref, reads: wasmReads } = await trainOn('wasm');
     const { result: got, reads: gpuReads } = await trainOn('webgpu');

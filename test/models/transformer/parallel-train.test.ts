@@ -8,6 +8,7 @@ import { evaluateNextItem } from '../../../dist/models/training/evaluate-next-it
 import { loadModel } from '../../../dist/src/scoring/model-registry.js';
 import { buildCorpus, ItemKnn } from '../../../dist/src/baselines/index.js';
 import { generateSessions } from '../../../dist/src/synthetic/index.js';
+import { splitValidation } from '../../../dist/src/data/validation-split.js';
 import '../../../dist/models/index.js';
 import { HEAVY_TEST_TIMEOUT_MS } from '../../helpers/timeouts.js';
 
@@ -39,5 +40,14 @@ describe('parallel transformer training (workers > 1)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }, HEAVY_TEST_TIMEOUT_MS);
+
+  it('trains the held-out sessions after parallel epochs (trainOnValidation) with the workers\' shared optimiser state', async () => {
+    const log = generateSessions({ items: 200, intents: 8, sessions: 800, sequentialProbability: 0.8, seed: 9 });
+    const corpus = await buildCorpus(log.train);
+    const r = await trainTransformer(corpus, { config: { ...tiny, epochs: 1, workers: 2, validationFraction: 0.1, validationMaxEvents: 300 }, backend: 'wasm' });
+    const held = splitValidation(corpus, 0.1, 300).validation!;
+    expect(r.validationPass?.events).toBe(held.items.length - (held.offsets.length - 1));
+    expect(r.params.itemTable.every(Number.isFinite)).toBe(true);
   }, HEAVY_TEST_TIMEOUT_MS);
 });
