@@ -28,13 +28,9 @@ const corpus = await buildCorpus(readSessions(log.path, { format: log.format }))
 const { train, validation: pseudoTest } = splitValidation(corpus, 0.05, 20000);
 const trainData = { ...corpus, offsets: train.offsets, items: train.items, ...(corpus.times ? { times: corpus.times.subarray(0, train.items.length) } : {}) };
 
-let kept; // the best epoch's weights so far (what the model would be without the pass)
-let bestScore = -Infinity;
-const keep = (m, named) => {
-  const v = m.validation;
-  const score = model === 'transformer' ? v.recall + v.mrr : v.mrr;
-  if (score > bestScore) { bestScore = score; kept = new Map(named.map((w) => [w.name, { shape: w.shape, values: w.values.slice() }])); }
-};
+// Every epoch's weights; the trainer's bestEpoch then names the model as it would be without the pass.
+const snapshots = new Map();
+const keep = (m, named) => { snapshots.set(m.epoch, new Map(named.map((w) => [w.name, { shape: w.shape, values: w.values.slice() }]))); };
 const t0 = performance.now();
 let withPass, without, result;
 if (model === 'transformer') {
@@ -42,7 +38,7 @@ if (model === 'transformer') {
   const { TransformerParams } = await import('../dist/models/transformer/params.js');
   const { TransformerScorer } = await import('../dist/models/transformer/scorer.js');
   result = await trainTransformer(trainData, { config, progress: true, onEpoch: (m, p) => { keep(m, p.named()); return 'continue'; } });
-  const before = TransformerParams.fromNamed(result.config, result.vocabulary.size, kept);
+  const before = TransformerParams.fromNamed(result.config, result.vocabulary.size, snapshots.get(result.bestEpoch));
   before.transitions = result.params.transitions;
   const score = async (p) => { const s = new TransformerScorer(p); try { return await evaluateNextItem(s, pseudoTest, {}); } finally { s.dispose(); } };
   without = await score(before);
@@ -52,8 +48,8 @@ if (model === 'transformer') {
   const { Gru4RecParams } = await import('../dist/models/gru4rec/params.js');
   const { Gru4RecScorer } = await import('../dist/models/gru4rec/scorer.js');
   result = await trainGru4Rec(trainData, { config, progress: true, onEpoch: (m, p) => { keep(m, p.named()); return 'continue'; } });
-  const before = Gru4RecParams.fromNamed(result.config, result.vocabulary.size, kept);
-  const score = async (p) => { const s = new Gru4RecScorer(p); try { return await evaluateNextItem(s, pseudoTest, {}); } finally { s.dispose?.(); } };
+  const before = Gru4RecParams.fromNamed(result.config, result.vocabulary.size, snapshots.get(result.bestEpoch));
+  const score = async (p) => { const s = new Gru4RecScorer(p); try { return await evaluateNextItem(s, pseudoTest, {}); } finally { s.dispose(); } };
   without = await score(before);
   withPass = await score(result.params);
 }
@@ -63,7 +59,7 @@ console.log(JSON.stringify({
   log: logName, model, params, seconds: Math.round((performance.now() - t0) / 1000), epochs: result.epochs.length, bestEpoch: result.bestEpoch,
   validation: best?.validation ? { recall: r4(best.validation.recall), mrr: r4(best.validation.mrr) } : null,
   pass: result.validationPass ?? null,
-  pseudoTestPredictions: without.predictions ?? without.count ?? null,
+  pseudoTestPredictions: without.predictions,
   withoutPass: { recall: r4(without.recall), mrr: r4(without.mrr) },
   withPass: { recall: r4(withPass.recall), mrr: r4(withPass.mrr) },
 }));

@@ -111,22 +111,22 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   const stepper = syncReads ? new Gru4RecStepper(params, config, sampler, rng.fork()) : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
   const disposeDevice = () => { if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose(); };
   /** One pass over `sessions` (session-parallel), with a progress bar; cancels between steps. */
-  const trainPass = async (st: Gru4RecStepper | Gru4RecDeviceStepper, sessions: SessionArrays, label: string): Promise<{ events: number; lossSum: number }> => {
+  const trainPass = async (sessions: SessionArrays, label: string): Promise<{ events: number; lossSum: number }> => {
     const batcher = new SessionParallelBatcher(sessions, config.batchSize);
     const bar = new ProgressBar({ label, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
-    st.resetHidden();
+    stepper.resetHidden();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0, lastYield = performance.now();
     while (batcher.step()) {
       if (options.signal?.aborted) { bar.finish('cancelled'); disposeDevice(); throw new CancelledError('GRU4Rec training'); }
       const n = batcher.batch.size;
       events += n; steps++;
-      if (st instanceof Gru4RecStepper) {
-        const loss = st.step(batcher.batch);
+      if (stepper instanceof Gru4RecStepper) {
+        const loss = stepper.step(batcher.batch);
         lossSum += loss * n; recent += loss; recentN++;
       } else {
-        st.step(batcher.batch);
+        stepper.step(batcher.batch);
         if (steps % LOSS_READ_INTERVAL === 0) {
-          const r = await st.readLoss();
+          const r = await stepper.readLoss();
           lossSum += r.loss * r.events; recent += r.loss * (r.events / n); recentN += r.events / n;
         }
       }
@@ -141,9 +141,9 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
         lastYield = performance.now();
       }
     }
-    if (st instanceof Gru4RecDeviceStepper) {
-      lossSum += (await st.readLoss().then((r) => r.loss * r.events));
-      await st.copyToHost();
+    if (stepper instanceof Gru4RecDeviceStepper) {
+      lossSum += (await stepper.readLoss().then((r) => r.loss * r.events));
+      await stepper.copyToHost();
     }
     bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
     return { events, lossSum };
@@ -161,7 +161,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
       break;
     }
     const t0 = performance.now();
-    const { events, lossSum } = await trainPass(stepper, train, `gru4rec epoch ${epoch}/${config.epochs}`);
+    const { events, lossSum } = await trainPass(train, `gru4rec epoch ${epoch}/${config.epochs}`);
     const seconds = (performance.now() - t0) / 1000;
     let val: NextItemMetrics | undefined;
     const v0 = performance.now();
@@ -187,7 +187,7 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
     // The same stepper and optimiser state; a device stepper first takes the restored weights from the host.
     if (stepper instanceof Gru4RecDeviceStepper) stepper.copyFromHost();
     const t0 = performance.now();
-    const pass = await trainPass(stepper, split.validation, 'gru4rec: validation sessions');
+    const pass = await trainPass(split.validation, 'gru4rec: validation sessions');
     validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
     logger.info({ ...validationPass }, 'gru4rec: one pass over the validation sessions');
   }
