@@ -68,11 +68,11 @@ export interface Gru4RecConfig {
    * (transformer) on Diginetica, +0.30 / +0.15 and +0.11 / −0.05 on yoochoose-100k. @defaultValue true
    */
   readonly trainOnValidation: boolean;
-  /** Stop after this many epochs without a better validation MRR@20 (0 = never). @defaultValue 2 */
+  /** Stop after this many epochs without a better validation Recall@20 + MRR@20 (0 = never). @defaultValue 2 */
   readonly patience: number;
   /**
-   * Wall-clock budget for training in seconds (0 = none): no epoch is started that would, at the previous
-   * epoch's pace, end past it. @defaultValue 0
+   * Training budget in seconds (0 = none): the epoch in progress ends at the first step past it (it is validated
+   * and may be the one kept) and no other starts. @defaultValue 0
    */
   readonly maxSeconds: number;
   /** Random seed (init, dropout, samples). @defaultValue 42 */

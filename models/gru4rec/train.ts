@@ -6,8 +6,8 @@ import { ProgressBar } from '../../src/instrumentation/progress.js';
 import { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
 import { backendReadsSync } from '../training/tensor-reads.js';
-import { EarlyStopping, type EpochDecision, type ValidationPass } from '../training/early-stopping.js';
-import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
+import { runEpochs, type EpochDecision, type EpochMetrics, type PassTotals, type ValidationPass } from '../training/epoch-loop.js';
+import { evaluateNextItem } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import { SessionParallelBatcher, type SessionArrays } from '../training/session-batcher.js';
@@ -29,17 +29,8 @@ export interface Gru4RecBase {
   readonly vocabulary: ItemVocabulary;
 }
 
-/** Per-epoch report. */
-export interface Gru4RecEpochMetrics {
-  readonly epoch: number;
-  readonly loss: number;
-  readonly events: number;
-  readonly seconds: number;
-  readonly eventsPerSecond: number;
-  /** Seconds spent on the validation check. */
-  readonly validationSeconds?: number;
-  readonly validation?: NextItemMetrics;
-}
+/** Per-epoch report (shared by the neural trainers). */
+export type Gru4RecEpochMetrics = EpochMetrics;
 
 export interface Gru4RecTrainOptions {
   /** Hyper-parameters (defaults: {@link defaultGru4RecConfig}). Ignored for architecture when `from` is set. */
@@ -69,7 +60,7 @@ export interface Gru4RecTrainResult {
   readonly config: Gru4RecConfig;
   readonly vocabulary: ItemVocabulary;
   readonly epochs: Gru4RecEpochMetrics[];
-  /** Epoch whose weights were kept (best validation MRR@20), 1-based; the last one without validation. */
+  /** Epoch whose weights were kept (best validation Recall@20 + MRR@20), 1-based; the last one without validation. */
   readonly bestEpoch: number;
   /** The pass over the validation sessions after early stopping (`trainOnValidation`), when it ran. */
   readonly validationPass?: ValidationPass;
@@ -77,12 +68,10 @@ export interface Gru4RecTrainResult {
   readonly trainSeconds: number;
 }
 
-
-
 /**
  * Trains GRU4Rec the way its authors do: session-parallel mini-batches, one step per event without BPTT,
  * sampled negatives shared by the batch, BPR-max or cross-entropy(+logQ), sparse Adagrad/Adam, early
- * stopping on the latest sessions' MRR@20.
+ * stopping on the latest sessions' Recall@20 + MRR@20 (models/training/epoch-loop.ts).
  */
 export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTrainOptions = {}): Promise<Gru4RecTrainResult> {
   const logger = options.logger ?? noopLogger;
@@ -109,15 +98,13 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
   // the others (webgpu) keep everything on the device and read the loss every LOSS_READ_INTERVAL steps.
   const syncReads = backendReadsSync();
   const stepper = syncReads ? new Gru4RecStepper(params, config, sampler, rng.fork()) : new Gru4RecDeviceStepper(params, config, sampler, rng.fork());
-  const disposeDevice = () => { if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose(); };
-  /** One pass over `sessions` (session-parallel), with a progress bar; cancels between steps. */
-  const trainPass = async (sessions: SessionArrays, label: string): Promise<{ events: number; lossSum: number }> => {
+  /** One pass over `sessions` (session-parallel), with a progress bar; ends early when `shouldStop()` turns true. */
+  const trainPass = async (sessions: SessionArrays, label: string, shouldStop: () => boolean): Promise<PassTotals> => {
     const batcher = new SessionParallelBatcher(sessions, config.batchSize);
     const bar = new ProgressBar({ label, total: batcher.eventCount, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
     stepper.resetHidden();
     let lossSum = 0, events = 0, steps = 0, recent = 0, recentN = 0, lastYield = performance.now();
-    while (batcher.step()) {
-      if (options.signal?.aborted) { bar.finish('cancelled'); disposeDevice(); throw new CancelledError('GRU4Rec training'); }
+    while (!shouldStop() && batcher.step()) {
       const n = batcher.batch.size;
       events += n; steps++;
       if (stepper instanceof Gru4RecStepper) {
@@ -145,54 +132,39 @@ export async function trainGru4Rec(data: Gru4RecTrainingData, options: Gru4RecTr
       lossSum += (await stepper.readLoss().then((r) => r.loss * r.events));
       await stepper.copyToHost();
     }
-    bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
+    bar.finish(options.signal?.aborted ? 'cancelled' : `loss ${(lossSum / Math.max(1, events)).toFixed(4)}`);
     return { events, lossSum };
   };
-  const stopper = new EarlyStopping(config.patience);
-  const epochs: Gru4RecEpochMetrics[] = [];
-  let best: Float32Array[] | undefined;
   const started = performance.now();
-  for (let epoch = 1; epoch <= config.epochs; epoch++) {
-    const last = epochs[epochs.length - 1];
-    const elapsed = (performance.now() - started) / 1000;
-    if (config.maxSeconds > 0 && last && elapsed + last.seconds + (last.validationSeconds ?? 0) > config.maxSeconds) {
-      logger.info({ epoch, elapsed, budget: config.maxSeconds }, 'gru4rec: stopping, the next epoch would exceed the time budget');
-      if (options.progress) (options.progressStream ?? process.stderr).write(`stopping before epoch ${epoch}: it would exceed maxSeconds=${config.maxSeconds}\n`);
-      break;
+  const cancelled = () => options.signal?.aborted === true;
+  try {
+    const { epochs, bestEpoch } = await runEpochs({
+      name: 'gru4rec', epochs: config.epochs, patience: config.patience, maxSeconds: config.maxSeconds, signal: options.signal, logger,
+      report: options.progress ? options.progressStream ?? process.stderr : undefined,
+      trainEpoch: (epoch, shouldStop) => trainPass(train, `gru4rec epoch ${epoch}/${config.epochs}`, shouldStop),
+      validate: async () => {
+        if (!validation) return undefined;
+        const scorer = new Gru4RecScorer(params);
+        try { return await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
+      },
+      weights: () => params.named().map((w) => w.values),
+      ...(options.onEpoch ? { onEpoch: (m: EpochMetrics) => options.onEpoch!(m, params, vocabulary) } : {}),
+    });
+    // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
+    let validationPass: ValidationPass | undefined;
+    if (config.trainOnValidation && split.validation && !options.validation) {
+      // The same stepper and optimiser state; a device stepper first takes the restored weights from the host.
+      if (stepper instanceof Gru4RecDeviceStepper) stepper.copyFromHost();
+      const t0 = performance.now();
+      const pass = await trainPass(split.validation, 'gru4rec: validation sessions', cancelled);
+      if (cancelled()) throw new CancelledError('GRU4Rec training');
+      validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
+      logger.info({ ...validationPass }, 'gru4rec: one pass over the validation sessions');
     }
-    const t0 = performance.now();
-    const { events, lossSum } = await trainPass(train, `gru4rec epoch ${epoch}/${config.epochs}`);
-    const seconds = (performance.now() - t0) / 1000;
-    let val: NextItemMetrics | undefined;
-    const v0 = performance.now();
-    if (validation) {
-      const scorer = new Gru4RecScorer(params);
-      try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
-    }
-    const m: Gru4RecEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / seconds, validationSeconds: (performance.now() - v0) / 1000, ...(val ? { validation: val } : {}) };
-    epochs.push(m);
-    logger.info({ ...m }, `gru4rec epoch ${epoch}`);
-    if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
-    const decision = await options.onEpoch?.(m, params, vocabulary);
-    if (val) {
-      if (stopper.record(epoch, val.mrr)) best = params.named().map((w) => w.values.slice());
-      if (stopper.shouldStop) break;
-    }
-    if (decision === 'stop') break;
+    return { params, config, vocabulary, epochs, bestEpoch, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (stepper instanceof Gru4RecDeviceStepper) stepper.dispose();
   }
-  if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
-  // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
-  let validationPass: ValidationPass | undefined;
-  if (config.trainOnValidation && split.validation && !options.validation) {
-    // The same stepper and optimiser state; a device stepper first takes the restored weights from the host.
-    if (stepper instanceof Gru4RecDeviceStepper) stepper.copyFromHost();
-    const t0 = performance.now();
-    const pass = await trainPass(split.validation, 'gru4rec: validation sessions');
-    validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
-    logger.info({ ...validationPass }, 'gru4rec: one pass over the validation sessions');
-  }
-  disposeDevice();
-  return { params, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
 
 function architectureOf(c: Gru4RecConfig): Partial<Gru4RecConfig> {

@@ -106,7 +106,10 @@ export interface TransformerConfig {
   readonly validationMaxEvents: number;
   /** Epochs without a better validation Recall@20 + MRR@20 before stopping (0 = never). @defaultValue 3 */
   readonly patience: number;
-  /** Stop training after this many seconds (checked between steps; 0 = no limit). @defaultValue 0 */
+  /**
+   * Training budget in seconds (0 = none): the epoch in progress ends at the first step past it (it is validated
+   * and may be the one kept) and no other starts. @defaultValue 0
+   */
   readonly maxSeconds: number;
   /** @defaultValue 42 */
   readonly seed: number;

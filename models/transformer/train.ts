@@ -4,9 +4,8 @@ import { noopLogger, type Logger } from '../../src/instrumentation/typed-emitter
 import { ProgressBar } from '../../src/instrumentation/progress.js';
 import type { ItemVocabulary } from '../../src/vocab/item-vocabulary.js';
 import { splitValidation } from '../../src/data/validation-split.js';
-import type { EpochDecision, ValidationPass } from '../training/early-stopping.js';
-import { EarlyStopping } from '../training/early-stopping.js';
-import { evaluateNextItem, type NextItemMetrics } from '../training/evaluate-next-item.js';
+import { runEpochs, type EpochDecision, type EpochMetrics, type PassTotals, type ValidationPass } from '../training/epoch-loop.js';
+import { evaluateNextItem } from '../training/evaluate-next-item.js';
 import { Rng } from '../training/rng.js';
 import { PopularitySampler } from '../training/sampler.js';
 import type { SessionArrays } from '../training/session-batcher.js';
@@ -26,15 +25,8 @@ export interface TransformerTrainingData extends SessionArrays {
   readonly times?: Float64Array;
 }
 
-export interface TransformerEpochMetrics {
-  readonly epoch: number;
-  readonly loss: number;
-  /** Trained positions (next-item targets). */
-  readonly events: number;
-  readonly seconds: number;
-  readonly eventsPerSecond: number;
-  readonly validation?: NextItemMetrics;
-}
+/** Per-epoch report (shared by the neural trainers). */
+export type TransformerEpochMetrics = EpochMetrics;
 
 export interface TransformerTrainOptions {
   /** Hyper-parameters (defaults: {@link defaultTransformerConfig}). */
@@ -69,7 +61,7 @@ export interface TransformerTrainResult {
   readonly config: TransformerConfig;
   readonly vocabulary: ItemVocabulary;
   readonly epochs: TransformerEpochMetrics[];
-  /** 1-based epoch whose weights were kept (best validation MRR@20; the last one without validation). */
+  /** 1-based epoch whose weights were kept (best validation Recall@20 + MRR@20; the last one without validation). */
   readonly bestEpoch: number;
   /** The pass over the validation sessions after early stopping (`trainOnValidation`), when it ran. */
   readonly validationPass?: ValidationPass;
@@ -117,7 +109,7 @@ export function bucketBatchIndices(windows: readonly TrainingWindow[], batchSize
 /**
  * Trains the next-item transformer on every position of every session window (causal), with GRU4Rec's
  * sampled negatives and losses, sparse Adam/Adagrad on the item tables, and early stopping on the latest
- * sessions' MRR@20 (weights of the best epoch are kept).
+ * sessions' Recall@20 + MRR@20 (weights of the best epoch are kept; models/training/epoch-loop.ts).
  */
 export async function trainTransformer(data: TransformerTrainingData, options: TransformerTrainOptions = {}): Promise<TransformerTrainResult> {
   const logger = options.logger ?? noopLogger;
@@ -157,75 +149,59 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
     parallel = await ParallelTrainer.start({ config, itemCount: vocabulary.size, paramBuffers: sharedParams.buffers, optimizerBuffers: sharedOptimizer.buffers, data: trainData, support, backend: selection.backend, seeds: Array.from({ length: config.workers }, () => seeds.nextUint32()) });
     logger.info({ workers: config.workers }, `transformer training on ${config.workers} worker threads (shared weights, lock-free updates)`);
   }
-  const stopper = new EarlyStopping(config.patience);
-  const epochs: TransformerEpochMetrics[] = [];
   const batchRng = rng.fork();
-  let best: Float32Array[] | undefined;
-  let outOfTime = false;
+  const cancelled = () => options.signal?.aborted === true;
   let validationPass: ValidationPass | undefined;
+  let run: { epochs: EpochMetrics[]; bestEpoch: number };
   try {
-    for (let epoch = 1; epoch <= config.epochs && !outOfTime; epoch++) {
-      // Epoch numbers of a warm-started run continue the earlier run's learning-rate decay.
-      const schedule = { learningRateScale: Math.pow(config.learningRateDecay, epoch + continued - 1) };
-      stepper?.setSchedule(schedule);
-      const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
-      const t0 = performance.now();
-      const overTime = () => config.maxSeconds > 0 && (performance.now() - started) / 1000 > config.maxSeconds;
-      let trained: { events: number; lossSum: number; stopped: boolean };
-      if (parallel) {
-        const runner = parallel;
-        let shown = 0;
-        const r = await runner.trainEpoch(bucketBatchIndices(windows, config.batchSize, batchRng), schedule, (n, loss) => {
-          if (options.signal?.aborted || overTime()) runner.stop();
-          if (n - shown >= 10 * config.batchSize) { bar.update(n, `loss ${(loss / Math.max(1, n)).toFixed(4)}`); shown = n; }
-        });
-        trained = { ...r, stopped: overTime() };
-      } else {
-        trained = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
-          shouldStop: () => options.signal?.aborted === true || overTime(),
-          progress: async (t, recentLoss) => {
-            bar.update(t.events, `loss ${recentLoss.toFixed(4)}`);
-            // Lets an abort signal's listeners run between steps.
-            await new Promise<void>((r) => setImmediate(r));
-          },
-        });
-      }
-      const { events, lossSum } = trained;
-      if (options.signal?.aborted) { bar.finish('cancelled'); throw new CancelledError('transformer training'); }
-      outOfTime = trained.stopped;
-      const seconds = (performance.now() - t0) / 1000;
-      bar.finish(`loss ${(lossSum / Math.max(1, events)).toFixed(4)}${outOfTime ? ' (time limit)' : ''}`);
-      let val: NextItemMetrics | undefined;
-      if (validation) {
+    run = await runEpochs({
+      name: 'transformer', epochs: config.epochs, patience: config.patience, maxSeconds: config.maxSeconds, signal: options.signal, logger,
+      report: options.progress ? options.progressStream ?? process.stderr : undefined,
+      trainEpoch: async (epoch, shouldStop) => {
+        // Epoch numbers of a warm-started run continue the earlier run's learning-rate decay.
+        const schedule = { learningRateScale: Math.pow(config.learningRateDecay, epoch + continued - 1) };
+        const bar = new ProgressBar({ label: `transformer epoch ${epoch}/${config.epochs}`, total: positions, unit: 'events', silent: !options.progress, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+        let trained: PassTotals;
+        if (parallel) {
+          const runner = parallel;
+          let shown = 0;
+          trained = await runner.trainEpoch(bucketBatchIndices(windows, config.batchSize, batchRng), schedule, (n, loss) => {
+            if (shouldStop()) runner.stop();
+            if (n - shown >= 10 * config.batchSize) { bar.update(n, `loss ${(loss / Math.max(1, n)).toFixed(4)}`); shown = n; }
+          });
+        } else {
+          stepper!.setSchedule(schedule);
+          trained = await trainBatches(stepper!, bucketBatches(windows, config.batchSize, batchRng), {
+            shouldStop,
+            progress: async (t, recentLoss) => {
+              bar.update(t.events, `loss ${recentLoss.toFixed(4)}`);
+              // Lets an abort signal's listeners run between steps.
+              await new Promise<void>((r) => setImmediate(r));
+            },
+          });
+        }
+        bar.finish(cancelled() ? 'cancelled' : `loss ${(trained.lossSum / Math.max(1, trained.events)).toFixed(4)}`);
+        return trained;
+      },
+      validate: async () => {
+        if (!validation) return undefined;
         const scorer = new TransformerScorer(params);
-        try { val = await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
-      }
-      const m: TransformerEpochMetrics = { epoch, loss: lossSum / Math.max(1, events), events, seconds, eventsPerSecond: events / Math.max(1e-9, seconds), ...(val ? { validation: val } : {}) };
-      epochs.push(m);
-      logger.info({ ...m }, `transformer epoch ${epoch}`);
-      if (options.progress) (options.progressStream ?? process.stderr).write(`epoch ${epoch}: loss ${m.loss.toFixed(4)}, ${m.eventsPerSecond.toFixed(0)} events/s${val ? `, validation Recall@20 ${val.recall.toFixed(4)} MRR@20 ${val.mrr.toFixed(4)}` : ''}\n`);
-      const decision = await options.onEpoch?.(m, params);
-      if (val) {
-        // Recall@20 + MRR@20: on Diginetica MRR peaked epochs before recall did (kept epoch 2 of J: test P@20
-        // 0.499; epoch 4, best by the sum: 0.509, with a higher MRR too).
-        if (stopper.record(epoch, val.recall + val.mrr)) best = params.named().map((w) => w.values.slice());
-        if (stopper.shouldStop) break;
-      }
-      if (decision === 'stop') break;
-    }
-    if (best) params.named().forEach((w, i) => w.values.set(best![i]!));
+        try { return await evaluateNextItem(scorer, validation, { maxPredictions: config.validationMaxEvents }); } finally { scorer.dispose(); }
+      },
+      weights: () => params.named().map((w) => w.values),
+      ...(options.onEpoch ? { onEpoch: (m: EpochMetrics) => options.onEpoch!(m, params) } : {}),
+    });
     // The held-out sessions are the newest of the log: once they have chosen the epoch, train on them too.
-    if (config.trainOnValidation && validation && !options.validation && !options.signal?.aborted) {
-      const bestEpoch = stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length;
+    if (config.trainOnValidation && validation && !options.validation) {
       const heldOut = { ...validation, ...(data.times ? { times: data.times.subarray(train.items.length) } : {}) };
       // The same optimiser state: a device stepper first takes the restored weights from the host; after parallel
       // training a stepper on this thread maps the workers' shared state.
       if (stepper instanceof TransformerDeviceStepper) stepper.copyFromHost();
       const passStepper = stepper ?? new TransformerStepper(params, config, sampler, rng.fork(), sharedArrays(sharedOptimizer!.buffers));
-      passStepper.setSchedule({ learningRateScale: Math.pow(config.learningRateDecay, bestEpoch + continued) });
+      passStepper.setSchedule({ learningRateScale: Math.pow(config.learningRateDecay, run.bestEpoch + continued) });
       const t0 = performance.now();
-      const pass = await trainBatches(passStepper, bucketBatches(buildWindows(heldOut, config.maxLength), config.batchSize, batchRng), { shouldStop: () => options.signal?.aborted === true });
-      if (options.signal?.aborted) throw new CancelledError('transformer training');
+      const pass = await trainBatches(passStepper, bucketBatches(buildWindows(heldOut, config.maxLength), config.batchSize, batchRng), { shouldStop: cancelled });
+      if (cancelled()) throw new CancelledError('transformer training');
       validationPass = { events: pass.events, loss: pass.lossSum / Math.max(1, pass.events), seconds: (performance.now() - t0) / 1000 };
       logger.info({ ...validationPass }, 'transformer: one pass over the validation sessions');
       if (options.progress) (options.progressStream ?? process.stderr).write(`validation sessions trained on (${pass.events} events, loss ${validationPass.loss.toFixed(4)})\n`);
@@ -237,7 +213,7 @@ export async function trainTransformer(data: TransformerTrainingData, options: T
   // The trained model owns ordinary arrays, not the workers' shared memory.
   const model = parallel ? TransformerParams.fromNamed(config, vocabulary.size, new Map(params.named().map((w) => [w.name, { shape: w.shape, values: w.values }]))) : params;
   model.transitions = params.transitions;
-  return { params: model, config, vocabulary, epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
+  return { params: model, config, vocabulary, epochs: run.epochs, bestEpoch: run.bestEpoch, ...(validationPass ? { validationPass } : {}), backend: selection.backend, trainSeconds: (performance.now() - started) / 1000 };
 }
 
 /** Copies every weight of `from` whose name and shape `to` also has (warm start). */

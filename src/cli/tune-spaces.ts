@@ -49,6 +49,7 @@ export const tunableKinds: Readonly<Record<string, TunableKind>> = {
   },
   gru4rec: {
     epochs: true,
+    timeLimitParam: 'maxSeconds',
     defaultEpochs: 10,
     space: {
       loss: { type: 'choice', values: ['bpr-max', 'cross-entropy'] },

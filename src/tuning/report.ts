@@ -7,6 +7,7 @@ import type { DataFingerprint } from '../eval/data-fingerprint.js';
 import { REPORT_STYLE } from '../eval/html-report.js';
 import { barChart, escapeXml, lineChart, seriesColour } from '../eval/html-report-charts.js';
 import type { TrialRecord } from './trial-store.js';
+import { objectiveOf, type Objective } from './tuner.js';
 
 /** What {@link renderTuneReport} shows. */
 export interface TuneReportInput {
@@ -15,7 +16,8 @@ export interface TuneReportInput {
   readonly data: readonly DataFingerprint[];
   readonly records: readonly TrialRecord[];
   readonly best: TrialRecord | undefined;
-  /** Name of the objective, e.g. `MRR@20`. */
+  /** The figure trials were ranked by, and its name (e.g. `HR@20 + MRR@20`). */
+  readonly objective: Objective;
   readonly metricName: string;
   /** @defaultValue now */
   readonly generatedAt?: Date;
@@ -51,7 +53,7 @@ export function renderTuneReport(input: TuneReportInput): string {
   const withEpochs = records.filter((r) => r.epochs.length > 0);
   if (withEpochs.length > 0) {
     const maxEpoch = Math.max(...withEpochs.flatMap((r) => r.epochs.map((e) => e.epoch)));
-    const objective = (e: TrialRecord['epochs'][number]) => (m.startsWith('MRR') ? e.mrr : e.hitRate);
+    const objective = (e: TrialRecord['epochs'][number]) => objectiveOf(e, input.objective);
     const peak = (r: TrialRecord) => Math.max(...r.epochs.map(objective));
     const shown = [...withEpochs.filter((r) => r.defaults), ...withEpochs.filter((r) => !r.defaults).sort((a, b) => peak(b) - peak(a))].slice(0, EPOCH_CHART_TRIALS);
     charts.push(lineChart({

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { splitValidation, type SessionRows } from '../../src/data/validation-split.js';
-import type { ValidationPass } from '../../models/training/early-stopping.js';
+import type { ValidationPass } from '../../models/training/epoch-loop.js';
 
 interface Trained {
   readonly validationPass?: ValidationPass;

@@ -11,7 +11,7 @@ import { renderTuneReport } from '../../tuning/report.js';
 import { checkSearchSpace, describeSearchSpace, paramStrings, sampleParams, trialSeed } from '../../tuning/search-space.js';
 import { rungEpochs, SuccessiveHalving } from '../../tuning/successive-halving.js';
 import { TrialStore, type TrialRecord } from '../../tuning/trial-store.js';
-import { runTrials, type Objective, type TrialContext, type TrialPlan, type TuneEvent } from '../../tuning/tuner.js';
+import { objectiveName, runTrials, type Objective, type TrialContext, type TrialPlan, type TuneEvent } from '../../tuning/tuner.js';
 import { CliUsageError, numberOption, requiredString, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { commandLine } from '../evaluate-models.js';
 import { trialRunner, VALIDATION_CUTOFF, VALIDATION_MAX_PREDICTIONS, type TrialJob } from '../tune-trial.js';
@@ -39,14 +39,15 @@ good on validation. Neural trials are compared after epochs 1, 3, 9... (successi
   --out DIR           tuning directory: trials.jsonl, best-params.json, model/ (the best model, loadable by
                       evaluate, stream and replay), tune.json (settings, for resume)
   --budget DURATION   wall-clock budget: seconds (120) or a duration (30m, 1h, 1h30m); no trial starts after
-                      it, a trial stops after an epoch when the next would end past it, and a transformer
-                      trial stops mid-epoch at it (a model trained that way counts with its best epoch)
+                      it, a trial stops after an epoch when the next would end past it, and a neural trial
+                      stops mid-epoch at it (a model trained that way counts with its best epoch)
   --trials N          step budget: at most N trials in all (with --parallel 1 or the default ordered
                       verdicts, a run with the same --seed and --trials gives the same trials and results)
   --parallel N        trials run at once, each in a fresh process with one compute thread (default: the
                       number of cores, ${availableParallelism()} here)
   --seed N            seed of the parameter sampling (default 42); the models keep their own seed
-  --metric NAME       mrr (default) or hr: MRR@${VALIDATION_CUTOFF} or HR@${VALIDATION_CUTOFF} on the validation sessions
+  --metric NAME       hr+mrr (default: HR@${VALIDATION_CUTOFF} + MRR@${VALIDATION_CUTOFF}, what the models' early stopping uses),
+                      mrr or hr, on the validation sessions
   --eta N             successive-halving factor (default 3)
   --max-epochs N      epochs per neural trial (default: the model's default, 10)
   --valid-fraction F  most of the newest training sessions validated on (default 0.05, as train; never more
@@ -130,9 +131,10 @@ export const command: CliCommand = {
     if (budgetSeconds === undefined && maxTrials === undefined) throw new CliUsageError('give a budget: --budget DURATION (e.g. 30m) and/or --trials N');
     const parallel = numberOption(values, 'parallel', availableParallelism(), (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1');
     const seed = numberOption(values, 'seed', 42, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0');
-    const metricRaw = stringOption(values, 'metric') ?? 'mrr';
-    if (metricRaw !== 'mrr' && metricRaw !== 'hr') throw new CliUsageError(`--metric must be mrr or hr, got "${metricRaw}"`);
-    const metric: Objective = metricRaw === 'mrr' ? 'mrr' : 'hitRate';
+    const metricRaw = stringOption(values, 'metric') ?? 'hr+mrr';
+    const metrics: Record<string, Objective> = { 'hr+mrr': 'hitRate+mrr', mrr: 'mrr', hr: 'hitRate' };
+    const metric = Object.hasOwn(metrics, metricRaw) ? metrics[metricRaw] : undefined;
+    if (!metric) throw new CliUsageError(`--metric must be hr+mrr, mrr or hr, got "${metricRaw}"`);
     const eta = numberOption(values, 'eta', 3, (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2');
     const maxEpochs = values['max-epochs'] !== undefined ? numberOption(values, 'max-epochs', 0, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1') : undefined;
     const validationFraction = numberOption(values, 'valid-fraction', 0.05, (n) => n > 0 && n < 0.9, 'a fraction in (0, 0.9)');
@@ -173,7 +175,7 @@ export const command: CliCommand = {
     const keeper = new TrialDirKeeper(join(outDir, TRIALS_DIR), store.records);
     const t0 = performance.now();
     const left = () => (budgetSeconds !== undefined ? `, ${formatDuration(budgetSeconds - (performance.now() - t0) / 1000)} left` : '');
-    const metricName = `${metric === 'mrr' ? 'MRR' : 'HR'}@${VALIDATION_CUTOFF}`;
+    const metricName = objectiveName(metric, VALIDATION_CUTOFF);
     say(`${kinds.join(', ')} on ${trainPath}: ${metricName} on the newest sessions (at most ${validationFraction * 100}%, at most ${VALIDATION_MAX_PREDICTIONS} predictions); ${parallel} at once; ${budgetSeconds !== undefined ? `budget ${formatDuration(budgetSeconds)}` : ''}${budgetSeconds !== undefined && maxTrials !== undefined ? ', ' : ''}${maxTrials !== undefined ? `at most ${maxTrials} trials` : ''}; rungs at epochs ${scheduler.rungs.join(', ') || 'none'}`);
     const onEvent = (e: TuneEvent) => {
       if (e.type === 'start') say(`trial ${e.trial} ${e.plan.kind} ${e.plan.defaults ? 'defaults' : JSON.stringify(e.plan.params)}`);
@@ -208,7 +210,7 @@ export const command: CliCommand = {
     await rm(join(outDir, TRIALS_DIR), { recursive: true, force: true });
     say(`best: trial ${best.trial} ${best.kind} ${best.defaults ? '(defaults)' : JSON.stringify(best.params)} ${metricName} ${best.score!.toFixed(4)} → ${join(outDir, MODEL_DIR)}`);
     if (reportPath !== undefined) {
-      await writeFile(reportPath, renderTuneReport({ command: commandLine('tune', values), data: [{ ...fingerprint }], records: outcome.records, best, metricName }));
+      await writeFile(reportPath, renderTuneReport({ command: commandLine('tune', values), data: [{ ...fingerprint }], records: outcome.records, best, objective: metric, metricName }));
       say(`report written to ${reportPath}`);
     }
     const counts = (s: string) => outcome.records.filter((r) => r.status === s).length;

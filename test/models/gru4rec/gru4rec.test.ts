@@ -168,9 +168,14 @@ describe('GRU4Rec training options', () => {
     await expectValidationPass(train, 0.1, 300, test, (on, validation) => trainGru4Rec(train, { config: { ...config, trainOnValidation: on }, ...(validation ? { validation } : {}) }), (r) => r.params.itemTable);
   }, HEAVY_TEST_TIMEOUT_MS);
 
-  it('starts no epoch that would overrun maxSeconds', async () => {
-    const r = await trainGru4Rec(train, { config: { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0, maxSeconds: 1e-6 } });
+  it('maxSeconds ends the epoch in progress at the budget and starts no other', async () => {
+    const config = { layers: [8], epochs: 3, nSample: 8, batchSize: 64, validationFraction: 0 };
+    const full = await trainGru4Rec(train, { config: { ...config, epochs: 1 } });
+    const r = await trainGru4Rec(train, { config: { ...config, maxSeconds: 1e-6 } });
     expect(r.epochs).toHaveLength(1);
+    expect(r.epochs[0]!.cutShort).toBe(true);
+    expect(r.epochs[0]!.events).toBeLessThan(full.epochs[0]!.events);
+    expect(full.epochs[0]!.cutShort).toBeUndefined();
   });
 
   it('rejects bad hyper-parameters with the field named', async () => {

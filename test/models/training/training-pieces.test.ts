@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EarlyStopping } from '../../../models/training/early-stopping.js';
+import { EarlyStopping } from '../../../models/training/epoch-loop.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions } from '../../../models/training/optimizers.js';
 import { Rng } from '../../../models/training/rng.js';
 import { PopularitySampler } from '../../../models/training/sampler.js';

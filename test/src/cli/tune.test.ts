@@ -115,7 +115,7 @@ describe('nextclick tune', () => {
       [['--model', 'sr', '--out', out, '--budget', '10x'], /--budget expects seconds \(120\) or a duration/],
       [['--model', 'sr', '--out', out], /give a budget/],
       [['--model', 'sr', '--out', out, '--trials', '0'], /--trials expects an integer ≥ 1/],
-      [['--model', 'sr', '--out', out, '--trials', '2', '--metric', 'auc'], /--metric must be mrr or hr/],
+      [['--model', 'sr', '--out', out, '--trials', '2', '--metric', 'auc'], /--metric must be hr\+mrr, mrr or hr/],
       [['--model', 'sr', '--out', out, '--trials', '2', '--eta', '1'], /--eta expects an integer ≥ 2/],
       [['--model', 'sr', '--out', out, '--trials', '2', '--bogus'], /Unknown option '--bogus'/],
       [['--model', 'sr', '--trials', '2'], /--out is required/],

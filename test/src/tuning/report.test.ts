@@ -16,7 +16,7 @@ const records: TrialRecord[] = [
   { trial: 4, kind: 'gru4rec', defaults: false, params: { loss: 'bpr-max', note: '<b>&</b>' }, status: 'out-of-time', epochs: epochs([0.25, 0.33]), score: 0.33, seconds: 40 },
   { trial: 5, kind: 'sr', defaults: false, params: { steps: 30 }, status: 'failed', epochs: [], seconds: 1, error: 'steps must be ≤ 15' },
 ];
-const html = renderTuneReport({ command: 'nextclick tune --model auto --train t.tsv --trials 6 --out d', data: [{ role: 'train', name: 't.tsv', path: '/x/t.tsv', bytes: 123, sha256: 'ab'.repeat(32) }], records, best: bestTrial(records), metricName: 'MRR@20' });
+const html = renderTuneReport({ command: 'nextclick tune --model auto --train t.tsv --trials 6 --out d', data: [{ role: 'train', name: 't.tsv', path: '/x/t.tsv', bytes: 123, sha256: 'ab'.repeat(32) }], records, best: bestTrial(records), objective: 'mrr', metricName: 'MRR@20' });
 
 const dirs: string[] = [];
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SuccessiveHalving } from '../../../src/tuning/successive-halving.js';
 import { TrialStore } from '../../../src/tuning/trial-store.js';
-import { runTrials, type TrialPlan, type TrialRunner } from '../../../src/tuning/tuner.js';
+import { objectiveOf, runTrials, selectionScore, type TrialPlan, type TrialRunner } from '../../../src/tuning/tuner.js';
 
 const dirs: string[] = [];
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
@@ -146,5 +146,12 @@ describe('runTrials', () => {
     expect(s.records.map((r) => r.status)).toEqual(['completed', 'failed', 'completed']);
     expect(s.records[1]!.error).toBe('out of memory');
     expect(out.best?.trial).toBe(0);
+  });
+  it('objectiveOf: hitRate+mrr is the sum the neural models early-stop on; mrr and hitRate are the figures alone', () => {
+    const e = { epoch: 1, hitRate: 0.5, mrr: 0.2 };
+    expect(objectiveOf(e, 'hitRate+mrr')).toBeCloseTo(0.7);
+    expect(objectiveOf(e, 'hitRate+mrr')).toBe(selectionScore(0.5, 0.2));
+    expect(objectiveOf(e, 'mrr')).toBe(0.2);
+    expect(objectiveOf(e, 'hitRate')).toBe(0.5);
   });
 });
