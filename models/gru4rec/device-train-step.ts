@@ -61,9 +61,8 @@ export class Gru4RecDeviceStepper {
       const x = this.input ? tf.gather(this.input.values, inputs) : tf.slice(tf.gather(this.table.values, inputs), [0, 0], [R, d]);
       const columns = tf.gather(this.table.values, tf.tensor1d(draw.columnItems, "int32")) as tf.Tensor2D;
       const previous = this.hidden.map((h) => tf.mul(tf.gather(h, slots), keep) as tf.Tensor2D);
-      const { value, grads, states } = gru4recGradients(c, draw, x as tf.Tensor2D, tf.transpose(columns as tf.Tensor2D), columns as tf.Tensor2D, previous, this.dense.map((w) => w.values));
-      const [dX, dColumnsT, ...dDense] = grads as [tf.Tensor2D, tf.Tensor2D, ...tf.Tensor[]];
-      const dColumns = tf.transpose(dColumnsT);
+      const { value, grads, states } = gru4recGradients(c, draw, x as tf.Tensor2D, columns, previous, this.dense.map((w) => w.values));
+      const [dX, dColumns, ...dDense] = grads as [tf.Tensor2D, tf.Tensor2D, ...tf.Tensor[]];
       const rowGrads = this.input ? dColumns : tf.concat([dColumns, tf.pad(dX, [[0, 0], [0, 1]])], 0);
       // Rows gathered only as inputs have no bias gradient: their bias entry is left alone (see updateRows).
       const biasTouched = new Float32Array(tableRows.rows.length);

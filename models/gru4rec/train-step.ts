@@ -1,10 +1,10 @@
 import { tf } from '../nn/gradients.js';
 import type { GruCellWeights } from '../nn/gru.js';
-import { scoreColumns } from '../nn/dense.js';
+import { scoreRows } from '../nn/dense.js';
 import { bprMax, sampledMasks } from '../nn/ranking-losses.js';
 import { mergedCrossEntropy } from '../nn/sampled-softmax.js';
 import { addRepeatLogits, forEachRecentItem, repeatEntries, type RepeatEntries, type RowSpan } from '../nn/repeat-scores.js';
-import { assertSyncReads, backendReadsSync, transposeJs } from '../training/tensor-reads.js';
+import { assertSyncReads, backendReadsSync } from '../training/tensor-reads.js';
 import { OptimizedParameter, RowGradientAccumulator, defaultOptimizerOptions, type OptimizerOptions } from '../training/optimizers.js';
 import type { Rng } from '../training/rng.js';
 import { dropoutMask } from '../training/rng.js';
@@ -45,12 +45,11 @@ interface StepInputs extends StepDraw {
   readonly x: Float32Array;
   readonly previous: Float32Array[];
   /**
-   * The columns' item-table rows with the output bias as one more feature, `[cols, d+1]`, and the same
-   * transposed, `[d+1, cols]`: the session vector gets a constant 1 appended, so one product adds the bias and
-   * its gradient (column sums of dScores, a slow axis-0 reduction on wasm) comes out of the same product.
+   * The columns' item-table rows with the output bias as one more feature, `[cols, d+1]`: the session vector
+   * gets a constant 1 appended, so one product adds the bias and its gradient (column sums of dScores, a slow
+   * axis-0 reduction on wasm) comes out of the same product.
    */
   readonly columns: Float32Array;
-  readonly columnsT: Float32Array;
 }
 
 /**
@@ -143,12 +142,12 @@ export class Gru4RecStepper {
     const w = d + 1;
     const columns = new Float32Array(draw.columnItems.length * w);
     draw.columnItems.forEach((it, j) => { columns.set(p.itemTable.subarray(it * d, (it + 1) * d), j * w); columns[j * w + d] = p.outputBias[it]!; });
-    return { ...draw, x, previous, columns, columnsT: transposeJs(columns, draw.columnItems.length, w) };
+    return { ...draw, x, previous, columns };
   }
 
   /**
    * The step on the backend: forward, loss, autodiff gradients, all concatenated into one tensor
-   * [loss, new states…, d input rows, d columnsᵀ (bias row last), d kernel, d recurrent, d bias per layer,
+   * [loss, new states…, d input rows, d columns (bias last in each row), d kernel, d recurrent, d bias per layer,
    * d repeat weights].
    */
   private compute(s: StepInputs): tf.Tensor1D {
@@ -159,7 +158,7 @@ export class Gru4RecStepper {
     const dense = p.layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inSize, 3 * l.size]), tf.tensor2d(l.recurrent, [l.size, 3 * l.size]), tf.tensor1d(l.bias)]);
     if (p.repeatBias) dense.push(tf.tensor1d(p.repeatBias));
     const previous = p.layers.map((l, i) => tf.tensor2d(s.previous[i]!, [R, l.size]));
-    const { value, grads, states } = gru4recGradients(this.c, s, tf.tensor2d(s.x, [R, p.inSize]), tf.tensor2d(s.columnsT, [d + 1, Mc]), tf.tensor2d(s.columns, [Mc, d + 1]), previous, dense);
+    const { value, grads, states } = gru4recGradients(this.c, s, tf.tensor2d(s.x, [R, p.inSize]), tf.tensor2d(s.columns, [Mc, d + 1]), previous, dense);
     const out = tf.concat([tf.reshape(value, [1]), ...states.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))]) as tf.Tensor1D;
     tf.dispose(states);
     return out;
@@ -181,17 +180,15 @@ export class Gru4RecStepper {
       for (let r = 0; r < R; r++) state.set(next.subarray(r * h, (r + 1) * h), batch.slots[r]! * h);
     });
     const dX = take(R * e);
-    // d columnsᵀ `[d+1, cols]`: the first d rows are the item rows' gradients, the last the bias gradient.
-    const dColumnsT = take((d + 1) * Mc);
-    const dColumns = transposeJs(dColumnsT, d, Mc);
-    const dBias = dColumnsT.subarray(d * Mc);
+    // d columns `[cols, d+1]`: per column the item row's gradient, then the bias gradient.
+    const dColumns = take((d + 1) * Mc);
     const layerGrads = p.layers.map((l) => ({ kernel: take(l.inSize * 3 * l.size), recurrent: take(l.size * 3 * l.size), bias: take(3 * l.size) }));
     const repeatGrad = p.repeatBias ? take(p.repeatBias.length) : undefined;
     this.tableGrad.clear();
     this.biasGrad.clear();
     for (let j = 0; j < Mc; j++) {
-      this.tableGrad.add(s.columnItems[j]!, dColumns, j * d);
-      this.biasGrad.addScalar(s.columnItems[j]!, dBias[j]!);
+      this.tableGrad.add(s.columnItems[j]!, dColumns, j * (d + 1));
+      this.biasGrad.addScalar(s.columnItems[j]!, dColumns[j * (d + 1) + d]!);
     }
     const inGrad = this.inputGrad ?? this.tableGrad;
     this.inputGrad?.clear();
@@ -283,29 +280,28 @@ function columnsHolding(items: Int32Array): (item: number, add: (column: number)
  * the batch size (as the official GRU4Rec normalises); see docs/experiments/gru4rec.md. {@link perRowLoss} turns
  * the objective back into the rows' mean loss for reports.
  *
- * One step's loss and its autodiff gradients with respect to the input rows `x` `[R, e]`, the output columns
- * `columnsT` `[d+1, cols]` (bias as the last row; `columns` is the same as rows, for the product's gradient) and
- * the dense GRU weights (kernel, recurrent, bias per layer; then the repeat weights with config `repeatBias`), plus each layer's new state (kept: the caller frees
+ * One step's loss and its autodiff gradients with respect to the input rows `x` `[R, e]`, the output columns'
+ * rows `columns` `[cols, d+1]` (the output bias as the last feature) and the dense GRU weights (kernel, recurrent, bias per layer; then the repeat weights with config `repeatBias`), plus each layer's new state (kept: the caller frees
  * them). The one place both steppers (host and device parameters) build the training graph.
  */
-export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columnsT: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
+export function gru4recGradients(c: Gru4RecConfig, s: StepDraw, x: tf.Tensor2D, columns: tf.Tensor2D, previous: readonly tf.Tensor2D[], dense: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[]; states: tf.Tensor2D[] } {
   const R = s.R;
   const ones = tf.ones([R, 1]);
   const dropout = { input: tf.tensor2d(s.inputMask, x.shape), layers: previous.map((h, i) => tf.tensor2d(s.layerMasks[i]!, h.shape)) };
   const masks = s.sampledItems ? sampledMasks(s.sampledItems, R) : undefined;
   let states: tf.Tensor2D[] = [];
-  const lossOf = (xRows: tf.Tensor, wT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
+  const lossOf = (xRows: tf.Tensor, columnRows: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
     const layers: GruCellWeights[] = previous.map((_, i) => ({ kernel: w[3 * i] as tf.Tensor2D, recurrent: w[3 * i + 1] as tf.Tensor2D, bias: w[3 * i + 2] as tf.Tensor1D }));
     const out = gru4recStep(xRows as tf.Tensor2D, previous, layers, dropout);
     states = out.states.map((t) => tf.keep(t));
-    let scores = scoreColumns(tf.concat([out.output, ones], 1) as tf.Tensor2D, wT as tf.Tensor2D, columns);
+    let scores = scoreRows(tf.concat([out.output, ones], 1) as tf.Tensor2D, columnRows as tf.Tensor2D);
     const repeatWeights = w[3 * previous.length] as tf.Tensor1D | undefined;
     if (repeatWeights) scores = addRepeatLogits(scores, repeatWeights, s.repeat ?? { indices: new Int32Array(0), distance: new Int32Array(0) });
     if (masks) return tf.mul(bprMax({ scores, ...masks }, c.bpreg, c.finalActivation === 'elu'), R / c.batchSize) as tf.Scalar;
     const logits = tf.add(scores, tf.tensor1d(s.logitShift!)) as tf.Tensor2D;
     return tf.div(mergedCrossEntropy(logits, s.targetColumn!, s.targetLogCount!), c.batchSize) as tf.Scalar;
   };
-  const { value, grads } = tf.valueAndGrads(lossOf)([x, columnsT, ...dense]);
+  const { value, grads } = tf.valueAndGrads(lossOf)([x, columns, ...dense]);
   return { value, grads, states };
 }
 

@@ -70,13 +70,3 @@ export async function runReadsAsync<T>(computation: ReadingComputation<T>): Prom
 export function runReads<T>(computation: ReadingComputation<T>): T | Promise<T> {
   return backendReadsSync() ? runReadsSync(computation) : runReadsAsync(computation);
 }
-
-/** Row-major transpose in JavaScript (`[rows, cols]` → `[cols, rows]`): tf.transpose on wasm is far slower. */
-export function transposeJs(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = a[o + c]!;
-  }
-  return out;
-}
