@@ -7,6 +7,7 @@ import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-
 import { parseGru4RecParams, resolveGru4RecConfig, type Gru4RecConfig } from './config.js';
 import { readGru4Rec, saveGru4Rec } from './io.js';
 import { trainGru4Rec, type Gru4RecTrainResult } from './train.js';
+import { trainingSummary } from '../training/epoch-loop.js';
 
 const CHECKPOINT_DIR = 'checkpoint';
 
@@ -41,23 +42,9 @@ export const gru4recTrainer: ModelTrainer = {
         return req.onEpoch?.(m);
       },
     });
-    const metrics = summarize(result);
+    const metrics = trainingSummary(result);
     await saveGru4Rec(req.outDir, { ...result, metrics });
     return { kind: 'gru4rec', outDir: req.outDir, itemCount: result.vocabulary.size, sessions: sessionCount(corpus), seconds: (performance.now() - t0) / 1000, metrics };
   },
 };
 
-function summarize(r: Gru4RecTrainResult): Record<string, unknown> {
-  const last = r.epochs[r.epochs.length - 1];
-  const best = r.epochs.find((e) => e.epoch === r.bestEpoch);
-  return {
-    trainSeconds: r.trainSeconds,
-    epochsRun: r.epochs.length,
-    bestEpoch: r.bestEpoch,
-    finalLoss: last?.loss,
-    eventsPerSecond: r.epochs.length ? r.epochs.reduce((n, e) => n + e.events, 0) / r.epochs.reduce((n, e) => n + e.seconds, 0) : 0,
-    ...(best?.validation ? { validationRecall20: best.validation.recall, validationMrr20: best.validation.mrr } : {}),
-    ...(r.validationPass ? { validationPassEvents: r.validationPass.events } : {}),
-    backend: r.backend,
-  };
-}

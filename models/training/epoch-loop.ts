@@ -123,3 +123,20 @@ export async function runEpochs(loop: EpochLoop): Promise<{ epochs: EpochMetrics
   if (best) loop.weights().forEach((w, i) => w.set(best![i]!));
   return { epochs, bestEpoch: stopper.bestEpoch > 0 ? stopper.bestEpoch : epochs.length };
 }
+
+/** The figures a trained model's manifest keeps (`metrics` in model.json; the CLI prints them). */
+export function trainingSummary(r: { readonly trainSeconds: number; readonly epochs: readonly EpochMetrics[]; readonly bestEpoch: number; readonly validationPass?: ValidationPass | undefined; readonly backend: string }): Record<string, unknown> {
+  const best = r.epochs.find((e) => e.epoch === r.bestEpoch);
+  const events = r.epochs.reduce((n, e) => n + e.events, 0);
+  const seconds = r.epochs.reduce((n, e) => n + e.seconds, 0);
+  return {
+    trainSeconds: r.trainSeconds,
+    epochsRun: r.epochs.length,
+    bestEpoch: r.bestEpoch,
+    finalLoss: r.epochs[r.epochs.length - 1]?.loss,
+    eventsPerSecond: seconds > 0 ? events / seconds : 0,
+    ...(best?.validation ? { validationRecall20: best.validation.recall, validationMrr20: best.validation.mrr } : {}),
+    ...(r.validationPass ? { validationPassEvents: r.validationPass.events } : {}),
+    backend: r.backend,
+  };
+}

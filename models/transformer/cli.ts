@@ -8,6 +8,7 @@ import { createStderrLogger, noopLogger } from '../../src/instrumentation/typed-
 import { defaultTransformerConfig, parseTransformerParams, resolveTransformerConfig, type TransformerConfig } from './config.js';
 import { readTransformer, saveTransformer } from './io.js';
 import { trainTransformer, type TransformerTrainResult } from './train.js';
+import { trainingSummary } from '../training/epoch-loop.js';
 
 const CHECKPOINT_DIR = 'checkpoint';
 
@@ -41,7 +42,7 @@ export const transformerTrainer: ModelTrainer = {
         return req.onEpoch?.(m);
       },
     });
-    const metrics = summarize(result);
+    const metrics = trainingSummary(result);
     await saveTransformer(req.outDir, { ...result, metrics });
     return { kind: 'transformer', outDir: req.outDir, itemCount: result.vocabulary.size, sessions: sessionCount(corpus), seconds: (performance.now() - t0) / 1000, metrics };
   },
@@ -68,19 +69,3 @@ function epochsTrained(metrics: Record<string, unknown> | undefined): number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
-export function summarize(r: TransformerTrainResult): Record<string, unknown> {
-  const last = r.epochs[r.epochs.length - 1];
-  const best = r.epochs.find((e) => e.epoch === r.bestEpoch);
-  const events = r.epochs.reduce((n, e) => n + e.events, 0);
-  const seconds = r.epochs.reduce((n, e) => n + e.seconds, 0);
-  return {
-    trainSeconds: r.trainSeconds,
-    epochsRun: r.epochs.length,
-    bestEpoch: r.bestEpoch,
-    finalLoss: last?.loss,
-    eventsPerSecond: seconds > 0 ? events / seconds : 0,
-    ...(best?.validation ? { validationRecall20: best.validation.recall, validationMrr20: best.validation.mrr } : {}),
-    ...(r.validationPass ? { validationPassEvents: r.validationPass.events } : {}),
-    backend: r.backend,
-  };
-}
