@@ -36,9 +36,6 @@ export class Gru4RecScorer implements Scorer {
   /** Floats per session in the slot table (every layer's state). */
   readonly stateSize: number;
   private readonly inputTable: tf.Tensor2D;
-  /** `[d, N]`: a transposed matMul is much slower on wasm. */
-  private readonly outputTableT: tf.Tensor2D;
-  private readonly outputBias: tf.Tensor1D;
   private readonly layers: LayerTensors[];
   private readonly scoringTable: ItemScoringTable;
   private readonly slots: SessionSlots;
@@ -55,8 +52,6 @@ export class Gru4RecScorer implements Scorer {
   constructor(params: Gru4RecParams, options: Gru4RecScorerOptions = {}) {
     this.itemCount = params.itemCount;
     const d = params.outSize;
-    this.outputTableT = tf.tidy(() => tf.transpose(tf.tensor2d(params.itemTable, [params.itemCount, d])));
-    this.outputBias = tf.tensor1d(params.outputBias.slice());
     this.inputTable = params.inputTable ? tf.tensor2d(params.inputTable.slice(), [params.itemCount, params.inSize]) : tf.tensor2d(params.itemTable.slice(), [params.itemCount, d]);
     this.layers = params.layers.map((l) => ({
       size: l.size,
@@ -68,11 +63,11 @@ export class Gru4RecScorer implements Scorer {
     this.repeatWeights = params.repeatBias?.slice();
     this.slots = new SessionSlots(options);
     this.states = tf.zeros([this.slots.capacity, this.stateSize]);
-    // A copy: training updates params in place, and ANN re-scoring must match this scorer's tensors.
+    // A copy (training updates params in place): the output table and bias, resident on the backend for exact
+    // scores and on the host for the ANN path's graph and re-scoring.
     this.scoringTable = new ItemScoringTable(
       { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      { ...options, scoring: options.scoring ?? 'exact' },
-      (h) => tf.add(tf.matMul(h, this.outputTableT), this.outputBias) as tf.Tensor2D);
+      { ...options, scoring: options.scoring ?? 'exact' });
   }
 
   /** How `recommend` finds the top items (option `scoring`, `auto` resolved). */
@@ -104,7 +99,7 @@ export class Gru4RecScorer implements Scorer {
     this.checkOpen();
     const rows = this.rowsOf(sessions);
     return runReads((function* (self: Gru4RecScorer): ReadingComputation<Float32Array> {
-      return yield () => addScoreAdditions(tf.add(tf.matMul(self.lastHidden(rows), self.outputTableT), self.outputBias) as tf.Tensor2D, self.repeatScores(sessions));
+      return yield () => addScoreAdditions(self.scoringTable.scoreTensor(self.lastHidden(rows)), self.repeatScores(sessions));
     })(this));
   }
 
@@ -134,7 +129,7 @@ export class Gru4RecScorer implements Scorer {
     if (this.disposed) return;
     this.disposed = true;
     this.scoringTable.dispose();
-    tf.dispose([this.states, this.inputTable, this.outputTableT, this.outputBias, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
+    tf.dispose([this.states, this.inputTable, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
   }
 
   /** Slot rows of the sessions, rebuilding (no read) those without a valid slot. */

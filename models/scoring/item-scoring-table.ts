@@ -54,11 +54,13 @@ export const itemScoringTableDefaults = {
 } as const satisfies Required<Omit<ItemScoringTableOptions, 'indexFile'>>;
 
 /**
- * Computes exact `[rows, itemCount]` scores for query vectors `[rows, dims]` on the backend (e.g. a model's own
- * matMul with its resident item table), so the table need not hold a second copy of the item table there.
- * Called inside `tf.tidy`.
+ * Items per block of the resident table on wasm. XNNPACK streams a product's whole right operand once per few
+ * query rows, so a 43k-item table (17 MB at d 100) crosses the memory bus about 64 times for 256 queries; in
+ * blocks that stay in cache the products of one batch took 92 ms instead of 167–205 ms (tmp measurement, d 100,
+ * 256 queries, load ≈ 1), and with the concatenation, the bias and the top 20, see BENCHMARKS.md "Model engines".
+ * Other backends multiply the whole table at once.
  */
-export type ExactScoreFn = (hidden: tf.Tensor2D) => tf.Tensor2D;
+const WASM_SCORE_BLOCK = 4096;
 
 /**
  * Sparse additions to score rows (a model's repeat bias, transition prior): row `rows[i]`, item `items[i]` gets
@@ -107,8 +109,8 @@ export class ItemScoringTable {
   private readonly selectOption: TopKSelect;
   private readonly ann: AnnIndex | undefined;
   private readonly backendTopK: BackendTopK;
-  private exactScores: ExactScoreFn | undefined;
-  private tableT: tf.Tensor2D | undefined;
+  /** The table on the backend, transposed (`[dims, items]` blocks: a product with a transposed operand is far slower on wasm). */
+  private tableT: tf.Tensor2D[] | undefined;
   private biasT: tf.Tensor1D | undefined;
   private heap: TopKHeap | undefined;
   private allowed: { set: ReadonlySet<number>; items: Int32Array } | undefined;
@@ -117,7 +119,7 @@ export class ItemScoringTable {
    * `table.vectors` is `[itemCount, dims]` row-major and is kept by reference (do not mutate it). Building the
    * ANN graph is synchronous and takes seconds to minutes; persist it with `indexFile`.
    */
-  constructor(table: DenseItemTable, options: ItemScoringTableOptions = {}, exactScores?: ExactScoreFn) {
+  constructor(table: DenseItemTable, options: ItemScoringTableOptions = {}) {
     const o = { ...itemScoringTableDefaults, ...stripUndefined(options) };
     if (!['exact', 'ann', 'auto'].includes(o.scoring)) throw new InvalidOptionError('scoring', `scoring must be 'exact', 'ann' or 'auto', got ${String(o.scoring)}`);
     if (!['tfjs', 'loop'].includes(o.exact)) throw new InvalidOptionError('exact', `exact must be 'tfjs' or 'loop', got ${String(o.exact)}`);
@@ -135,7 +137,6 @@ export class ItemScoringTable {
     this.candidates = o.candidates;
     this.exactPath = o.exact;
     this.selectOption = o.select;
-    this.exactScores = exactScores;
     this.backendTopK = new BackendTopK(table.itemCount);
     this.mode = o.scoring === 'auto' ? (table.itemCount >= o.annMinItems ? 'ann' : 'exact') : o.scoring;
     if (this.mode === 'ann') {
@@ -218,24 +219,32 @@ export class ItemScoringTable {
     })(this));
   }
 
-  /** Scores of query vectors against every item (inside `tf.tidy`). */
-  private scoreTensor(hidden: tf.Tensor2D): tf.Tensor2D {
-    if (this.exactScores) return this.exactScores(hidden);
+  /**
+   * Exact scores `[rows, itemCount]` of query vectors `[rows, dims]` against the table resident on the backend,
+   * bias included (inside `tf.tidy`): the exact top k, and the models' full score rows.
+   */
+  scoreTensor(hidden: tf.Tensor2D): tf.Tensor2D {
     if (!this.tableT) {
-      this.tableT = tf.keep(tf.tidy(() => tf.transpose(tf.tensor2d(this.table.vectors, [this.itemCount, this.dims]))));
+      const { vectors, itemCount: n, dims: d } = this.table;
+      const block = tf.getBackend() === 'wasm' ? WASM_SCORE_BLOCK : n;
+      this.tableT = [];
+      for (let a = 0; a < n; a += block) {
+        const b = Math.min(n, a + block);
+        this.tableT.push(tf.keep(tf.tidy(() => tf.transpose(tf.tensor2d(vectors.subarray(a * d, b * d), [b - a, d])))));
+      }
       if (this.table.bias) this.biasT = tf.keep(tf.tensor1d(this.table.bias));
     }
-    const s = tf.matMul(hidden, this.tableT);
+    const parts = this.tableT.map((t) => tf.matMul(hidden, t));
+    const s = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
     return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
   }
 
   dispose(): void {
-    this.tableT?.dispose();
+    tf.dispose(this.tableT ?? []);
     this.biasT?.dispose();
     this.backendTopK.dispose();
     this.tableT = undefined;
     this.biasT = undefined;
-    this.exactScores = undefined;
   }
 
   /** An allow set as an item array (cached for the last set: the pipeline passes the same one to every row). */

@@ -51,8 +51,6 @@ export class TransformerScorer implements Scorer {
   private readonly dense: Map<string, tf.Tensor>;
   /** Item embeddings `[N, d]` for the input rows. */
   private readonly itemRows: tf.Tensor2D;
-  private readonly outputTableT: tf.Tensor2D;
-  private readonly outputBias: tf.Tensor1D;
   private readonly repeatBias: Float32Array | undefined;
   private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
   private readonly slots: SessionSlots;
@@ -70,23 +68,16 @@ export class TransformerScorer implements Scorer {
     const c = params.config, d = params.hiddenSize;
     this.dense = uploadDense(params);
     this.itemRows = tf.tensor2d(params.itemTable.slice(), [params.itemCount, d]);
-    // [d, N]: a matMul with a transposed operand is much slower on wasm. Cosine scoring (config
-    // cosineTemperature) ranks against unit item rows.
-    this.outputTableT = tf.tidy(() => {
-      const table = tf.tensor2d(params.itemTable, [params.itemCount, d]);
-      return tf.transpose(c.cosineTemperature > 0 ? normalizeRows(table) : table);
-    });
-    this.outputBias = tf.tensor1d(params.outputBias.slice());
     this.repeatBias = params.repeatBias()?.slice();
     const prior = params.transitionPrior();
     if (c.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
     this.transitionPrior = prior ? { weight: prior.weight.slice(), graph: prior.graph } : undefined;
     this.slots = new SessionSlots({ ...options, maxSlots: options.maxSlots ?? TRANSFORMER_MAX_SLOTS });
-    // The host copy of the output table (unit rows under cosine scoring) serves the ANN path's graph and re-scoring.
+    // The output table (unit rows under cosine scoring, config cosineTemperature) and bias: resident on the backend
+    // for exact scores, on the host for the ANN path's graph and re-scoring.
     this.scoringTable = new ItemScoringTable(
       { vectors: c.cosineTemperature > 0 ? unitRows(params.itemTable, d) : params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      { ...options, scoring: options.scoring ?? 'exact' },
-      (q) => tf.add(tf.matMul(q, this.outputTableT), this.outputBias) as tf.Tensor2D);
+      { ...options, scoring: options.scoring ?? 'exact' });
     const C = this.slots.capacity, L = c.maxLength;
     this.keys = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
     this.values = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
@@ -153,7 +144,7 @@ export class TransformerScorer implements Scorer {
   private *computeScores(sessions: readonly SessionState[]): ReadingComputation<Float32Array> {
     const { rows, present } = this.rowsOf(sessions);
     const add = this.additions(sessions);
-    return yield () => addScoreAdditions(tf.add(tf.matMul(this.queries(rows, present), this.outputTableT), this.outputBias) as tf.Tensor2D, add);
+    return yield () => addScoreAdditions(this.scoringTable.scoreTensor(this.queries(rows, present)), add);
   }
 
   private *computeRecommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): ReadingComputation<Recommendation[]> {
@@ -365,7 +356,7 @@ export class TransformerScorer implements Scorer {
     if (this.disposed) return;
     this.disposed = true;
     this.scoringTable.dispose();
-    tf.dispose([...this.dense.values(), this.itemRows, this.outputTableT, this.outputBias, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])]);
+    tf.dispose([...this.dense.values(), this.itemRows, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])]);
   }
 
   private checkOpen(): void {

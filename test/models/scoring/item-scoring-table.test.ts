@@ -48,6 +48,18 @@ describe('ItemScoringTable', () => {
     table.dispose();
   });
 
+  it('exact scores and top-k of a table larger than one wasm block (4,096 items) match brute force, bias included', () => {
+    const big = clustered(9000, 8, 11);
+    const q = Float32Array.from({ length: 5 * 8 }, (_, i) => Math.cos(i * 0.9));
+    const table = new ItemScoringTable(big, { scoring: 'exact' });
+    const scores = table.scoreAll(q, 5);
+    expect(scores.length).toBe(5 * 9000);
+    for (const [b, j] of [[0, 0], [1, 4095], [2, 4096], [3, 8191], [4, 8999]] as const) expect(scores[b * 9000 + j]).toBeCloseTo(scoreItem(big, q, b * 8, j), 4);
+    const got = table.scoreTopK(q, 5, 20, { exclude: [4096] });
+    for (let b = 0; b < 5; b++) expect(Array.from(got[b]!.items)).toEqual(Array.from(exact(big, q, b, 20, { exclude: [4096] }).items));
+    table.dispose();
+  });
+
   it('ann: recall@20 vs exact ≥ 0.98 on clustered embeddings, with exact scores for what it returns', () => {
     const minRecall = 0.98;
     const table = new ItemScoringTable(t, { scoring: 'ann', candidates: 100 });
