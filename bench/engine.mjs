@@ -3,7 +3,7 @@
 // on a synthetic log with Diginetica's catalogue size (43,097 items).
 // usage: npm run build && node bench/engine.mjs [--json] [--backends wasm,cpu] [--models gru4rec,transformer]
 //        [--steps 40] [--serve-batch 256] [--serve-rounds 8] [--scoring exact,ann] [--select auto|host|backend]
-//        [--no-train] [--dist ../dist]
+//        [--no-train] [--stepper auto|host|device] [--dist ../dist]
 // Serving: a micro-batch is `observe` of one new event per session, then `recommend` (top-20); each model is served
 // with each `--scoring` path (exact over all items, ANN candidates re-scored). The ANN
 // graph is cached in tmp/ (built once per table). `--no-train` measures serving only.
@@ -25,6 +25,9 @@ const scorings = flag('--scoring', 'exact,ann').split(',');
 const train = !args.includes('--no-train');
 // Where exact serving picks the top k (ItemScoringTable option `select`): auto, host or backend.
 const select = flag('--select', 'auto');
+// Which training stepper: host parameters and one read per step (what cpu, wasm and tensorflow use), or the device
+// stepper (parameters, optimiser state and row updates on the backend; what webgpu uses); auto = the trainers' choice.
+const stepperKind = flag('--stepper', 'auto');
 const N = 43097;
 
 const { selectBackend } = await import(`${dist}/src/backend/select-backend.js`);
@@ -135,16 +138,24 @@ async function gru4rec() {
   const config = resolveGru4RecConfig({ layers: [100], batchSize: 128, nSample: 2048 });
   const params = new Gru4RecParams(config, N);
   params.initialize(new Rng(2));
-  const stepper = new Gru4RecStepper(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
+  const { backendReadsSync } = await import(`${dist}/models/training/tensor-reads.js`);
+  const { Gru4RecDeviceStepper } = await import(`${dist}/models/gru4rec/device-train-step.js`);
+  const onDevice = stepperKind === 'auto' ? !backendReadsSync() : stepperKind === 'device';
+  const stepper = new (onDevice ? Gru4RecDeviceStepper : Gru4RecStepper)(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
   const batcher = new SessionParallelBatcher(data, config.batchSize);
-  const trained = train ? await timeTraining(async (b) => { await stepper.stepAsync(b); return b.size; }, () => { if (!batcher.step()) throw new Error('synthetic log exhausted'); return batcher.batch; }) : undefined;
+  const nextBatch = () => { if (!batcher.step()) throw new Error('synthetic log exhausted'); return batcher.batch; };
+  let queued = 0;
+  const trained = !train ? undefined : onDevice
+    ? await timeTraining(async (b) => { stepper.step(b); if (++queued % 16 === 0) await stepper.readLoss(); return b.size; }, nextBatch, () => stepper.readLoss())
+    : await timeTraining(async (b) => { await stepper.stepAsync(b); return b.size; }, nextBatch);
+  if (onDevice) stepper.dispose();
   mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true });
   const indexFile = fileURLToPath(new URL(`../tmp/engine-gru4rec-${N}-${params.itemTable.length}.hnsw`, import.meta.url));
   // Serve the initial weights whether or not training ran (so the ANN graph cache stays valid).
   const fresh = new Gru4RecParams(config, N);
   fresh.initialize(new Rng(2));
   const serve = await servingRows((scoring) => new Gru4RecScorer(fresh, scoring === 'ann' ? { scoring, indexFile } : { scoring, select }));
-  return { model: 'gru4rec', setting: 'hidden 100, batch 128, 2048 samples, bpr-max; serving top-20', train: trained, serve };
+  return { model: 'gru4rec', setting: `hidden 100, batch 128, 2048 samples, bpr-max (${onDevice ? 'device' : 'host'} stepper); serving top-20`, train: trained, serve };
 }
 
 async function transformer() {
@@ -158,7 +169,7 @@ async function transformer() {
   // The stepper trainTransformer uses: host weights where reads are sync, device-resident ones elsewhere (webgpu).
   const { backendReadsSync } = await import(`${dist}/models/training/tensor-reads.js`);
   const { TransformerDeviceStepper } = await import(`${dist}/models/transformer/device-train-step.js`);
-  const onDevice = !backendReadsSync();
+  const onDevice = stepperKind === 'auto' ? !backendReadsSync() : stepperKind === 'device';
   const stepper = new (onDevice ? TransformerDeviceStepper : TransformerStepper)(params, config, new PopularitySampler(support, config.sampleAlpha), new Rng(3));
   let s = 0, queued = 0;
   const windows = () => {
