@@ -139,6 +139,8 @@ export class ItemScoringTable {
     this.selectOption = o.select;
     this.backendTopK = new BackendTopK(table.itemCount);
     this.mode = o.scoring === 'auto' ? (table.itemCount >= o.annMinItems ? 'ann' : 'exact') : o.scoring;
+    // Exact scoring always needs the table on the backend: upload it now, not inside the first request.
+    if (this.mode === 'exact' && this.exactPath === 'tfjs') this.residentTable();
     if (this.mode === 'ann') {
       const persisted = o.indexFile !== undefined && existsSync(o.indexFile);
       this.ann = AnnIndex.build(table, o, o.indexFile);
@@ -224,19 +226,25 @@ export class ItemScoringTable {
    * bias included (inside `tf.tidy`): the exact top k, and the models' full score rows.
    */
   scoreTensor(hidden: tf.Tensor2D): tf.Tensor2D {
+    const parts = this.residentTable().map((t) => tf.matMul(hidden, t));
+    const s = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
+    return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
+  }
+
+  /** The table's blocks on the backend, uploaded on first use (at construction for the exact `tfjs` path). */
+  private residentTable(): tf.Tensor2D[] {
     if (!this.tableT) {
       const { vectors, itemCount: n, dims: d } = this.table;
       const block = tf.getBackend() === 'wasm' ? WASM_SCORE_BLOCK : n;
-      this.tableT = [];
+      const blocks: tf.Tensor2D[] = [];
       for (let a = 0; a < n; a += block) {
         const b = Math.min(n, a + block);
-        this.tableT.push(tf.keep(tf.tidy(() => tf.transpose(tf.tensor2d(vectors.subarray(a * d, b * d), [b - a, d])))));
+        blocks.push(tf.keep(tf.tidy(() => tf.transpose(tf.tensor2d(vectors.subarray(a * d, b * d), [b - a, d])))));
       }
+      this.tableT = blocks;
       if (this.table.bias) this.biasT = tf.keep(tf.tensor1d(this.table.bias));
     }
-    const parts = this.tableT.map((t) => tf.matMul(hidden, t));
-    const s = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
-    return (this.biasT ? tf.add(s, this.biasT) : s) as tf.Tensor2D;
+    return this.tableT;
   }
 
   dispose(): void {
