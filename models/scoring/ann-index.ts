@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { NextclickError } from '../../src/errors.js';
 import type { DenseItemTable } from '../../src/scoring/dense-top-k.js';
+import { dotKernel, type DotKernel } from './dot-kernel.js';
 
 /** HNSW parameters of {@link AnnIndex}. */
 export interface AnnIndexOptions {
@@ -35,14 +36,22 @@ const FILE_MAGIC = 0x31534e48;
  * `sqrt(R² − |[w, b]|²)` so every item has norm R, and the query `[h, 1]` gets a 0 there. Scaled to unit norm,
  * the inner product between two items is their cosine (a true metric ordering for the graph), and between the
  * query and an item it ranks items exactly as `h·w + b` does. The build is deterministic (seeded levels, one
- * thread), so the same table always gives the same graph.
+ * thread), so the same table always gives the same graph. The vectors live in a {@link DotKernel}'s memory, and
+ * the search computes the distances to a node's unvisited links in one kernel call (WebAssembly SIMD).
  */
 export class AnnIndex {
   readonly itemCount: number;
   readonly dims: number;
-  private readonly width: number;
-  /** Augmented unit-norm item vectors, `[itemCount, dims + 2]`. */
-  private readonly vectors: Float32Array;
+  /** Bytes per augmented vector (`dims + 2` floats, padded to a multiple of four). */
+  private readonly stride: number;
+  private readonly kernel: DotKernel;
+  /** The kernel's memory as floats and as ints: the query at 0, then the link ids and distances, then the vectors. */
+  private readonly f32: Float32Array;
+  private readonly i32: Int32Array;
+  /** Byte offsets of the link ids, their distances, and the augmented unit-norm vectors `[itemCount, stride]`. */
+  private readonly idsAt: number;
+  private readonly distAt: number;
+  private readonly vectorsAt: number;
   private readonly m: number;
   private readonly m0: number;
   private readonly efSearch: number;
@@ -61,7 +70,6 @@ export class AnnIndex {
   private stamp = 0;
   private readonly candidates = new Heap();
   private readonly results = new Heap();
-  private query: Float32Array;
   private nbList: Int32Array = new Int32Array(0);
   private nbStart = 0;
   private nbCount = 0;
@@ -69,10 +77,17 @@ export class AnnIndex {
   private constructor(table: DenseItemTable, o: Required<AnnIndexOptions>) {
     this.itemCount = table.itemCount;
     this.dims = table.dims;
-    this.width = table.dims + 2;
-    this.vectors = augmentItems(table);
     this.m = o.connectivity;
     this.m0 = 2 * o.connectivity;
+    this.stride = Math.ceil((table.dims + 2) / 4) * 16;
+    const list = 4 * (this.m0 + 1);
+    this.idsAt = this.stride;
+    this.distAt = this.idsAt + list;
+    this.vectorsAt = Math.ceil((this.distAt + list) / 16) * 16;
+    this.kernel = dotKernel(this.vectorsAt + table.itemCount * this.stride);
+    this.f32 = new Float32Array(this.kernel.buffer);
+    this.i32 = new Int32Array(this.kernel.buffer);
+    augmentItems(table, this.f32.subarray(this.vectorsAt >> 2), this.stride >> 2);
     this.efSearch = o.expansionSearch;
     const n = table.itemCount;
     this.levels = new Uint8Array(n);
@@ -80,7 +95,6 @@ export class AnnIndex {
     this.count0 = new Uint16Array(n);
     this.upper = new Array<Int32Array | undefined>(n);
     this.visited = new Uint32Array(n);
-    this.query = new Float32Array(this.width);
   }
 
   /** Builds the index (seconds for 10⁴–10⁵ items), or loads its graph from `file` when given and present. */
@@ -155,15 +169,14 @@ export class AnnIndex {
     const d = this.dims;
     const out = new Int32Array(batch * count).fill(-1);
     if (batch === 0 || this.itemCount === 0 || count === 0) return out;
-    const q = this.query;
+    const q = this.f32;
     const ef = Math.max(this.efSearch, count);
     for (let b = 0; b < batch; b++) {
       q.set(hidden.subarray(b * d, (b + 1) * d));
-      q[d] = 1;
-      q[d + 1] = 0;
+      q[d] = 1; // the bias coordinate (the augmentation's is 0 for a query, and so is the padding)
       let cur = this.entry;
-      for (let level = this.maxLevel; level > 0; level--) cur = this.greedy(q, -1, cur, level);
-      this.searchLayer(q, -1, cur, ef, 0);
+      for (let level = this.maxLevel; level > 0; level--) cur = this.greedy(-1, cur, level);
+      this.searchLayer(-1, cur, ef, 0);
       // results is a max-heap on distance: pop worst first, fill from the back.
       const r = this.results;
       while (r.size > count) r.pop();
@@ -172,9 +185,16 @@ export class AnnIndex {
     return out;
   }
 
-  /** Negated inner product of item `i` with `q` (a query) or with item `qi` (when `qi` ≥ 0): smaller = closer. */
-  private distance(q: Float32Array, qi: number, i: number): number {
-    return qi >= 0 ? -dot(this.vectors, qi * this.width, this.vectors, i * this.width, this.width) : -dot(q, 0, this.vectors, i * this.width, this.width);
+  /** Negated inner product of item `i` with the query (`qi` −1) or with item `qi`: smaller = closer. */
+  private distance(qi: number, i: number): number {
+    this.i32[this.idsAt >> 2] = i;
+    return this.distances(qi, 1)[0]!;
+  }
+
+  /** Distances from the query (`qi` −1) or item `qi` to the `n` items written at the link-id buffer. */
+  private distances(qi: number, n: number): Float32Array {
+    this.kernel.dots(qi < 0 ? 0 : this.vectorsAt + qi * this.stride, this.vectorsAt, this.idsAt, n, this.stride, this.distAt);
+    return this.f32.subarray(this.distAt >> 2, (this.distAt >> 2) + n);
   }
 
   /** Points `nbList[nbStart .. nbStart + nbCount)` at the links of `node` on `level` (no allocation in the search loops). */
@@ -193,30 +213,32 @@ export class AnnIndex {
   }
 
   /** Best node reachable greedily from `start` on `level` (HNSW's descent through the upper layers). */
-  private greedy(q: Float32Array, qi: number, start: number, level: number): number {
+  private greedy(qi: number, start: number, level: number): number {
     let cur = start;
-    let best = this.distance(q, qi, cur);
+    let best = this.distance(qi, cur);
+    const ids = this.i32, at = this.idsAt >> 2;
     for (let moved = true; moved; ) {
       moved = false;
       this.neighbours(cur, level);
       const list = this.nbList, s = this.nbStart, count = this.nbCount;
+      for (let j = 0; j < count; j++) ids[at + j] = list[s + j]!;
+      const dist = this.distances(qi, count);
       for (let j = 0; j < count; j++) {
-        const e = list[s + j]!;
-        const de = this.distance(q, qi, e);
-        if (de < best) { best = de; cur = e; moved = true; }
+        if (dist[j]! < best) { best = dist[j]!; cur = ids[at + j]!; moved = true; }
       }
     }
     return cur;
   }
 
   /** Beam search of width `ef` on `level` from `start`; leaves the `ef` closest in `this.results` (max-heap). */
-  private searchLayer(q: Float32Array, qi: number, start: number, ef: number, level: number): void {
+  private searchLayer(qi: number, start: number, ef: number, level: number): void {
     const stamp = this.nextStamp();
     const visited = this.visited;
     const cand = this.candidates, res = this.results;
+    const ids = this.i32, at = this.idsAt >> 2;
     cand.clear();
     res.clear();
-    const d0 = this.distance(q, qi, start);
+    const d0 = this.distance(qi, start);
     visited[start] = stamp;
     cand.push(-d0, start); // candidates: max-heap on -distance = nearest first
     res.push(d0, start); // results: max-heap on distance = farthest first
@@ -226,11 +248,17 @@ export class AnnIndex {
       const c = cand.pop();
       this.neighbours(c, level);
       const list = this.nbList, s = this.nbStart, count = this.nbCount;
+      // The unvisited links, scored in one kernel call, then offered to the heaps in link order.
+      let fresh = 0;
       for (let j = 0; j < count; j++) {
         const e = list[s + j]!;
         if (visited[e] === stamp) continue;
         visited[e] = stamp;
-        const de = this.distance(q, qi, e);
+        ids[at + fresh++] = e;
+      }
+      const dist = this.distances(qi, fresh);
+      for (let j = 0; j < fresh; j++) {
+        const e = ids[at + j]!, de = dist[j]!;
         if (res.size < ef || de < res.topKey()) {
           cand.push(-de, e);
           res.push(de, e);
@@ -249,11 +277,10 @@ export class AnnIndex {
     this.levels[node] = level;
     if (level > 0) this.upper[node] = new Int32Array(level * (this.m + 1));
     if (this.entry < 0) { this.entry = node; this.maxLevel = level; return; }
-    const q = this.query; // unused for item-to-item distances
     let cur = this.entry;
-    for (let l = this.maxLevel; l > level; l--) cur = this.greedy(q, node, cur, l);
+    for (let l = this.maxLevel; l > level; l--) cur = this.greedy(node, cur, l);
     for (let l = Math.min(level, this.maxLevel); l >= 0; l--) {
-      this.searchLayer(q, node, cur, efConstruction, l);
+      this.searchLayer(node, cur, efConstruction, l);
       const found = this.results.drainAscending();
       cur = found.ids[0]!;
       const chosen = this.selectNeighbours(found.ids, found.keys, l === 0 ? this.m0 : this.m);
@@ -273,7 +300,7 @@ export class AnnIndex {
       const e = ids[i]!;
       let diverse = true;
       for (const r of kept) {
-        if (this.distance(this.query, e, r) < dists[i]!) { diverse = false; break; }
+        if (this.distance(e, r) < dists[i]!) { diverse = false; break; }
       }
       if (diverse) { kept.push(e); keptDists.push(dists[i]!); }
     }
@@ -322,25 +349,11 @@ export class AnnIndex {
     }
     const pool = [to];
     for (let j = 0; j < count; j++) pool.push(u[at + 1 + j]!);
-    const dists = pool.map((e) => this.distance(this.query, from, e));
+    const dists = pool.map((e) => this.distance(from, e));
     const order = pool.map((_, i) => i).sort((a, b) => dists[a]! - dists[b]! || pool[a]! - pool[b]!);
     const picked = this.selectNeighbours(order.map((i) => pool[i]!), order.map((i) => dists[i]!), this.m);
     this.setLinks(from, level, picked.ids, picked.dists);
   }
-}
-
-/** Inner product of `a[ai .. ai + n)` and `b[bi .. bi + n)`, unrolled by four. */
-function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let t = 0;
-  for (; t + 3 < n; t += 4) {
-    s0 += a[ai + t]! * b[bi + t]!;
-    s1 += a[ai + t + 1]! * b[bi + t + 1]!;
-    s2 += a[ai + t + 2]! * b[bi + t + 2]!;
-    s3 += a[ai + t + 3]! * b[bi + t + 3]!;
-  }
-  for (; t < n; t++) s0 += a[ai + t]! * b[bi + t]!;
-  return s0 + s1 + s2 + s3;
 }
 
 /** A binary max-heap of (key, id) pairs on growable typed arrays. */
@@ -408,31 +421,31 @@ class Heap {
   }
 }
 
-/** `[w, b, sqrt(R² − |w|² − b²)] / R` per item, R = the largest norm (see {@link AnnIndex}). */
-function augmentItems(table: DenseItemTable): Float32Array {
+/**
+ * Writes `[w, b, sqrt(R² − |w|² − b²)] / R` per item (R = the largest norm; see {@link AnnIndex}) into `out`,
+ * `width` floats per item (zero padding after the `dims + 2` coordinates).
+ */
+function augmentItems(table: DenseItemTable, out: Float32Array, width: number): void {
   const { itemCount: n, dims: d, vectors, bias } = table;
-  const w = d + 2;
-  const out = new Float32Array(n * w);
   const norms = new Float64Array(n);
   let maxNorm = 0;
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let t = 0; t < d; t++) { const x = vectors[i * d + t]!; out[i * w + t] = x; s += x * x; }
+    for (let t = 0; t < d; t++) { const x = vectors[i * d + t]!; out[i * width + t] = x; s += x * x; }
     const b = bias ? bias[i]! : 0;
-    out[i * w + d] = b;
+    out[i * width + d] = b;
     s += b * b;
     norms[i] = s;
     if (s > maxNorm) maxNorm = s;
   }
   // All-zero items would have no direction; give them one (their score is 0 + bias either way).
   if (maxNorm === 0) {
-    for (let i = 0; i < n; i++) out[i * w + d + 1] = 1;
-    return out;
+    for (let i = 0; i < n; i++) out[i * width + d + 1] = 1;
+    return;
   }
   const scale = 1 / Math.sqrt(maxNorm);
   for (let i = 0; i < n; i++) {
-    out[i * w + d + 1] = Math.sqrt(Math.max(0, maxNorm - norms[i]!));
-    for (let t = 0; t < w; t++) out[i * w + t]! *= scale;
+    out[i * width + d + 1] = Math.sqrt(Math.max(0, maxNorm - norms[i]!));
+    for (let t = 0; t < d + 2; t++) out[i * width + t]! *= scale;
   }
-  return out;
 }
