@@ -1,11 +1,10 @@
 import { tf } from '../../src/backend/tf.js';
-import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
-import type { ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
-import { addScoreAdditions, ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
+import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { repeatAdditions } from '../nn/repeat-scores.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
+import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
+import { readAsync } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { gru4recStep } from './forward.js';
 import type { Gru4RecParams } from './params.js';
@@ -30,28 +29,28 @@ export interface Gru4RecScorerOptions extends ItemScoringTableOptions, SessionSl
  * - `score` reads the full score rows once.
  * `release` (called by the pipeline when a session closes) frees the session's slot.
  */
-export class Gru4RecScorer implements Scorer {
+export class Gru4RecScorer extends SlotTableScorer {
   readonly name = 'gru4rec';
-  readonly itemCount: number;
   /** Floats per session in the slot table (every layer's state). */
   readonly stateSize: number;
   private readonly inputTable: tf.Tensor2D;
   private readonly layers: LayerTensors[];
-  private readonly scoringTable: ItemScoringTable;
-  private readonly slots: SessionSlots;
   /** The slot table `[slots.capacity, stateSize]`. */
   private states: tf.Tensor2D;
   /** Repeat-aware scores per recency (config `repeatBias`), added to the score rows before the top-k. */
   private readonly repeatWeights: Float32Array | undefined;
-  private disposed = false;
 
   /**
    * `options.scoring` picks the `recommend` path (here `exact` unless given: `ann` or `auto` build an HNSW graph,
    * seconds to minutes); the slot options bound the sessions kept on the backend.
    */
   constructor(params: Gru4RecParams, options: Gru4RecScorerOptions = {}) {
-    this.itemCount = params.itemCount;
     const d = params.outSize;
+    // A copy (training updates params in place): the output table and bias, resident on the backend for exact
+    // scores and on the host for the ANN path's graph and re-scoring.
+    super(new SessionSlots(options), new ItemScoringTable(
+      { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
+      { ...options, scoring: options.scoring ?? 'exact' }));
     this.inputTable = params.inputTable ? tf.tensor2d(params.inputTable.slice(), [params.itemCount, params.inSize]) : tf.tensor2d(params.itemTable.slice(), [params.itemCount, d]);
     this.layers = params.layers.map((l) => ({
       size: l.size,
@@ -61,60 +60,17 @@ export class Gru4RecScorer implements Scorer {
     }));
     this.stateSize = params.layers.reduce((n, l) => n + l.size, 0);
     this.repeatWeights = params.repeatBias?.slice();
-    this.slots = new SessionSlots(options);
     this.states = tf.zeros([this.slots.capacity, this.stateSize]);
-    // A copy (training updates params in place): the output table and bias, resident on the backend for exact
-    // scores and on the host for the ANN path's graph and re-scoring.
-    this.scoringTable = new ItemScoringTable(
-      { vectors: params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      { ...options, scoring: options.scoring ?? 'exact' });
   }
 
-  /** How `recommend` finds the top items (option `scoring`, `auto` resolved). */
-  get scoringMode(): 'exact' | 'ann' {
-    return this.scoringTable.mode;
-  }
-
-  /** Sessions holding a slot of the backend state table. */
-  get liveSlots(): number {
-    return this.slots.size;
-  }
-
-  /**
-   * Advances the sessions by their newest item on the backend (sessions without a valid slot are rebuilt from
-   * their items). No read-back, on every backend.
-   */
-  observe(sessions: readonly SessionState[]): void {
-    this.checkOpen();
-    this.advance(sessions, false);
-  }
-
-  /** Frees the sessions' slots (they are closed); a later event rebuilds a session from its items. */
-  release(sessions: readonly SessionState[]): void {
-    for (const s of sessions) this.slots.release(s);
-  }
-
-  /** Full score rows, one read; synchronous where the backend reads synchronously, else a Promise (webgpu). */
-  score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
-    this.checkOpen();
+  /** The sessions' last-layer states (slots rebuilt, without a read, where missing). */
+  protected queries(sessions: readonly SessionState[]): () => tf.Tensor2D {
     const rows = this.rowsOf(sessions);
-    return runReads((function* (self: Gru4RecScorer): ReadingComputation<Float32Array> {
-      return yield () => addScoreAdditions(self.scoringTable.scoreTensor(self.lastHidden(rows)), self.repeatScores(sessions));
-    })(this));
-  }
-
-  /**
-   * Top `k` items per session (one filter per session): one read-back for the batch. Synchronous or a Promise
-   * like {@link score}.
-   */
-  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
-    this.checkOpen();
-    const rows = this.rowsOf(sessions);
-    return runReads(this.scoringTable.topKOf(() => this.lastHidden(rows), sessions.length, k, filters, this.repeatScores(sessions)));
+    return () => this.lastHidden(rows);
   }
 
   /** The repeat-aware scores of the sessions' recent items (config `repeatBias`), as sparse additions. */
-  private repeatScores(sessions: readonly SessionState[]): ScoreAdditions | undefined {
+  protected additions(sessions: readonly SessionState[]): ScoreAdditions | undefined {
     return this.repeatWeights && repeatAdditions(sessions, this.repeatWeights, this.itemCount);
   }
 
@@ -125,11 +81,8 @@ export class Gru4RecScorer implements Scorer {
     return readAsync(() => tf.gather(this.states, tf.tensor1d(rows, 'int32')));
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.scoringTable.dispose();
-    tf.dispose([this.states, this.inputTable, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])]);
+  protected stateTensors(): tf.Tensor[] {
+    return [this.states, this.inputTable, ...this.layers.flatMap((l) => [l.kernel, l.recurrent, l.bias])];
   }
 
   /** Slot rows of the sessions, rebuilding (no read) those without a valid slot. */
@@ -149,7 +102,7 @@ export class Gru4RecScorer implements Scorer {
    * (`onlyMissing`: none at all); the others get a fresh slot and replay their items from a zero state. The new
    * states are scattered into the slot table. Returns each session's slot.
    */
-  private advance(sessions: readonly SessionState[], onlyMissing: boolean): SessionSlot[] {
+  protected advance(sessions: readonly SessionState[], onlyMissing: boolean): SessionSlot[] {
     const slots: (SessionSlot | undefined)[] = sessions.map((s) => this.slots.use(s));
     const keep = new Set<SessionSlot>();
     for (const slot of slots) if (slot) keep.add(slot);
@@ -161,7 +114,7 @@ export class Gru4RecScorer implements Scorer {
     this.slots.acquire(missing.map((i) => sessions[i]!), keep);
     missing.forEach((i) => { isFresh[i] = 1; });
     sessions.forEach((s, i) => { slots[i] ??= s.modelState as SessionSlot; });
-    this.growStates();
+    this.states = growRows(this.states, this.slots.capacity);
     // Work rows: fresh slots (replay all items, or write zeros) and, unless onlyMissing, live ones (one step).
     const work: number[] = [];
     const seqs: ArrayLike<number>[] = [];
@@ -200,18 +153,5 @@ export class Gru4RecScorer implements Scorer {
     if (this.layers.length === 1) return gru4recStep(x, [h], this.layers).states[0]!;
     const previous = tf.split(h, this.layers.map((l) => l.size), 1) as tf.Tensor2D[];
     return tf.concat(gru4recStep(x, previous, this.layers).states, 1);
-  }
-
-  /** Grows the slot table to the slots' capacity (new rows zero). */
-  private growStates(): void {
-    const rows = this.states.shape[0];
-    if (rows >= this.slots.capacity) return;
-    const grown = tf.tidy(() => tf.concat([this.states, tf.zeros([this.slots.capacity - rows, this.stateSize])]));
-    this.states.dispose();
-    this.states = grown as tf.Tensor2D;
-  }
-
-  private checkOpen(): void {
-    if (this.disposed) throw new Error('Gru4RecScorer is disposed');
   }
 }

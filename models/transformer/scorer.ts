@@ -1,14 +1,13 @@
 import { tf } from '../nn/gradients.js';
-import type { Recommendation, Scorer } from '../../src/scoring/scorer.js';
-import type { ItemFilter } from '../../src/scoring/top-k.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { lengthMask, multiHeadAttention } from '../nn/attention.js';
 import { MIN_NORM, normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
-import { addScoreAdditions, ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
+import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { readAsync, runReads, type ReadingComputation } from '../training/tensor-reads.js';
+import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
+import { readAsync } from '../training/tensor-reads.js';
 import { forEachRecentItem } from '../nn/repeat-scores.js';
 import { timeBucket } from './config.js';
 import { embed, encode, uploadDense, windowAttention, windowPositions, windowReadout, type Attend } from './forward.js';
@@ -44,81 +43,39 @@ const TRANSFORMER_MAX_SLOTS = 4096;
  * indices and positions and reads nothing back; `recommend` and `score` read once per call. `recommend` selects
  * with the {@link ItemScoringTable} GRU4Rec uses (exact on the backend, or ANN candidates re-scored on the host).
  */
-export class TransformerScorer implements Scorer {
+export class TransformerScorer extends SlotTableScorer {
   readonly name = 'transformer';
-  readonly itemCount: number;
   readonly useCache: boolean;
   private readonly dense: Map<string, tf.Tensor>;
   /** Item embeddings `[N, d]` for the input rows. */
   private readonly itemRows: tf.Tensor2D;
   private readonly repeatBias: Float32Array | undefined;
   private readonly transitionPrior: { weight: Float32Array; graph: TransitionGraph } | undefined;
-  private readonly slots: SessionSlots;
-  private readonly scoringTable: ItemScoringTable;
   /** Slot tables: per block keys and values `[C, L, d]`, session vectors `[C, d]`, readout logits `[C, L]`. */
   private keys: tf.Tensor3D[];
   private values: tf.Tensor3D[];
   private hidden: tf.Tensor2D;
   private logits: tf.Tensor2D | undefined;
-  private disposed = false;
 
   constructor(readonly params: TransformerParams, options: TransformerScorerOptions = {}) {
-    this.itemCount = params.itemCount;
-    this.useCache = options.cache ?? true;
     const c = params.config, d = params.hiddenSize;
+    // The output table (unit rows under cosine scoring, config cosineTemperature) and bias: resident on the backend
+    // for exact scores, on the host for the ANN path's graph and re-scoring.
+    super(new SessionSlots({ ...options, maxSlots: options.maxSlots ?? TRANSFORMER_MAX_SLOTS }), new ItemScoringTable(
+      { vectors: c.cosineTemperature > 0 ? unitRows(params.itemTable, d) : params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
+      { ...options, scoring: options.scoring ?? 'exact' }));
+    this.useCache = options.cache ?? true;
     this.dense = uploadDense(params);
     this.itemRows = tf.tensor2d(params.itemTable.slice(), [params.itemCount, d]);
     this.repeatBias = params.repeatBias()?.slice();
     const prior = params.transitionPrior();
     if (c.transitionPrior && !prior) throw new ModelFormatError('this transformer has transitionPrior but no transition graph: train it with trainTransformer or load it from its directory');
     this.transitionPrior = prior ? { weight: prior.weight.slice(), graph: prior.graph } : undefined;
-    this.slots = new SessionSlots({ ...options, maxSlots: options.maxSlots ?? TRANSFORMER_MAX_SLOTS });
-    // The output table (unit rows under cosine scoring, config cosineTemperature) and bias: resident on the backend
-    // for exact scores, on the host for the ANN path's graph and re-scoring.
-    this.scoringTable = new ItemScoringTable(
-      { vectors: c.cosineTemperature > 0 ? unitRows(params.itemTable, d) : params.itemTable.slice(), bias: params.outputBias.slice(), itemCount: params.itemCount, dims: d },
-      { ...options, scoring: options.scoring ?? 'exact' });
     const C = this.slots.capacity, L = c.maxLength;
     this.keys = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
     this.values = Array.from({ length: c.blocks }, () => tf.zeros([C, L, d]));
     this.hidden = tf.zeros([C, d]);
     this.logits = c.readout !== 'last' ? tf.zeros([C, L]) : undefined;
-  }
-
-  /** How `recommend` finds the top items (option `scoring`, `auto` resolved). */
-  get scoringMode(): 'exact' | 'ann' {
-    return this.scoringTable.mode;
-  }
-
-  /** Sessions holding a slot of the backend state tables. */
-  get liveSlots(): number {
-    return this.slots.size;
-  }
-
-  /**
-   * Appends each session's newest item to its state on the backend (one KV-cache step, or a window recompute);
-   * no read-back, on every backend.
-   */
-  observe(sessions: readonly SessionState[]): void {
-    this.checkOpen();
-    this.advance(sessions, false);
-  }
-
-  /** Frees the sessions' slots (they are closed). */
-  release(sessions: readonly SessionState[]): void {
-    for (const s of sessions) this.slots.release(s);
-  }
-
-  /** Full score rows, one read; synchronous where the backend reads synchronously, else a Promise (webgpu). */
-  score(sessions: readonly SessionState[]): Float32Array | Promise<Float32Array> {
-    this.checkOpen();
-    return runReads(this.computeScores(sessions));
-  }
-
-  /** Top `k` items per session (one filter per session), one read; synchronous or a Promise like {@link score}. */
-  recommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): Recommendation[] | Promise<Recommendation[]> {
-    this.checkOpen();
-    return runReads(this.computeRecommend(sessions, k, filters));
   }
 
   /**
@@ -141,23 +98,16 @@ export class TransformerScorer implements Scorer {
     return { lengths, hidden: all.slice(0, B * d), keys: this.keys.map((_, i) => part(i)), values: this.values.map((_, i) => part(c.blocks + i)) };
   }
 
-  private *computeScores(sessions: readonly SessionState[]): ReadingComputation<Float32Array> {
+  protected queries(sessions: readonly SessionState[]): () => tf.Tensor2D {
     const { rows, present } = this.rowsOf(sessions);
-    const add = this.additions(sessions);
-    return yield () => addScoreAdditions(this.scoringTable.scoreTensor(this.queries(rows, present)), add);
-  }
-
-  private *computeRecommend(sessions: readonly SessionState[], k: number, filters: readonly ItemFilter[]): ReadingComputation<Recommendation[]> {
-    if (sessions.length === 0) return [];
-    const { rows, present } = this.rowsOf(sessions);
-    return yield* this.scoringTable.topKOf(() => this.queries(rows, present), sessions.length, k, filters, this.additions(sessions));
+    return () => this.queryRows(rows, present);
   }
 
   /**
    * Query vectors `[rows, d]` of the session vectors in slot `rows` (`present` 0: a session without items, zero
    * vector), scaled to length 1/τ under cosine scoring: `query · outputRow + bias` is the score.
    */
-  private queries(rows: Int32Array, present: Float32Array): tf.Tensor2D {
+  private queryRows(rows: Int32Array, present: Float32Array): tf.Tensor2D {
     const tau = this.params.config.cosineTemperature;
     let h = tf.gather(this.hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     if (present.some((v) => v === 0)) h = tf.mul(h, tf.tensor2d(present, [rows.length, 1]));
@@ -181,7 +131,7 @@ export class TransformerScorer implements Scorer {
    * window, by recency, and the transition prior (config `transitionPrior`): the items that followed the newest
    * item in the training sessions get the weight of its window position × log(1 + count).
    */
-  private additions(sessions: readonly SessionState[]): ScoreAdditions {
+  protected additions(sessions: readonly SessionState[]): ScoreAdditions {
     const repeat = this.repeatBias, prior = this.transitionPrior;
     if (!repeat && !prior) return { rows: new Int32Array(0), items: new Int32Array(0), values: new Float32Array(0) };
     const L = this.params.config.maxLength;
@@ -206,7 +156,7 @@ export class TransformerScorer implements Scorer {
    * window that is not full take one KV-cache step (`onlyMissing`: nothing); the others (no valid slot, a full
    * window, or no cache) are recomputed over their window. The results are scattered into the slot tables.
    */
-  private advance(sessions: readonly SessionState[], onlyMissing: boolean): void {
+  protected advance(sessions: readonly SessionState[], onlyMissing: boolean): void {
     const L = this.params.config.maxLength;
     const keep = new Set<SessionSlot>();
     const rebuild: SessionState[] = [];
@@ -339,28 +289,15 @@ export class TransformerScorer implements Scorer {
 
   /** Grows the slot tables to the slots' capacity (new rows zero). */
   private growTables(): void {
-    const rows = this.hidden.shape[0], C = this.slots.capacity;
-    if (rows >= C) return;
-    const grow = <T extends tf.Tensor>(t: T): T => {
-      const g = tf.tidy(() => tf.concat([t, tf.zeros([C - rows, ...t.shape.slice(1)])]));
-      t.dispose();
-      return g as T;
-    };
-    this.hidden = grow(this.hidden);
-    this.keys = this.keys.map(grow);
-    this.values = this.values.map(grow);
-    if (this.logits) this.logits = grow(this.logits);
+    const C = this.slots.capacity;
+    this.hidden = growRows(this.hidden, C);
+    this.keys = this.keys.map((t) => growRows(t, C));
+    this.values = this.values.map((t) => growRows(t, C));
+    if (this.logits) this.logits = growRows(this.logits, C);
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.scoringTable.dispose();
-    tf.dispose([...this.dense.values(), this.itemRows, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])]);
-  }
-
-  private checkOpen(): void {
-    if (this.disposed) throw new Error('TransformerScorer is disposed');
+  protected stateTensors(): tf.Tensor[] {
+    return [...this.dense.values(), this.itemRows, this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])];
   }
 }
 
