@@ -11,7 +11,7 @@ export interface AnnIndexOptions {
    * Candidate list size while inserting (HNSW `efConstruction`). A better graph lets queries search fewer
    * candidates, for a longer build (once: the graph is persisted with the model). On a trained Diginetica GRU4Rec
    * (43k items, d = 100), 50 candidates gave recall@20 0.976 with 200 and 0.965 with 100, for a build of 42 s
-   * instead of 24 s of CPU (bench/ann-recall.mjs). @defaultValue 200
+   * instead of 24 s of CPU (bench/ann-recall.mjs, before the SIMD distances, which build at 200 in 11 s). @defaultValue 200
    */
   readonly expansionAdd?: number;
   /** Candidate list size while searching (HNSW `ef`); raised to the requested count when smaller, so `candidates` is the effective ef. @defaultValue 16 */

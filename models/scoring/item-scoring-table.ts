@@ -22,8 +22,9 @@ export interface ItemScoringTableOptions extends AnnIndexOptions {
   readonly annMinItems?: number;
   /**
    * ANN candidates re-scored per query (≥ k; more = better recall, slower; also the HNSW search breadth). On a
-   * trained Diginetica GRU4Rec (43k items, d = 100, graph efConstruction 200) recall@20 was 0.976 / 0.986 at
-   * 50 / 100, for 0.30 / 0.53 ms of CPU per query against 0.65 ms for exact scoring (bench/ann-recall.mjs). @defaultValue 50
+   * one-epoch Diginetica GRU4Rec (43k items, d = 100, graph efConstruction 200) recall@20 was 0.981 / 0.990 at
+   * 50 / 100, for 78 / 133 µs of CPU per query against ~300 µs for exact scoring on native TensorFlow
+   * (bench/ann-recall.mjs). @defaultValue 50
    */
   readonly candidates?: number;
   /**
