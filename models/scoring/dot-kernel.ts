@@ -30,21 +30,33 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** A kernel with a memory of at least `bytes` bytes (zeroed). */
+/** Most pages a 32-bit WebAssembly memory holds (4 GiB). */
+const MAX_PAGES = 65536;
+
+/**
+ * A kernel with a memory of at least `bytes` bytes (zeroed): WebAssembly SIMD when the runtime has it and the
+ * memory fits a 32-bit WebAssembly memory (4 GiB: about 10M items at d 100), else the JavaScript fallback.
+ */
 export function dotKernel(bytes: number, options: { readonly simd?: boolean } = {}): DotKernel {
-  if (options.simd !== false && wasm?.validate(KERNEL)) {
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
-    const instance = new wasm.Instance(new wasm.Module(KERNEL), { env: { memory } });
-    const dots = instance.exports['dots'] as DotKernel['dots'];
-    return { buffer: memory.buffer, dots, kind: 'simd' };
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  if (options.simd !== false && pages <= MAX_PAGES && wasm?.validate(KERNEL)) {
+    try {
+      const memory = new wasm.Memory({ initial: pages });
+      const instance = new wasm.Instance(new wasm.Module(KERNEL), { env: { memory } });
+      const dots = instance.exports['dots'] as DotKernel['dots'];
+      return { buffer: memory.buffer, dots, kind: 'simd' };
+    } catch {
+      // No room for the memory: the fallback below computes the same bits.
+    }
   }
   const buffer = new ArrayBuffer(Math.ceil(bytes / PAGE) * PAGE);
   const f32 = new Float32Array(buffer), i32 = new Int32Array(buffer);
   const r = Math.fround;
   const dots = (q: number, base: number, ids: number, n: number, stride: number, out: number): void => {
-    const qf = q >> 2, width = stride >> 2;
+    // Byte offsets → element indices by division: a fallback memory may pass 2³¹ bytes, where `>> 2` wraps.
+    const qf = q / 4, width = stride / 4;
     for (let i = 0; i < n; i++) {
-      const row = (base >> 2) + i32[(ids >> 2) + i]! * width;
+      const row = base / 4 + i32[ids / 4 + i]! * width;
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
       for (let t = 0; t < width; t += 4) {
         a0 = r(a0 + r(f32[qf + t]! * f32[row + t]!));
@@ -52,7 +64,7 @@ export function dotKernel(bytes: number, options: { readonly simd?: boolean } = 
         a2 = r(a2 + r(f32[qf + t + 2]! * f32[row + t + 2]!));
         a3 = r(a3 + r(f32[qf + t + 3]! * f32[row + t + 3]!));
       }
-      f32[(out >> 2) + i] = -r(r(r(a0 + a1) + a2) + a3);
+      f32[out / 4 + i] = -r(r(r(a0 + a1) + a2) + a3);
     }
   };
   return { buffer, dots, kind: 'js' };
