@@ -2,6 +2,7 @@ import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
 import { loadTensorflowBuild } from './tensorflow-build.js';
 import { tf } from './tf.js';
+import { installWasmRowGather } from './wasm-gather.js';
 import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent, webGpuIcdOverride } from './webgpu.js';
 
 /** TensorFlow.js backends nextclick knows, fastest first. */
@@ -125,6 +126,7 @@ const loaders: Record<BackendName, Loader> = {
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) throw new Error("setBackend('wasm') returned false (wasm binary could not be instantiated)");
+    installWasmRowGather();
   },
   async cpu() {
     if (!(await tf.setBackend('cpu'))) throw new Error("setBackend('cpu') returned false");
