@@ -1,9 +1,10 @@
 import { tf } from '../../src/backend/tf.js';
+import { writeRows } from '../../src/backend/wasm-rows.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { repeatAdditions } from '../nn/repeat-scores.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
+import { growRows, SlotTableScorer, swap } from '../scoring/slot-table-scorer.js';
 import { readAsync } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { gru4recStep } from './forward.js';
@@ -127,7 +128,7 @@ export class Gru4RecScorer extends SlotTableScorer {
     const steps = seqs.reduce((m, q) => Math.max(m, q.length), 0);
     const slotRows = Int32Array.from(work, (i) => out[i]!.index);
     const fromZero = Float32Array.from(work, (i) => 1 - isFresh[i]!);
-    const next = tf.tidy(() => {
+    const h = tf.tidy(() => {
       let h = tf.gather(this.states, tf.tensor1d(slotRows, 'int32')) as tf.Tensor2D;
       if (fromZero.some((v) => v === 0)) h = tf.mul(h, tf.tensor2d(fromZero, [W, 1]));
       for (let t = 0; t < steps; t++) {
@@ -140,10 +141,10 @@ export class Gru4RecScorer extends SlotTableScorer {
           h = tf.tensorScatterUpdate(h, tf.reshape(at, [-1, 1]), this.step(x, tf.gather(h, at) as tf.Tensor2D));
         }
       }
-      return tf.tensorScatterUpdate(this.states, tf.tensor2d(slotRows, [W, 1], 'int32'), h);
+      return h;
     });
-    this.states.dispose();
-    this.states = next;
+    this.states = swap(this.states, writeRows(this.states, slotRows, h));
+    h.dispose();
     work.forEach((i, r) => { out[i]!.length += seqs[r]!.length; });
     return out;
   }

@@ -1,4 +1,5 @@
 import { tf } from '../nn/gradients.js';
+import { writeRows } from '../../src/backend/wasm-rows.js';
 import type { SessionState } from '../../src/sessions/session-state.js';
 import { ModelFormatError } from '../../src/errors.js';
 import { lengthMask, multiHeadAttention } from '../nn/attention.js';
@@ -6,7 +7,7 @@ import { MIN_NORM, normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
 import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
+import { growRows, SlotTableScorer, swap } from '../scoring/slot-table-scorer.js';
 import { readAsync } from '../training/tensor-reads.js';
 import { forEachRecentItem } from '../nn/repeat-scores.js';
 import { timeBucket } from './config.js';
@@ -197,18 +198,19 @@ export class TransformerScorer extends SlotTableScorer {
     windows.forEach((w, b) => w.forEach((item, t) => { ids[b * T + t] = item; real[b * T + t] = 1; }));
     const newest = Int32Array.from(lengths, (n, b) => b * T + n - 1);
     const readout = c.readout !== 'last';
-    this.write(() => {
+    const slotIndex = Int32Array.from(slots, (sl) => sl.index);
+    // Whole windows: one row per slot of the key/value/logit tables.
+    this.write(slotIndex, slotIndex, () => {
       // Padding rows are zero (causality keeps them out of the real positions either way).
       const rows = tf.mul(tf.gather(this.itemRows, tf.tensor1d(ids, 'int32')), tf.tensor2d(real, [B * T, 1])) as tf.Tensor2D;
       const enc = encode(this.dense, c, embed(this.dense, rows, windowPositions(lengths, T), buckets), windowAttention(c, B, T));
       const out = readout ? windowReadout(this.dense, enc.hidden, rows, B, T) : enc.hidden;
       const pad = (t: tf.Tensor2D) => tf.pad(tf.reshape(t, [B, T, d]), [[0, 0], [0, L - T], [0, 0]]) as tf.Tensor3D;
-      const at = tf.tensor2d(Int32Array.from(slots, (sl) => sl.index), [B, 1], 'int32');
       return {
-        hidden: tf.tensorScatterUpdate(this.hidden, at, tf.gather(out, tf.tensor1d(newest, 'int32'))),
-        keys: this.keys.map((t, i) => tf.tensorScatterUpdate(t, at, pad(enc.keys[i]!))),
-        values: this.values.map((t, i) => tf.tensorScatterUpdate(t, at, pad(enc.values[i]!))),
-        logits: readout ? tf.tensorScatterUpdate(this.logits!, at, tf.pad(tf.reshape(readoutLogits(enc.hidden, this.dense.get('readout_v')!), [B, T]), [[0, 0], [0, L - T]])) : undefined,
+        hidden: tf.gather(out, tf.tensor1d(newest, 'int32')),
+        keys: enc.keys.map(pad),
+        values: enc.values.map(pad),
+        logits: readout ? tf.pad(tf.reshape(readoutLogits(enc.hidden, this.dense.get('readout_v')!), [B, T]), [[0, 0], [0, L - T]]) : undefined,
       };
     });
     slots.forEach((sl, b) => { sl.length = lengths[b]!; });
@@ -238,8 +240,9 @@ export class TransformerScorer extends SlotTableScorer {
     const L = c.maxLength, C = this.hidden.shape[0];
     const windowRowIds = new Int32Array(B * Tk);
     slots.forEach((sl, b) => { for (let t = 0; t < Tk; t++) windowRowIds[b * Tk + t] = sl.index * L + t; });
-    this.write(() => {
-      const at = tf.tensor1d(index, 'int32');
+    // The new position: row `slot·L + position` of the key/value/logit tables.
+    const newRows = Int32Array.from(slots, (sl) => sl.index * L + sl.length);
+    this.write(index, newRows, () => {
       const windowAt = tf.tensor1d(windowRowIds, 'int32');
       const slotT = tf.tensor3d(slot, [B, Tk, 1]);
       const keepT = tf.sub(1, slotT);
@@ -250,9 +253,8 @@ export class TransformerScorer extends SlotTableScorer {
       const attend: Attend = (block, q, k, v) => multiHeadAttention(q, withNew(this.keys[block]!, k), withNew(this.values[block]!, v), { B, Tq: 1, Tk, heads: c.heads }, mask);
       const rows = tf.gather(this.itemRows, tf.tensor1d(Int32Array.from(sessions, (s) => s.items[s.items.length - 1]!), 'int32')) as tf.Tensor2D;
       const enc = encode(this.dense, c, embed(this.dense, rows, positions, buckets), attend);
-      const atPosition = tf.stack([at, tf.tensor1d(positions, 'int32')], 1);
       let hidden: tf.Tensor2D = enc.hidden;
-      let logits: tf.Tensor2D | undefined;
+      let logits: tf.Tensor | undefined;
       if (readout) {
         const logit = readoutLogits(enc.hidden, this.dense.get('readout_v')!);
         const slot2 = tf.reshape(slotT, [B, Tk]);
@@ -260,31 +262,29 @@ export class TransformerScorer extends SlotTableScorer {
         const all = tf.add(tf.mul(cachedLogits, tf.sub(1, slot2)), tf.mul(slot2, tf.reshape(logit, [B, 1]))) as tf.Tensor2D;
         const windowRows = tf.reshape(tf.gather(this.itemRows, tf.tensor1d(windowIds, 'int32')), [B, Tk, d]) as tf.Tensor3D;
         hidden = tf.reshape(itemAttention(all, windowRows, mask), [B, d]) as tf.Tensor2D;
-        logits = tf.tensorScatterUpdate(this.logits!, atPosition, logit);
+        logits = logit;
       }
-      return {
-        hidden: tf.tensorScatterUpdate(this.hidden, tf.reshape(at, [B, 1]), hidden),
-        keys: this.keys.map((t, i) => tf.tensorScatterUpdate(t, atPosition, enc.keys[i]!)),
-        values: this.values.map((t, i) => tf.tensorScatterUpdate(t, atPosition, enc.values[i]!)),
-        logits,
-      };
+      return { hidden, keys: enc.keys, values: enc.values, logits };
     });
     slots.forEach((sl) => { sl.length++; });
   }
 
-  /** Runs `fn` (the new slot tables, logits when the readout has them) in a tidy and swaps them in for the old ones. */
-  private write(fn: () => { hidden: tf.Tensor; keys: tf.Tensor[]; values: tf.Tensor[]; logits: tf.Tensor | undefined }): void {
-    const next = tf.tidy(() => {
+  /**
+   * Runs `fn` in a tidy for the new rows, then writes them into the slot tables (in place where the backend
+   * allows, {@link writeRows}): the session vectors at `hiddenRows`, and each block's keys and values and the
+   * readout logits at `windowRows` (a table seen as rows of what `fn` gives per row: whole windows or one position).
+   */
+  private write(hiddenRows: Int32Array, windowRows: Int32Array, fn: () => { hidden: tf.Tensor; keys: tf.Tensor[]; values: tf.Tensor[]; logits: tf.Tensor | undefined }): void {
+    const rows = tf.tidy(() => {
       const r = fn();
       return [r.hidden, ...r.keys, ...r.values, ...(r.logits ? [r.logits] : [])];
     });
-    const old = [this.hidden, ...this.keys, ...this.values, ...(this.logits ? [this.logits] : [])];
     const blocks = this.keys.length;
-    this.hidden = next[0] as tf.Tensor2D;
-    this.keys = next.slice(1, 1 + blocks) as tf.Tensor3D[];
-    this.values = next.slice(1 + blocks, 1 + 2 * blocks) as tf.Tensor3D[];
-    if (this.logits) this.logits = next[1 + 2 * blocks] as tf.Tensor2D;
-    tf.dispose(old);
+    this.hidden = swap(this.hidden, writeRows(this.hidden, hiddenRows, rows[0]!));
+    this.keys = this.keys.map((t, i) => swap(t, writeRows(t, windowRows, rows[1 + i]!)));
+    this.values = this.values.map((t, i) => swap(t, writeRows(t, windowRows, rows[1 + blocks + i]!)));
+    if (this.logits) this.logits = swap(this.logits, writeRows(this.logits, windowRows, rows[1 + 2 * blocks]!));
+    tf.dispose(rows);
   }
 
   /** Grows the slot tables to the slots' capacity (new rows zero). */

@@ -2,7 +2,7 @@ import { NextclickError } from '../errors.js';
 import { noopLogger, TypedEmitter, type Logger } from '../instrumentation/typed-emitter.js';
 import { loadTensorflowBuild } from './tensorflow-build.js';
 import { tf } from './tf.js';
-import { installWasmRowGather } from './wasm-gather.js';
+import { installWasmRowGather } from './wasm-rows.js';
 import { describeAdapter, installWebGpu, probeWebGpuAdapter, vulkanLoaderPresent, webGpuIcdOverride } from './webgpu.js';
 
 /** TensorFlow.js backends nextclick knows, fastest first. */
