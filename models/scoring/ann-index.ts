@@ -188,13 +188,16 @@ export class AnnIndex {
   /** Negated inner product of item `i` with the query (`qi` −1) or with item `qi`: smaller = closer. */
   private distance(qi: number, i: number): number {
     this.i32[this.idsAt >> 2] = i;
-    return this.distances(qi, 1)[0]!;
+    this.distances(qi, 1);
+    return this.f32[this.distAt >> 2]!;
   }
 
-  /** Distances from the query (`qi` −1) or item `qi` to the `n` items written at the link-id buffer. */
-  private distances(qi: number, n: number): Float32Array {
+  /**
+   * Distances from the query (`qi` −1) or item `qi` to the `n` items written at the link-id buffer, into the
+   * distance buffer (`f32` from `distAt >> 2`; read there, no view is made per call on the search's hot path).
+   */
+  private distances(qi: number, n: number): void {
     this.kernel.dots(qi < 0 ? 0 : this.vectorsAt + qi * this.stride, this.vectorsAt, this.idsAt, n, this.stride, this.distAt);
-    return this.f32.subarray(this.distAt >> 2, (this.distAt >> 2) + n);
   }
 
   /** Points `nbList[nbStart .. nbStart + nbCount)` at the links of `node` on `level` (no allocation in the search loops). */
@@ -216,15 +219,15 @@ export class AnnIndex {
   private greedy(qi: number, start: number, level: number): number {
     let cur = start;
     let best = this.distance(qi, cur);
-    const ids = this.i32, at = this.idsAt >> 2;
+    const ids = this.i32, at = this.idsAt >> 2, dist = this.f32, dAt = this.distAt >> 2;
     for (let moved = true; moved; ) {
       moved = false;
       this.neighbours(cur, level);
       const list = this.nbList, s = this.nbStart, count = this.nbCount;
       for (let j = 0; j < count; j++) ids[at + j] = list[s + j]!;
-      const dist = this.distances(qi, count);
+      this.distances(qi, count);
       for (let j = 0; j < count; j++) {
-        if (dist[j]! < best) { best = dist[j]!; cur = ids[at + j]!; moved = true; }
+        if (dist[dAt + j]! < best) { best = dist[dAt + j]!; cur = ids[at + j]!; moved = true; }
       }
     }
     return cur;
@@ -235,7 +238,7 @@ export class AnnIndex {
     const stamp = this.nextStamp();
     const visited = this.visited;
     const cand = this.candidates, res = this.results;
-    const ids = this.i32, at = this.idsAt >> 2;
+    const ids = this.i32, at = this.idsAt >> 2, dist = this.f32, dAt = this.distAt >> 2;
     cand.clear();
     res.clear();
     const d0 = this.distance(qi, start);
@@ -256,9 +259,9 @@ export class AnnIndex {
         visited[e] = stamp;
         ids[at + fresh++] = e;
       }
-      const dist = this.distances(qi, fresh);
+      this.distances(qi, fresh);
       for (let j = 0; j < fresh; j++) {
-        const e = ids[at + j]!, de = dist[j]!;
+        const e = ids[at + j]!, de = dist[dAt + j]!;
         if (res.size < ef || de < res.topKey()) {
           cand.push(-de, e);
           res.push(de, e);
