@@ -4,7 +4,7 @@ import type { SessionState } from '../../src/sessions/session-state.js';
 import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { repeatAdditions } from '../nn/repeat-scores.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { growRows, SlotTableScorer, swap } from '../scoring/slot-table-scorer.js';
+import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
 import { readAsync } from '../training/tensor-reads.js';
 import type { GruCellWeights } from '../nn/gru.js';
 import { gru4recStep } from './forward.js';
@@ -143,7 +143,7 @@ export class Gru4RecScorer extends SlotTableScorer {
       }
       return h;
     });
-    this.states = swap(this.states, writeRows(this.states, slotRows, h));
+    this.states = writeRows(this.states, slotRows, h);
     h.dispose();
     work.forEach((i, r) => { out[i]!.length += seqs[r]!.length; });
     return out;

@@ -92,9 +92,3 @@ export function growRows<T extends tf.Tensor>(t: T, rows: number): T {
   t.dispose();
   return grown as T;
 }
-
-/** `next`, disposing `old` when it is another tensor (a table written in place comes back as itself). */
-export function swap<T extends tf.Tensor>(old: T, next: T): T {
-  if (next !== old) old.dispose();
-  return next;
-}

@@ -7,7 +7,7 @@ import { MIN_NORM, normalizeRows } from '../nn/cosine.js';
 import { itemAttention, readoutLogits } from '../nn/readout.js';
 import { ItemScoringTable, type ItemScoringTableOptions, type ScoreAdditions } from '../scoring/item-scoring-table.js';
 import { SessionSlots, type SessionSlot, type SessionSlotsOptions } from '../scoring/session-slots.js';
-import { growRows, SlotTableScorer, swap } from '../scoring/slot-table-scorer.js';
+import { growRows, SlotTableScorer } from '../scoring/slot-table-scorer.js';
 import { readAsync } from '../training/tensor-reads.js';
 import { forEachRecentItem } from '../nn/repeat-scores.js';
 import { timeBucket } from './config.js';
@@ -280,10 +280,10 @@ export class TransformerScorer extends SlotTableScorer {
       return [r.hidden, ...r.keys, ...r.values, ...(r.logits ? [r.logits] : [])];
     });
     const blocks = this.keys.length;
-    this.hidden = swap(this.hidden, writeRows(this.hidden, hiddenRows, rows[0]!));
-    this.keys = this.keys.map((t, i) => swap(t, writeRows(t, windowRows, rows[1 + i]!)));
-    this.values = this.values.map((t, i) => swap(t, writeRows(t, windowRows, rows[1 + blocks + i]!)));
-    if (this.logits) this.logits = swap(this.logits, writeRows(this.logits, windowRows, rows[1 + 2 * blocks]!));
+    this.hidden = writeRows(this.hidden, hiddenRows, rows[0]!);
+    this.keys = this.keys.map((t, i) => writeRows(t, windowRows, rows[1 + i]!));
+    this.values = this.values.map((t, i) => writeRows(t, windowRows, rows[1 + blocks + i]!));
+    if (this.logits) this.logits = writeRows(this.logits, windowRows, rows[1 + 2 * blocks]!);
     tf.dispose(rows);
   }
 

@@ -56,8 +56,8 @@ let installed = false;
  * size, …]` (`updates.size / rows.length` elements per row; `rows` distinct). On wasm, when `table` is float32
  * and holds its memory alone (no reshape of it alive), the rows are copied into `table` itself and `table` is
  * returned: a slot table of 131 MB (the transformer's keys and values at 4,096 sessions) is not copied whole on
- * every event, as `tensorScatterUpdate` does. Elsewhere a new tensor is returned and the caller disposes the old
- * one. `updates` stays the caller's.
+ * every event, as `tensorScatterUpdate` does. Elsewhere a new tensor is returned and `table` is disposed. Either
+ * way the result replaces `table`; `updates` stays the caller's.
  */
 export function writeRows<T extends tf.Tensor>(table: T, rows: Int32Array, updates: tf.Tensor): T {
   if (rows.length === 0) return table;
@@ -77,7 +77,9 @@ export function writeRows<T extends tf.Tensor>(table: T, rows: Int32Array, updat
     for (let i = 0; i < rows.length; i++) heap.copyWithin(to + rows[i]! * rowBytes, from + i * rowBytes, from + (i + 1) * rowBytes);
     return table;
   }
-  return tf.tidy(() => tf.reshape(tf.tensorScatterUpdate(tf.reshape(table, [rowCount, rowSize]), tf.tensor2d(rows, [rows.length, 1], 'int32'), tf.reshape(updates, [rows.length, rowSize])), table.shape)) as T;
+  const next = tf.tidy(() => tf.reshape(tf.tensorScatterUpdate(tf.reshape(table, [rowCount, rowSize]), tf.tensor2d(rows, [rows.length, 1], 'int32'), tf.reshape(updates, [rows.length, rowSize])), table.shape)) as T;
+  table.dispose();
+  return next;
 }
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` used here. */

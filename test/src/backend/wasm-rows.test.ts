@@ -68,8 +68,9 @@ describe('writeRows', () => {
       const out = writeRows(t, Int32Array.from(rows), u);
       expect(out.shape).toEqual([4, 2, 3]);
       expect(Array.from(out.dataSync())).toEqual(want);
-      // In place on wasm (the same tensor comes back); a new tensor elsewhere.
+      // In place on wasm (the same tensor comes back); elsewhere a new tensor, and the old table is disposed.
       expect(out === t).toBe(backend === 'wasm');
+      expect(t.isDisposed).toBe(backend !== 'wasm');
       tf.dispose([t, u, out]);
     }
   });
@@ -81,6 +82,7 @@ describe('writeRows', () => {
     const u = tf.tensor2d([[100, 200]]);
     const out = writeRows(t, Int32Array.from([2]), u);
     expect(out).not.toBe(t);
+    expect(t.isDisposed).toBe(true);
     expect(Array.from(view.dataSync())).toEqual(seq(4 * 2));
     expect(Array.from(out.dataSync())).toEqual([-7, -6, -5, -4, 100, 200, -1, 0]);
     tf.dispose([t, view, u, out]);
